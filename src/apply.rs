@@ -1,0 +1,204 @@
+//! Applying one migration script to a database: statement by statement,
+//! inside a transaction unless the script opts out or manages its own, with
+//! a failure pinned to `file:line:col`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
+
+use crate::chain::{Layout, Script};
+use crate::statement;
+
+/// A script that failed to apply: where, and what Postgres said.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApplyError {
+    /// The migration file.
+    pub path: PathBuf,
+    /// 1-based line in the file.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub col: usize,
+    /// The SQLSTATE, when the server reported one.
+    pub sqlstate: Option<String>,
+    /// Postgres' message (or the connection failure).
+    pub message: String,
+    /// Postgres' DETAIL.
+    pub detail: Option<String>,
+    /// Postgres' HINT, or ours (e.g. the no-transaction marker to use).
+    pub hint: Option<String>,
+    /// Postgres' CONTEXT (e.g. the PL/pgSQL line that raised).
+    pub context: Option<String>,
+    /// The offending line of the file.
+    pub source_line: String,
+    /// The connection broke (the server went away), as opposed to the
+    /// statement failing.
+    pub connection_lost: bool,
+}
+
+impl ApplyError {
+    /// `path:line:col: message (SQLSTATE x)` on one line.
+    pub fn headline(&self) -> String {
+        let state = self
+            .sqlstate
+            .as_deref()
+            .map(|s| format!(" (SQLSTATE {s})"))
+            .unwrap_or_default();
+        format!(
+            "{}:{}:{}: {}{state}",
+            self.path.display(),
+            self.line,
+            self.col,
+            self.message
+        )
+    }
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.headline())?;
+        for (label, value) in [
+            ("detail", &self.detail),
+            ("hint", &self.hint),
+            ("context", &self.context),
+        ] {
+            if let Some(v) = value {
+                writeln!(f, "  {label}: {}", v.replace('\n', "\n    "))?;
+            }
+        }
+        let number = self.line.to_string();
+        let pad = " ".repeat(number.len());
+        let line = self.source_line.replace('\t', " ");
+        let caret_pad: String = line
+            .chars()
+            .take(self.col.saturating_sub(1))
+            .map(|_| ' ')
+            .collect();
+        writeln!(f, "  {number} | {line}")?;
+        write!(f, "  {pad} | {caret_pad}^")
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
+/// What applying a script did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyStats {
+    /// Statements executed.
+    pub statements: usize,
+}
+
+/// Runs `script` on `conn`.
+///
+/// The script runs in a transaction when it says so ([`Script::transaction`])
+/// and does not manage its own (a top-level `BEGIN`/`COMMIT`); a failure
+/// rolls back what the harness opened. `layout` only words the hint for
+/// statements that cannot run in a transaction.
+pub async fn apply_script(
+    conn: &mut PgConnection,
+    script: &Script,
+    layout: Layout,
+) -> Result<ApplyStats, ApplyError> {
+    let statements = statement::split(&script.sql);
+    let own_transaction = statements
+        .iter()
+        .any(statement::Statement::is_transaction_control);
+    let wrap = script.transaction && !own_transaction;
+    if wrap {
+        exec(conn, "begin")
+            .await
+            .map_err(|e| to_apply_error(script, None, e, layout))?;
+    }
+    for stmt in &statements {
+        if let Err(e) = exec(conn, stmt.text).await {
+            let err = to_apply_error(script, Some(stmt), e, layout);
+            if (wrap || own_transaction) && !err.connection_lost {
+                // Leave the connection usable; the error is what matters.
+                let _ = exec(conn, "rollback").await;
+            }
+            return Err(err);
+        }
+    }
+    if wrap {
+        exec(conn, "commit")
+            .await
+            .map_err(|e| to_apply_error(script, None, e, layout))?;
+    }
+    Ok(ApplyStats {
+        statements: statements.len(),
+    })
+}
+
+async fn exec(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ())
+}
+
+fn to_apply_error(
+    script: &Script,
+    stmt: Option<&statement::Statement<'_>>,
+    error: sqlx::Error,
+    layout: Layout,
+) -> ApplyError {
+    let stmt_start = stmt.map_or(0, |s| s.start);
+    let mut offset = stmt_start;
+    let (sqlstate, message, detail, mut hint, context, connection_lost) = match &error {
+        sqlx::Error::Database(db) => match db.try_downcast_ref::<PgDatabaseError>() {
+            Some(pg) => {
+                if let (Some(PgErrorPosition::Original(pos)), Some(s)) = (pg.position(), stmt) {
+                    offset = s.start + statement::char_position_to_byte(s.text, pos);
+                }
+                (
+                    Some(pg.code().to_string()),
+                    pg.message().to_string(),
+                    pg.detail().map(str::to_string),
+                    pg.hint().map(str::to_string),
+                    pg.r#where().map(str::to_string),
+                    false,
+                )
+            }
+            None => (
+                db.code().map(|c| c.to_string()),
+                db.message().to_string(),
+                None,
+                None,
+                None,
+                false,
+            ),
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => (
+            None,
+            format!("connection to the server lost: {error}"),
+            None,
+            None,
+            None,
+            true,
+        ),
+        other => (None, other.to_string(), None, None, None, false),
+    };
+    if sqlstate.as_deref() == Some("25001") {
+        hint = Some(format!(
+            "this statement cannot run inside a transaction; mark the migration with {}",
+            layout.no_transaction_marker()
+        ));
+    }
+    if sqlstate.as_deref() == Some("57014") && message.contains("statement timeout") {
+        hint = Some("the statement ran past the statement timeout (a lock wait or a long sleep?); raise it with --timeout".to_string());
+    }
+    let (line, col) = statement::line_col(&script.sql, offset);
+    let source_line = script.sql.lines().nth(line - 1).unwrap_or("").to_string();
+    ApplyError {
+        path: script.path.clone(),
+        line: line + script.line_offset,
+        col,
+        sqlstate,
+        message,
+        detail,
+        hint,
+        context,
+        source_line,
+        connection_lost,
+    }
+}

@@ -1,0 +1,254 @@
+//! The command line: turns flags and `pgharness.toml` into a typed
+//! [`Config`], runs the command, and maps the outcome to an exit status.
+//! Nothing below this module reads argv or the environment.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::chain::{discover, Chain, LayoutChoice};
+use crate::config::{BackendChoice, Config};
+use crate::properties::{check, CheckOptions, PropertyKind};
+use crate::report::Report;
+use crate::server::{mask_url, Server};
+use crate::{Error, Harness};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Human,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// pgharness: fixtures, seeds and property tests for PostgreSQL migration chains.
+#[derive(Debug, Parser)]
+#[command(name = "pgharness", version, about)]
+pub struct Cli {
+    /// Config file (default: ./pgharness.toml if present).
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The chain directory (overrides the config).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// auto|sqlx|diesel|dbmate|flyway|supabase.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub layout: Option<String>,
+    /// auto|local|docker|url.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Admin URL of an existing server (backend url; also PGHARNESS_DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Statement timeout in seconds for migrations and checks.
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// human|json.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub format: Format,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the chain as discovered.
+    List,
+    /// Run properties; exit 1 when one fails.
+    Check {
+        /// Run only these properties (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        only: Vec<String>,
+        /// Skip these properties (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        skip: Vec<String>,
+        /// Restrict per-migration properties to this migration.
+        #[arg(long, value_name = "VERSION")]
+        migration: Option<String>,
+        /// Generated cases per constraint property.
+        #[arg(long, value_name = "N")]
+        cases: Option<u32>,
+        /// Seed for generated data.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+    },
+}
+
+impl Cli {
+    /// The config: the file (given, or ./pgharness.toml if present, else
+    /// defaults), then the flags on top.
+    pub fn config(&self) -> Result<Config, Error> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None if Path::new("pgharness.toml").is_file() => {
+                Config::load(Path::new("pgharness.toml"))?
+            }
+            None => Config::defaults(Path::new(".")),
+        };
+        if let Some(dir) = &self.migrations {
+            config.migrations.dir = dir.clone();
+        }
+        if let Some(layout) = &self.layout {
+            config.migrations.layout = layout
+                .parse::<LayoutChoice>()
+                .map_err(|m| Error::Input(format!("--layout: {m}")))?;
+        }
+        if let Some(backend) = &self.backend {
+            config.server.backend = backend
+                .parse::<BackendChoice>()
+                .map_err(|m| Error::Input(format!("--backend: {m}")))?;
+        }
+        if let Some(url) = &self.database_url {
+            config.server.database_url = Some(url.clone());
+        }
+        if let Some(secs) = self.timeout {
+            config.server.statement_timeout_secs = secs;
+        }
+        Ok(config)
+    }
+
+    /// The global options as typed, to prefix "rerun" commands with. The
+    /// URL is masked.
+    fn rerun_prefix(&self) -> String {
+        let mut parts = vec!["pgharness".to_string()];
+        if let Some(c) = &self.config {
+            parts.push(format!("-c {}", c.display()));
+        }
+        if let Some(m) = &self.migrations {
+            parts.push(format!("--migrations {}", m.display()));
+        }
+        if let Some(l) = &self.layout {
+            parts.push(format!("--layout {l}"));
+        }
+        if let Some(b) = &self.backend {
+            parts.push(format!("--backend {b}"));
+        }
+        if let Some(u) = &self.database_url {
+            parts.push(format!("--database-url '{}'", mask_url(u)));
+        }
+        parts.join(" ")
+    }
+}
+
+/// Runs the parsed command line; returns the exit status.
+pub async fn run(cli: Cli) -> Result<i32, Error> {
+    let config = cli.config()?;
+    match &cli.command {
+        Command::List => {
+            let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+            print_list(&chain, cli.format);
+            Ok(0)
+        }
+        Command::Check {
+            only,
+            skip,
+            migration,
+            cases,
+            seed,
+        } => {
+            let properties = select_properties(only, skip)?;
+            let options = CheckOptions {
+                properties,
+                migration: migration.clone(),
+                cases: cases.unwrap_or(config.properties.cases),
+                seed: *seed,
+            };
+            let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+            let server = std::sync::Arc::new(Server::start(&config.server).await?);
+            let harness = Harness::with_server(config, chain, server.clone());
+            let outcome = check(&harness, &options).await;
+            server.shutdown().await;
+            let report = Report::new(harness.chain(), &server, outcome?, &cli.rerun_prefix());
+            match cli.format {
+                Format::Json => println!("{}", report.to_json()),
+                Format::Human => print!("{}", report.to_human(std::io::stdout().is_terminal())),
+            }
+            Ok(if report.passed() { 0 } else { 1 })
+        }
+    }
+}
+
+fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<PropertyKind>, Error> {
+    let parse = |names: &[String]| -> Result<Vec<PropertyKind>, Error> {
+        names
+            .iter()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| n.trim().parse::<PropertyKind>().map_err(Error::Input))
+            .collect()
+    };
+    let only = parse(only)?;
+    let skip = parse(skip)?;
+    let mut chosen: Vec<PropertyKind> = if only.is_empty() {
+        PropertyKind::ALL.to_vec()
+    } else {
+        only
+    };
+    chosen.retain(|p| !skip.contains(p));
+    chosen.sort();
+    chosen.dedup();
+    Ok(chosen)
+}
+
+fn print_list(chain: &Chain, format: Format) {
+    match format {
+        Format::Json => {
+            let migrations: Vec<serde_json::Value> = chain
+                .migrations
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "version": m.version,
+                        "name": m.name,
+                        "id": m.id(),
+                        "up": m.up.path.display().to_string(),
+                        "down": m.down.as_ref().map(|d| d.path.display().to_string()),
+                        "transaction": m.up.transaction,
+                    })
+                })
+                .collect();
+            let value = serde_json::json!({
+                "chain": {
+                    "dir": chain.dir.display().to_string(),
+                    "layout": chain.layout.name(),
+                    "migrations": chain.migrations.len(),
+                },
+                "migrations": migrations,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        }
+        Format::Human => {
+            println!(
+                "{} ({}, {} migrations)",
+                chain.dir.display(),
+                chain.layout,
+                chain.migrations.len()
+            );
+            let width = chain
+                .migrations
+                .iter()
+                .map(|m| m.id().len())
+                .max()
+                .unwrap_or(0);
+            for m in &chain.migrations {
+                let down = if m.down.is_some() {
+                    "up+down"
+                } else {
+                    "up     "
+                };
+                let tx = if m.up.transaction {
+                    ""
+                } else {
+                    "  no-transaction"
+                };
+                println!("  {:width$}  {down}  {}{tx}", m.id(), m.up.path.display());
+            }
+        }
+    }
+}

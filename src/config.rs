@@ -1,0 +1,363 @@
+//! The typed configuration every part of the harness takes, and the
+//! `pgharness.toml` file format it is read from.
+//!
+//! Only this module and `cli` know about files and flags; the engine below
+//! receives a [`Config`] value and never reads argv or the environment
+//! (the environment is read here, once, for the documented variables).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::chain::LayoutChoice;
+
+/// The backend that provides throwaway servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// `url` if a URL is given, else `docker` if usable, else `local`.
+    #[default]
+    Auto,
+    /// A private cluster made with the machine's `initdb`.
+    Local,
+    /// A container through testcontainers.
+    Docker,
+    /// An existing server given by an admin URL.
+    Url,
+}
+
+impl FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "local" => Ok(BackendChoice::Local),
+            "docker" => Ok(BackendChoice::Docker),
+            "url" => Ok(BackendChoice::Url),
+            other => Err(format!(
+                "unknown backend `{other}` (expected auto, local, docker or url)"
+            )),
+        }
+    }
+}
+
+/// Everything the harness needs to know, with every default filled in and
+/// every path resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file this came from, if any (for messages).
+    pub file: Option<PathBuf>,
+    /// The migration chain.
+    pub migrations: MigrationsConfig,
+    /// The server to run against.
+    pub server: ServerConfig,
+    /// Constraint property files.
+    pub properties: PropertiesConfig,
+    /// Seed profiles.
+    pub seeds_dir: PathBuf,
+    /// Approved schema snapshots.
+    pub snapshots_dir: PathBuf,
+    /// The idempotency property's settings.
+    pub idempotency: IdempotencyConfig,
+    /// The round-trip property's settings.
+    pub roundtrip: RoundtripConfig,
+}
+
+/// Where the chain is and how it is laid out.
+#[derive(Debug, Clone)]
+pub struct MigrationsConfig {
+    /// The chain's directory.
+    pub dir: PathBuf,
+    /// Its layout, or auto-detection.
+    pub layout: LayoutChoice,
+}
+
+/// How to get a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Which backend.
+    pub backend: BackendChoice,
+    /// Container image for the docker backend.
+    pub image: String,
+    /// SQL run before any migration in every database the chain is applied
+    /// to (roles, extensions, schemas the target platform provides).
+    pub bootstrap: String,
+    /// Admin URL of an existing server (url backend).
+    pub database_url: Option<String>,
+    /// Statement timeout for migrations and checks, in seconds.
+    pub statement_timeout_secs: u64,
+}
+
+/// Constraint property settings.
+#[derive(Debug, Clone)]
+pub struct PropertiesConfig {
+    /// Directory of `*.toml` property files.
+    pub dir: PathBuf,
+    /// Generated cases per property.
+    pub cases: u32,
+}
+
+/// Idempotency property settings.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyConfig {
+    /// False declares the whole chain not idempotent: every migration is
+    /// reported as skipped with that reason.
+    pub enabled: bool,
+    /// Migrations declared not idempotent (version, name or id).
+    pub skip: Vec<String>,
+}
+
+/// Round-trip property settings.
+#[derive(Debug, Clone, Default)]
+pub struct RoundtripConfig {
+    /// A difference in column order alone fails the property.
+    pub strict_column_order: bool,
+    /// A migration without a down script fails instead of being skipped.
+    pub require_down: bool,
+}
+
+/// A configuration file that cannot be used. Messages name the file and,
+/// where it applies, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    migrations: FileMigrations,
+    #[serde(default)]
+    server: FileServer,
+    #[serde(default)]
+    properties: FileProperties,
+    #[serde(default)]
+    seeds: FileDir,
+    #[serde(default)]
+    snapshots: FileDir,
+    #[serde(default)]
+    idempotency: FileIdempotency,
+    #[serde(default)]
+    roundtrip: FileRoundtrip,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileMigrations {
+    dir: Option<PathBuf>,
+    layout: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    backend: Option<String>,
+    image: Option<String>,
+    bootstrap: Option<String>,
+    database_url: Option<String>,
+    statement_timeout: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileProperties {
+    dir: Option<PathBuf>,
+    cases: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileDir {
+    dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileIdempotency {
+    enabled: Option<bool>,
+    skip: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileRoundtrip {
+    strict_column_order: Option<bool>,
+    require_down: Option<bool>,
+}
+
+/// The default image of the docker backend.
+pub const DEFAULT_IMAGE: &str = "postgres:16-alpine";
+
+/// Default statement timeout: generous, only there to turn a hang into an
+/// error.
+pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 300;
+
+impl Config {
+    /// The configuration with every default, relative to `root`.
+    pub fn defaults(root: &Path) -> Config {
+        Self::from_file_config(FileConfig::default(), root, None)
+            .unwrap_or_else(|_| unreachable!("defaults are valid"))
+    }
+
+    /// Reads `path`. Relative paths inside are relative to the file's
+    /// directory. `PGHARNESS_IMAGE` and `PGHARNESS_DATABASE_URL` fill in
+    /// the image and URL when the file does not set them.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map_or((1, 1), |span| crate::statement::line_col(text, span.start));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Self::from_file_config(file, root, Some(path))
+    }
+
+    fn from_file_config(
+        file: FileConfig,
+        root: &Path,
+        path: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.map_or_else(|| PathBuf::from("<defaults>"), Path::to_path_buf),
+            message,
+        };
+        let resolve = |p: Option<PathBuf>, default: &str| {
+            let p = p.unwrap_or_else(|| PathBuf::from(default));
+            if p.is_absolute() || root == Path::new(".") {
+                p
+            } else {
+                root.join(p)
+            }
+        };
+        let layout = match file.migrations.layout {
+            Some(l) => l
+                .parse()
+                .map_err(|m: String| invalid(format!("migrations.layout: {m}")))?,
+            None => LayoutChoice::Auto,
+        };
+        let backend = match file.server.backend {
+            Some(b) => b
+                .parse()
+                .map_err(|m: String| invalid(format!("server.backend: {m}")))?,
+            None => BackendChoice::Auto,
+        };
+        let cases = file.properties.cases.unwrap_or(64);
+        if cases == 0 {
+            return Err(invalid("properties.cases must be at least 1".into()));
+        }
+        Ok(Config {
+            file: path.map(Path::to_path_buf),
+            migrations: MigrationsConfig {
+                dir: resolve(file.migrations.dir, "migrations"),
+                layout,
+            },
+            server: ServerConfig {
+                backend,
+                image: file
+                    .server
+                    .image
+                    .or_else(|| {
+                        std::env::var("PGHARNESS_IMAGE")
+                            .ok()
+                            .filter(|s| !s.is_empty())
+                    })
+                    .unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
+                bootstrap: file.server.bootstrap.unwrap_or_default(),
+                database_url: file.server.database_url.or_else(|| {
+                    std::env::var("PGHARNESS_DATABASE_URL")
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                }),
+                statement_timeout_secs: file
+                    .server
+                    .statement_timeout
+                    .unwrap_or(DEFAULT_STATEMENT_TIMEOUT_SECS),
+            },
+            properties: PropertiesConfig {
+                dir: resolve(file.properties.dir, "properties"),
+                cases,
+            },
+            seeds_dir: resolve(file.seeds.dir, "seeds"),
+            snapshots_dir: resolve(file.snapshots.dir, "snapshots"),
+            idempotency: IdempotencyConfig {
+                enabled: file.idempotency.enabled.unwrap_or(true),
+                skip: file.idempotency.skip.unwrap_or_default(),
+            },
+            roundtrip: RoundtripConfig {
+                strict_column_order: file.roundtrip.strict_column_order.unwrap_or(false),
+                require_down: file.roundtrip.require_down.unwrap_or(false),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let err = Config::parse(
+            "[migrations]\ndir = \"m\"\nlayuot = \"sqlx\"\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("p.toml:3:1: unknown field `layuot`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        let err = Config::parse("[properties]\ncases = \"many\"\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("p.toml:2:9: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_file() {
+        let c = Config::parse(
+            "[migrations]\ndir = \"db\"\n",
+            Path::new("proj/pgharness.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.migrations.dir, PathBuf::from("proj/db"));
+        assert_eq!(c.snapshots_dir, PathBuf::from("proj/snapshots"));
+    }
+}

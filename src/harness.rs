@@ -1,0 +1,245 @@
+//! The harness: a chain on a server, with a template database at each
+//! version it was asked for, so that a fresh database at version V is one
+//! `CREATE DATABASE ... TEMPLATE` away.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnection;
+use sqlx::Connection;
+use tokio::sync::OnceCell;
+
+use crate::apply::{apply_script, ApplyError};
+use crate::chain::{discover, Chain, Migration};
+use crate::config::Config;
+use crate::server::{Database, Server, ServerError};
+use crate::Error;
+
+/// A migration chain bound to a server.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), pgharness::Error> {
+/// let config = pgharness::config::Config::load("pgharness.toml".as_ref())?;
+/// let harness = pgharness::Harness::new(config).await?;
+/// let db = harness.database_at(None).await?; // at head
+/// let mut conn = db.connect().await?;
+/// sqlx::query("select 1").execute(&mut conn).await?;
+/// # Ok(()) }
+/// ```
+pub struct Harness {
+    config: Config,
+    chain: Chain,
+    server: Arc<Server>,
+    /// `templates[k]`: a database with the bootstrap SQL and the first `k`
+    /// migrations applied. Built on first use, once, whoever asks.
+    templates: Vec<OnceCell<String>>,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("chain", &self.chain.dir)
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+impl Harness {
+    /// Discovers the chain and starts a server, both as `config` says.
+    pub async fn new(config: Config) -> Result<Harness, Error> {
+        let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+        let server = Arc::new(Server::start(&config.server).await?);
+        Ok(Self::with_server(config, chain, server))
+    }
+
+    /// A harness for `chain` on an already running server (servers can be
+    /// shared between harnesses; see [`crate::testing::shared_server`]).
+    pub fn with_server(config: Config, chain: Chain, server: Arc<Server>) -> Harness {
+        let templates = (0..=chain.migrations.len())
+            .map(|_| OnceCell::new())
+            .collect();
+        Harness {
+            config,
+            chain,
+            server,
+            templates,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The server.
+    pub fn server(&self) -> &Arc<Server> {
+        &self.server
+    }
+
+    /// Number of migrations applied at `version` (`None` or `head`: all).
+    pub fn level_of(&self, version: Option<&str>) -> Result<usize, Error> {
+        match version {
+            None | Some("head") => Ok(self.chain.migrations.len()),
+            Some("0" | "empty") => Ok(0),
+            Some(v) => self
+                .chain
+                .position(v)
+                .map(|i| i + 1)
+                .ok_or_else(|| Error::UnknownVersion(v.to_string())),
+        }
+    }
+
+    /// A fresh database at `version` (`None` or `"head"` for the head of
+    /// the chain), cloned from its template.
+    pub async fn database_at(&self, version: Option<&str>) -> Result<Database, Error> {
+        let level = self.level_of(version)?;
+        self.database_at_level(level).await
+    }
+
+    /// A fresh database with the first `level` migrations applied.
+    pub async fn database_at_level(&self, level: usize) -> Result<Database, Error> {
+        let template = self.template(level).await?;
+        let name = self.server.new_database_name(&label(&self.chain, level));
+        Ok(self
+            .server
+            .create_database_named(&name, Some(&template))
+            .await?)
+    }
+
+    /// A fresh database holding only the bootstrap SQL: what the chain
+    /// starts from.
+    pub async fn fresh_database(&self) -> Result<Database, Error> {
+        self.database_at_level(0).await
+    }
+
+    /// Name of the template database at `level`, building it (and the ones
+    /// below it) if needed. Template databases must not be connected to.
+    pub async fn template(&self, level: usize) -> Result<String, Error> {
+        if level >= self.templates.len() {
+            return Err(Error::UnknownVersion(level.to_string()));
+        }
+        for k in 0..=level {
+            self.templates[k]
+                .get_or_try_init(|| self.build_template(k))
+                .await?;
+        }
+        Ok(self.templates[level].get().cloned().unwrap_or_default())
+    }
+
+    async fn build_template(&self, level: usize) -> Result<String, Error> {
+        let name = self
+            .server
+            .new_database_name(&format!("tpl_{}", label(&self.chain, level)));
+        let db = if level == 0 {
+            self.server.create_database_named(&name, None).await?
+        } else {
+            let previous = self.templates[level - 1].get().cloned().unwrap_or_default();
+            self.server
+                .create_database_named(&name, Some(&previous))
+                .await?
+        };
+        let mut conn = self.connect(&db).await?;
+        let result = if level == 0 {
+            self.run_bootstrap(&mut conn).await
+        } else {
+            self.apply_up(&mut conn, level - 1).await
+        };
+        let _ = conn.close().await;
+        if let Err(e) = result {
+            let _ = self.server.drop_database(&name).await;
+            return Err(e);
+        }
+        Ok(name)
+    }
+
+    /// Opens a connection to `db` with the configured statement timeout.
+    pub async fn connect(&self, db: &Database) -> Result<PgConnection, Error> {
+        let mut conn = db.connect().await?;
+        let timeout = Duration::from_secs(self.config.server.statement_timeout_secs);
+        sqlx::raw_sql(&format!("set statement_timeout = {}", timeout.as_millis()))
+            .execute(&mut conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: "setting the statement timeout".into(),
+                source,
+            })?;
+        Ok(conn)
+    }
+
+    async fn run_bootstrap(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        if self.config.server.bootstrap.trim().is_empty() {
+            return Ok(());
+        }
+        let script = crate::chain::Script {
+            path: format!(
+                "{} (server.bootstrap)",
+                self.config
+                    .file
+                    .as_deref()
+                    .unwrap_or("pgharness.toml".as_ref())
+                    .display()
+            )
+            .into(),
+            sql: self.config.server.bootstrap.clone(),
+            line_offset: 0,
+            transaction: true,
+        };
+        apply_script(conn, &script, self.chain.layout)
+            .await
+            .map_err(|error| Error::Bootstrap(Box::new(error)))?;
+        Ok(())
+    }
+
+    /// Runs the up script of migration `index` (0-based) on `conn`.
+    pub async fn apply_up(&self, conn: &mut PgConnection, index: usize) -> Result<(), Error> {
+        let migration = &self.chain.migrations[index];
+        apply_script(conn, &migration.up, self.chain.layout)
+            .await
+            .map(|_| ())
+            .map_err(|error| migration_error(migration, error))
+    }
+
+    /// Runs the down script of migration `index`; `Ok(false)` when it has
+    /// none.
+    pub async fn apply_down(&self, conn: &mut PgConnection, index: usize) -> Result<bool, Error> {
+        let migration = &self.chain.migrations[index];
+        let Some(down) = &migration.down else {
+            return Ok(false);
+        };
+        apply_script(conn, down, self.chain.layout)
+            .await
+            .map_err(|error| migration_error(migration, error))?;
+        Ok(true)
+    }
+
+    /// Drops a database made by this harness (e.g. a test's scratch one).
+    pub async fn drop_database(&self, db: &Database) -> Result<(), Error> {
+        Ok(self.server.drop_database(db.name()).await?)
+    }
+}
+
+fn migration_error(migration: &Migration, error: ApplyError) -> Error {
+    if error.connection_lost {
+        return Error::Server(ServerError::Unavailable(format!(
+            "the server went away while applying {}: {}",
+            migration.id(),
+            error.message
+        )));
+    }
+    Error::Migration {
+        migration: migration.id(),
+        error: Box::new(error),
+    }
+}
+
+fn label(chain: &Chain, level: usize) -> String {
+    match level {
+        0 => "v0".to_string(),
+        k => format!("v{}", chain.migrations[k - 1].version),
+    }
+}

@@ -1,0 +1,76 @@
+//! pgharness: a fixture, seed and property-test harness for PostgreSQL
+//! migration chains. See `ARCHITECTURE.md` for the map of the code.
+//!
+//! Modules follow the flow of the data: [`config`] -> [`server`] ->
+//! [`chain`] -> [`apply`] -> [`schema`] -> ... -> [`report`]; a module uses
+//! the ones before it, never the ones after.
+
+pub mod apply;
+pub mod chain;
+pub mod cli;
+pub mod config;
+pub mod harness;
+pub mod properties;
+pub mod report;
+pub mod schema;
+pub mod server;
+pub mod statement;
+pub mod testing;
+
+pub use harness::Harness;
+
+/// Every error the library returns, with the exit status it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file is unusable (exit 2).
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The chain directory is unusable (exit 2).
+    #[error(transparent)]
+    Chain(#[from] chain::ChainError),
+    /// No usable server, or the server failed (exit 3).
+    #[error(transparent)]
+    Server(#[from] server::ServerError),
+    /// A migration failed to apply (exit 1).
+    #[error("migration {migration} failed: {error}")]
+    Migration {
+        migration: String,
+        error: Box<apply::ApplyError>,
+    },
+    /// The bootstrap SQL failed (exit 2: it is configuration).
+    #[error("bootstrap SQL failed: {0}")]
+    Bootstrap(Box<apply::ApplyError>),
+    /// A version that is not in the chain (exit 2).
+    #[error(
+        "no migration `{0}` in the chain (give a version, a name, `<version>_<name>` or `head`)"
+    )]
+    UnknownVersion(String),
+    /// Other invalid input: a file and what is wrong with it (exit 2).
+    #[error("{0}")]
+    Input(String),
+}
+
+impl Error {
+    /// The process exit status for this error (DESIGN.md, "Command line
+    /// contract").
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Migration { .. } => 1,
+            Error::Config(_)
+            | Error::Chain(_)
+            | Error::Bootstrap(_)
+            | Error::UnknownVersion(_)
+            | Error::Input(_) => 2,
+            Error::Server(_) => 3,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(source: sqlx::Error) -> Self {
+        Error::Server(server::ServerError::Sql {
+            what: "query".into(),
+            source,
+        })
+    }
+}

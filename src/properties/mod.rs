@@ -1,0 +1,170 @@
+//! The properties `pgharness check` verifies, and their results.
+//!
+//! Each property composes the harness (templates, apply) and the schema
+//! snapshot; none re-implements them. A property produces one
+//! [`PropertyResult`] per target (a migration, the chain, a property file).
+
+mod apply;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::{Error, Harness};
+
+/// A property's verdict on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The property holds.
+    Pass,
+    /// The property does not hold.
+    Fail,
+    /// The property was not checked (the message says why).
+    Skip,
+}
+
+/// Where in a migration file a failure is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    /// The file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// The SQLSTATE Postgres reported, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlstate: Option<String>,
+}
+
+/// One line of a report: a property's verdict on one target.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PropertyResult {
+    /// `apply`, `idempotency`, `roundtrip`, `fidelity` or
+    /// `property:<file stem>`.
+    pub property: String,
+    /// A migration (`<version>_<name>`), `chain`, or a property's name.
+    pub target: String,
+    /// The verdict.
+    pub status: Status,
+    /// One line: what failed, or why it was skipped; empty on a pass.
+    pub message: String,
+    /// The longer evidence: a unified diff, the failing statement with a
+    /// caret, the minimal data set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Where the failure is, when it is in a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The `check` arguments that re-run just this check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<String>,
+}
+
+impl PropertyResult {
+    /// A pass of `property` on `target`.
+    pub fn pass(property: &str, target: &str) -> Self {
+        Self::new(property, target, Status::Pass, String::new())
+    }
+
+    /// A skip, with the reason.
+    pub fn skip(property: &str, target: &str, reason: impl Into<String>) -> Self {
+        Self::new(property, target, Status::Skip, reason.into())
+    }
+
+    /// A failure, with the one-line message.
+    pub fn fail(property: &str, target: &str, message: impl Into<String>) -> Self {
+        Self::new(property, target, Status::Fail, message.into())
+    }
+
+    fn new(property: &str, target: &str, status: Status, message: String) -> Self {
+        PropertyResult {
+            property: property.to_string(),
+            target: target.to_string(),
+            status,
+            message,
+            diff: None,
+            location: None,
+            rerun: None,
+        }
+    }
+}
+
+/// The properties `check` knows, in the order it runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PropertyKind {
+    /// The chain applies to an empty database.
+    Apply,
+}
+
+impl PropertyKind {
+    /// Every property, in run order.
+    pub const ALL: [PropertyKind; 1] = [PropertyKind::Apply];
+
+    /// The property's name in `--only`/`--skip` and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PropertyKind::Apply => "apply",
+        }
+    }
+}
+
+impl FromStr for PropertyKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        PropertyKind::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let known = ["apply", "idempotency", "roundtrip", "fidelity", "properties"];
+                if known.contains(&s) {
+                    format!("property `{s}` is not available in this version of pgharness")
+                } else {
+                    format!("unknown property `{s}` (expected apply, idempotency, roundtrip, fidelity or properties)")
+                }
+            })
+    }
+}
+
+/// What `check` should do.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The properties to run.
+    pub properties: Vec<PropertyKind>,
+    /// Restrict per-migration properties to this migration.
+    pub migration: Option<String>,
+    /// Generated cases per constraint property.
+    pub cases: u32,
+    /// Seed for generated data.
+    pub seed: Option<u64>,
+}
+
+/// Everything `check` found.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    /// One result per property and target.
+    pub results: Vec<PropertyResult>,
+    /// Wall time of the check.
+    pub elapsed: Duration,
+}
+
+/// Runs the chosen properties against the harness's chain.
+pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOutcome, Error> {
+    let started = std::time::Instant::now();
+    if let Some(selector) = &options.migration {
+        if harness.chain().position(selector).is_none() {
+            return Err(Error::UnknownVersion(selector.clone()));
+        }
+    }
+    let mut results = Vec::new();
+    for kind in &options.properties {
+        match kind {
+            PropertyKind::Apply => results.extend(apply::check(harness).await?),
+        }
+    }
+    Ok(CheckOutcome {
+        results,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,167 @@
+//! Rendering what `check` found for people (`human`) and for programs
+//! (`json`, the contract in DESIGN.md).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::chain::Chain;
+use crate::properties::{CheckOutcome, PropertyResult, Status};
+use crate::server::Server;
+
+/// The report of one `check` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The chain checked.
+    pub chain: ChainInfo,
+    /// The server it was checked on.
+    pub server: ServerInfo,
+    /// One entry per property and target.
+    pub results: Vec<PropertyResult>,
+    /// Counts by status.
+    pub summary: Summary,
+}
+
+/// The chain part of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainInfo {
+    /// The chain's directory.
+    pub dir: String,
+    /// Its layout.
+    pub layout: String,
+    /// Number of migrations.
+    pub migrations: usize,
+}
+
+/// The server part of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerInfo {
+    /// `local`, `docker` or `url`.
+    pub backend: String,
+    /// The server's version.
+    pub version: String,
+}
+
+/// Counts of results by status, and the wall time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Results that passed.
+    pub passed: usize,
+    /// Results that failed.
+    pub failed: usize,
+    /// Results that were skipped.
+    pub skipped: usize,
+    /// Wall time of the check in seconds.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Builds the report; `rerun_prefix` is the command line (program and
+    /// global options) that re-runs a check when followed by its
+    /// arguments.
+    pub fn new(
+        chain: &Chain,
+        server: &Server,
+        outcome: CheckOutcome,
+        rerun_prefix: &str,
+    ) -> Report {
+        let mut results = outcome.results;
+        for r in &mut results {
+            if let Some(args) = &r.rerun {
+                r.rerun = Some(format!("{rerun_prefix} {args}"));
+            }
+        }
+        let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+        let summary = Summary {
+            passed: count(Status::Pass),
+            failed: count(Status::Fail),
+            skipped: count(Status::Skip),
+            seconds: (outcome.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        };
+        Report {
+            chain: ChainInfo {
+                dir: chain.dir.display().to_string(),
+                layout: chain.layout.name().to_string(),
+                migrations: chain.migrations.len(),
+            },
+            server: ServerInfo {
+                backend: server.backend().name().to_string(),
+                version: server.version().to_string(),
+            },
+            results,
+            summary,
+        }
+    }
+
+    /// Whether every checked property holds.
+    pub fn passed(&self) -> bool {
+        self.summary.failed == 0
+    }
+
+    /// The JSON object of DESIGN.md.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The report for a terminal: a line per result, the evidence under
+    /// each failure, a summary line. `color` adds ANSI colours.
+    pub fn to_human(&self, color: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_string()
+            }
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "pgharness check: {} ({}, {} migrations) on {} PostgreSQL {}\n",
+            self.chain.dir,
+            self.chain.layout,
+            self.chain.migrations,
+            self.server.backend,
+            self.server.version
+        );
+        let width = self
+            .results
+            .iter()
+            .map(|r| r.property.len())
+            .max()
+            .unwrap_or(0);
+        for r in &self.results {
+            let status = match r.status {
+                Status::Pass => paint("32", "PASS"),
+                Status::Fail => paint("1;31", "FAIL"),
+                Status::Skip => paint("33", "SKIP"),
+            };
+            let _ = write!(out, "{status}  {:width$}  {}", r.property, r.target);
+            match r.status {
+                Status::Pass => out.push('\n'),
+                Status::Skip => {
+                    let _ = writeln!(out, "  ({})", r.message);
+                }
+                Status::Fail => {
+                    out.push('\n');
+                    let evidence = r.diff.as_deref().unwrap_or(&r.message);
+                    for line in evidence.lines() {
+                        let _ = writeln!(out, "      {line}");
+                    }
+                    if r.diff.is_some() && !evidence.starts_with(&r.message) {
+                        let _ = writeln!(out, "      {}", r.message);
+                    }
+                    if let Some(rerun) = &r.rerun {
+                        let _ = writeln!(out, "      rerun: {rerun}");
+                    }
+                }
+            }
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "\n{} passed, {} failed, {} skipped ({:.2} s)",
+            s.passed, s.failed, s.skipped, s.seconds
+        );
+        out
+    }
+}

@@ -1,0 +1,436 @@
+//! Throwaway PostgreSQL servers and the databases the harness makes on them.
+//!
+//! A [`Server`] is one running Postgres from one of the backends (a private
+//! local cluster, a container, or an existing server given by URL). It only
+//! knows how to hand out connections and how to create and drop databases
+//! whose names carry the harness prefix; what goes into those databases is
+//! the business of the modules above it.
+
+pub mod local;
+mod naming;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::config::{BackendChoice, ServerConfig};
+
+pub use naming::{mask_url, DATABASE_PREFIX};
+
+/// Which backend a server came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A private cluster made with `initdb`.
+    Local,
+    /// A container.
+    Docker,
+    /// An existing server.
+    Url,
+}
+
+impl BackendKind {
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Local => "local",
+            BackendKind::Docker => "docker",
+            BackendKind::Url => "url",
+        }
+    }
+}
+
+/// Why no usable server could be had, or a server-side operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("no usable PostgreSQL: {0}")]
+    Unavailable(String),
+    #[error("PostgreSQL server failed to start: {message}{}", log_tail(.log))]
+    Start { message: String, log: Vec<String> },
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("{what}: {source}")]
+    Sql { what: String, source: sqlx::Error },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("refusing to touch database `{0}`: only databases named {DATABASE_PREFIX}* are the harness's")]
+    NotOurs(String),
+}
+
+fn log_tail(log: &[String]) -> String {
+    if log.is_empty() {
+        return String::new();
+    }
+    let tail: Vec<&str> = log.iter().rev().take(8).rev().map(String::as_str).collect();
+    format!("\n  server log (last lines):\n    {}", tail.join("\n    "))
+}
+
+enum Backing {
+    Local(local::LocalServer),
+    Url { url: String },
+}
+
+/// A running PostgreSQL server.
+pub struct Server {
+    kind: BackendKind,
+    version: String,
+    /// Connection options of the admin database.
+    admin: PgConnectOptions,
+    /// The admin URL as shown to people (password masked).
+    display_url: String,
+    names: naming::Names,
+    /// Databases this process created, dropped at shutdown on servers that
+    /// outlive the run.
+    created: Mutex<Vec<String>>,
+    backing: Backing,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("backend", &self.kind)
+            .field("version", &self.version)
+            .field("url", &self.display_url)
+            .finish()
+    }
+}
+
+/// A database on a [`Server`], created by the harness.
+#[derive(Debug, Clone)]
+pub struct Database {
+    name: String,
+    options: PgConnectOptions,
+    url: String,
+}
+
+impl Database {
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL a person or another program can connect with (its password,
+    /// if any, included: print it with [`mask_url`]).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Connection options for this database.
+    pub fn connect_options(&self) -> PgConnectOptions {
+        self.options.clone()
+    }
+
+    /// Opens a new connection to this database.
+    pub async fn connect(&self) -> Result<PgConnection, ServerError> {
+        connect(&self.options, &self.url).await
+    }
+}
+
+async fn connect(options: &PgConnectOptions, url: &str) -> Result<PgConnection, ServerError> {
+    options
+        .clone()
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .connect()
+        .await
+        .map_err(|source| ServerError::Connect {
+            url: mask_url(url),
+            source,
+        })
+}
+
+impl Server {
+    /// Starts (or connects to) a server as `config` says. With `auto`, the
+    /// choice and its reason are logged in one line.
+    pub async fn start(config: &ServerConfig) -> Result<Server, ServerError> {
+        let backend = match config.backend {
+            BackendChoice::Auto => {
+                if config.database_url.is_some() {
+                    tracing::info!("backend: url (an admin URL was given)");
+                    BackendChoice::Url
+                } else {
+                    tracing::info!(
+                        "backend: local (the docker backend is not available in this build)"
+                    );
+                    BackendChoice::Local
+                }
+            }
+            other => other,
+        };
+        match backend {
+            BackendChoice::Local => Self::start_local().await,
+            BackendChoice::Url => {
+                let Some(url) = &config.database_url else {
+                    return Err(ServerError::Unavailable(
+                        "backend `url` needs --database-url or PGHARNESS_DATABASE_URL".into(),
+                    ));
+                };
+                Self::connect_url(url).await
+            }
+            BackendChoice::Docker => Err(ServerError::Unavailable(
+                "the docker backend is not available yet; use --backend local".into(),
+            )),
+            BackendChoice::Auto => unreachable!("resolved above"),
+        }
+    }
+
+    /// Starts a private local cluster.
+    pub async fn start_local() -> Result<Server, ServerError> {
+        let local = local::LocalServer::start().await?;
+        let admin = local.connect_options("postgres");
+        let display_url = local.url("postgres");
+        Self::finish(
+            BackendKind::Local,
+            admin,
+            display_url,
+            Backing::Local(local),
+        )
+        .await
+    }
+
+    /// Uses the existing server at `url` (an admin URL).
+    pub async fn connect_url(url: &str) -> Result<Server, ServerError> {
+        let admin: PgConnectOptions = url.parse().map_err(|source| ServerError::Connect {
+            url: mask_url(url),
+            source,
+        })?;
+        Self::finish(
+            BackendKind::Url,
+            admin,
+            url.to_string(),
+            Backing::Url {
+                url: url.to_string(),
+            },
+        )
+        .await
+    }
+
+    async fn finish(
+        kind: BackendKind,
+        admin: PgConnectOptions,
+        url: String,
+        backing: Backing,
+    ) -> Result<Server, ServerError> {
+        let mut conn = connect(&admin, &url).await?;
+        let version: String = sqlx::query_scalar("show server_version")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: "reading the server version".into(),
+                source,
+            })?;
+        let names = naming::Names::new();
+        if kind == BackendKind::Url {
+            naming::reap_databases(&mut conn, &names).await?;
+        }
+        let _ = conn.close().await;
+        let version = version.split_whitespace().next().unwrap_or("").to_string();
+        Ok(Server {
+            kind,
+            version,
+            admin,
+            display_url: mask_url(&url),
+            names,
+            created: Mutex::new(Vec::new()),
+            backing,
+        })
+    }
+
+    /// The backend this server came from.
+    pub fn backend(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// The server's version (`15.18`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The major version (`15`).
+    pub fn major_version(&self) -> u32 {
+        self.version
+            .split(['.', 'b', 'r'])
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The admin URL, password masked.
+    pub fn display_url(&self) -> &str {
+        &self.display_url
+    }
+
+    /// A connection to the admin database.
+    pub async fn admin_connection(&self) -> Result<PgConnection, ServerError> {
+        connect(&self.admin, &self.display_url).await
+    }
+
+    /// Connection options and URL for database `name` on this server.
+    pub fn database(&self, name: &str) -> Database {
+        let options = self.admin.clone().database(name);
+        let url = match &self.backing {
+            Backing::Local(local) => local.url(name),
+            Backing::Url { url } => naming::url_with_database(url, name),
+        };
+        Database {
+            name: name.to_string(),
+            options,
+            url,
+        }
+    }
+
+    /// A new name carrying the harness prefix, unique on this server;
+    /// `label` (a version, `tpl`) makes it readable.
+    pub fn new_database_name(&self, label: &str) -> String {
+        self.names.next(label)
+    }
+
+    /// Creates a fresh, empty database (a copy of `template0`).
+    pub async fn create_database(&self) -> Result<Database, ServerError> {
+        let name = self.new_database_name("db");
+        self.create_database_named(&name, None).await
+    }
+
+    /// Creates database `name` (which must carry the harness prefix) as a
+    /// copy of `template` (another harness database, which must have no
+    /// open connection), or empty when `template` is `None`.
+    pub async fn create_database_named(
+        &self,
+        name: &str,
+        template: Option<&str>,
+    ) -> Result<Database, ServerError> {
+        if !name.starts_with(DATABASE_PREFIX) {
+            return Err(ServerError::NotOurs(name.to_string()));
+        }
+        let template = template.unwrap_or("template0");
+        let mut conn = self.admin_connection().await?;
+        // FILE_COPY (PG15+) copies the template's files after a checkpoint:
+        // with fsync off that is several times faster than WAL_LOG for the
+        // small databases a test suite clones.
+        let strategy = if self.major_version() >= 15 {
+            " strategy = file_copy"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "create database {} template {}{strategy}",
+            quote_ident(name),
+            quote_ident(template)
+        );
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name.to_string());
+        let result = sqlx::raw_sql(&sql).execute(&mut conn).await;
+        let _ = conn.close().await;
+        result.map_err(|source| ServerError::Sql {
+            what: format!("creating database {name} from {template}"),
+            source,
+        })?;
+        Ok(self.database(name))
+    }
+
+    /// Drops a database the harness created (refuses any other name).
+    pub async fn drop_database(&self, name: &str) -> Result<(), ServerError> {
+        if !name.starts_with(DATABASE_PREFIX) {
+            return Err(ServerError::NotOurs(name.to_string()));
+        }
+        let mut conn = self.admin_connection().await?;
+        let result = sqlx::raw_sql(&format!(
+            "drop database if exists {} with (force)",
+            quote_ident(name)
+        ))
+        .execute(&mut conn)
+        .await;
+        let _ = conn.close().await;
+        result.map_err(|source| ServerError::Sql {
+            what: format!("dropping database {name}"),
+            source,
+        })?;
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n| n != name);
+        Ok(())
+    }
+
+    /// Ends the server: stops and deletes a local cluster; on a server that
+    /// outlives the run, drops every database this process created.
+    /// Idempotent; also run on drop.
+    pub async fn shutdown(&self) {
+        match &self.backing {
+            Backing::Local(local) => local.stop(),
+            Backing::Url { .. } => {
+                let names: Vec<String> =
+                    std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));
+                if names.is_empty() {
+                    return;
+                }
+                match self.admin_connection().await {
+                    Ok(mut conn) => {
+                        // Newest first: clones before the templates they
+                        // came from.
+                        for name in names.iter().rev() {
+                            let sql = format!(
+                                "drop database if exists {} with (force)",
+                                quote_ident(name)
+                            );
+                            if let Err(e) = sqlx::raw_sql(&sql).execute(&mut conn).await {
+                                tracing::warn!("could not drop database {name}: {e}");
+                            }
+                        }
+                        let _ = conn.close().await;
+                    }
+                    Err(e) => tracing::warn!("could not drop the run's databases: {e}"),
+                }
+            }
+        }
+    }
+
+    /// [`Server::shutdown`] for places that cannot await (drop, exit hooks).
+    pub fn shutdown_blocking(&self) {
+        match &self.backing {
+            Backing::Local(local) => local.stop(),
+            Backing::Url { .. } => {
+                let has_work = !self
+                    .created
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty();
+                if !has_work {
+                    return;
+                }
+                // A private runtime on its own thread: this may be called
+                // from inside another runtime.
+                std::thread::scope(|scope| {
+                    scope.spawn(|| {
+                        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            let _ = rt.block_on(tokio::time::timeout(
+                                Duration::from_secs(30),
+                                self.shutdown(),
+                            ));
+                        }
+                    });
+                });
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown_blocking();
+    }
+}
+
+/// Quotes an SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,19 @@
+//! `cargo xtask <command>`: project automation (image, seed, bench).
+
+mod image;
+
+use anyhow::{bail, Result};
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "image" => image::run(&rest),
+        "" | "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <image|seed|bench> [options]");
+            Ok(())
+        }
+        other => bail!("unknown xtask command `{other}` (expected image, seed or bench)"),
+    }
+}
