@@ -215,8 +215,9 @@ impl Config {
     }
 
     /// Reads `path`. Relative paths inside are relative to the file's
-    /// directory. `PGHARNESS_IMAGE` and `PGHARNESS_DATABASE_URL` fill in
-    /// the image and URL when the file does not set them.
+    /// directory. The environment variables `PGHARNESS_IMAGE` and
+    /// `PGHARNESS_DATABASE_URL` override the file's image and URL (flags, in
+    /// `cli`, override both).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -286,21 +287,16 @@ impl Config {
             },
             server: ServerConfig {
                 backend,
-                image: file
-                    .server
-                    .image
-                    .or_else(|| {
-                        std::env::var("PGHARNESS_IMAGE")
-                            .ok()
-                            .filter(|s| !s.is_empty())
-                    })
+                image: std::env::var("PGHARNESS_IMAGE")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .or(file.server.image)
                     .unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
                 bootstrap: file.server.bootstrap.unwrap_or_default(),
-                database_url: file.server.database_url.or_else(|| {
-                    std::env::var("PGHARNESS_DATABASE_URL")
-                        .ok()
-                        .filter(|s| !s.is_empty())
-                }),
+                database_url: std::env::var("PGHARNESS_DATABASE_URL")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .or(file.server.database_url),
                 statement_timeout_secs: file
                     .server
                     .statement_timeout

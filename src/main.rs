@@ -3,6 +3,8 @@
 //! 2 invalid input, 3 no usable Postgres, 130 interrupted.
 
 use clap::Parser;
+use tracing_subscriber::fmt::{format::Writer, FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 use pgharness::cli::{self, Cli, Format};
 
@@ -10,11 +12,10 @@ fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
+        .event_format(LogLine)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PGHARNESS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -60,4 +61,31 @@ fn main() {
     });
     drop(runtime);
     std::process::exit(code);
+}
+
+/// Log lines as `pgharness: message`, `pgharness: warning: message`.
+struct LogLine;
+
+impl<S, N> FormatEvent<S, N> for LogLine
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = *event.metadata().level();
+        let label = match level {
+            tracing::Level::ERROR => "error: ",
+            tracing::Level::WARN => "warning: ",
+            tracing::Level::INFO => "",
+            _ => "debug: ",
+        };
+        write!(writer, "pgharness: {label}")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

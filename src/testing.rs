@@ -30,7 +30,9 @@ use crate::server::Server;
 use crate::{Error, Harness};
 
 static SHARED: OnceCell<Arc<Server>> = OnceCell::const_new();
-static HARNESSES: Mutex<Option<HashMap<PathBuf, Arc<OnceCell<Arc<Harness>>>>>> = Mutex::new(None);
+/// One harness per config file, built on first use.
+type HarnessCells = HashMap<PathBuf, Arc<OnceCell<Arc<Harness>>>>;
+static HARNESSES: Mutex<Option<HarnessCells>> = Mutex::new(None);
 
 extern "C" fn stop_shared_server() {
     if let Some(server) = SHARED.get() {

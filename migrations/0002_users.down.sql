@@ -1,0 +1,2 @@
+drop table if exists users;
+drop function if exists set_updated_at();

@@ -1,0 +1,2 @@
+drop table if exists plan_item;
+drop table if exists task;

@@ -1,0 +1,2 @@
+drop table if exists chat_message;
+drop table if exists chat_session;

@@ -1,0 +1,2 @@
+//! Schema snapshots: catalog introspection into typed data, one
+//! deterministic text rendering, and unified diffs between renderings.

@@ -1,0 +1,240 @@
+//! The `pgharness` binary: exit statuses, one-line errors naming the file,
+//! and the JSON contract of DESIGN.md.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+fn pgharness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(args)
+        // Run outside the repo so its pgharness.toml is not picked up.
+        .current_dir(std::env::temp_dir())
+        .env_remove("PGHARNESS_DATABASE_URL")
+        .output()
+        .expect("run pgharness")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Each broken chain directory, and a file the error must name.
+const BAD: &[(&str, &str, &str)] = &[
+    ("bad/empty", "bad/empty", "no migrations found"),
+    ("bad/does_not_exist", "bad/does_not_exist", "not found"),
+    (
+        "bad/duplicate_version",
+        "001_b.up.sql",
+        "duplicate migration version",
+    ),
+    (
+        "bad/down_without_up",
+        "0002_b.down.sql",
+        "down migration without an up",
+    ),
+    ("bad/mixed_layouts", "V2__b.sql", "mixed migration layouts"),
+    ("bad/non_utf8", "0002_b.up.sql:2", "not valid UTF-8"),
+    (
+        "bad/dbmate_without_up",
+        "20240102000000_b.sql",
+        "without a `-- migrate:up` line",
+    ),
+    (
+        "bad/bad_name",
+        "second.up.sql",
+        "not a sqlx migration file name",
+    ),
+];
+
+#[test]
+fn discovery_errors_exit_2_with_one_line_naming_the_file() {
+    for (dir, names, says) in BAD {
+        let path = fixture(dir);
+        for command in [&["list"][..], &["check", "--only", "apply"][..]] {
+            let mut args = vec!["--migrations", path.to_str().unwrap()];
+            args.extend_from_slice(command);
+            let out = pgharness(&args);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{dir} {command:?}: {stderr}");
+            let error_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+            assert_eq!(error_lines.len(), 1, "{dir}: {stderr}");
+            assert!(
+                error_lines[0].contains(names),
+                "{dir}: `{}` does not name {names}",
+                error_lines[0]
+            );
+            assert!(
+                error_lines[0].contains(says),
+                "{dir}: `{}` does not say {says}",
+                error_lines[0]
+            );
+            assert!(!stderr.contains("panicked"), "{dir}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn config_errors_exit_2_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pgharness.toml");
+    std::fs::write(
+        &config,
+        "[migrations]\ndir = \"m\"\n\n[server]\nbakend = \"local\"\n",
+    )
+    .unwrap();
+    let out = pgharness(&["-c", config.to_str().unwrap(), "list"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pgharness.toml:5:1: unknown field `bakend`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn unknown_flags_and_properties_exit_2() {
+    let out = pgharness(&["check", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    let path = fixture("layouts/sqlx");
+    let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
+        "check",
+        "--only",
+        "aply",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown property `aply`"));
+}
+
+#[test]
+fn list_shows_the_chain() {
+    let path = fixture("layouts/diesel");
+    let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "list",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["chain"]["layout"], "diesel");
+    assert_eq!(v["chain"]["migrations"], 4);
+    assert_eq!(v["migrations"][1]["id"], "20240102030405_create account");
+    assert_eq!(v["migrations"][3]["transaction"], false);
+}
+
+#[test]
+fn check_apply_json_matches_the_contract() {
+    let path = fixture("layouts/sqlx");
+    let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
+        "--backend",
+        "local",
+        "check",
+        "--only",
+        "apply",
+        "--format",
+        "json",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
+    assert_eq!(v["chain"]["layout"], "sqlx");
+    assert_eq!(v["chain"]["migrations"], 3);
+    assert_eq!(v["server"]["backend"], "local");
+    assert!(v["server"]["version"]
+        .as_str()
+        .unwrap()
+        .starts_with(char::is_numeric));
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        assert_eq!(r["property"], "apply");
+        assert_eq!(r["status"], "pass");
+        assert!(r["message"].is_string());
+    }
+    assert_eq!(results[2]["target"], "0010_note_index");
+    assert_eq!(v["summary"]["passed"], 3);
+    assert_eq!(v["summary"]["failed"], 0);
+    assert_eq!(v["summary"]["skipped"], 0);
+}
+
+#[test]
+fn check_apply_on_a_broken_chain_exits_1_naming_file_line_and_sqlstate() {
+    let path = fixture("broken/syntax_error");
+    let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "check",
+        "--only",
+        "apply",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["pass", "pass", "fail", "skip"]);
+    let failure = &results[2];
+    assert_eq!(failure["target"], "0003_tags");
+    let message = failure["message"].as_str().unwrap();
+    assert!(
+        message.contains("0003_tags.up.sql:4:8: syntax error"),
+        "{message}"
+    );
+    assert!(message.contains("SQLSTATE 42601"), "{message}");
+    assert!(failure["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("0003_tags.up.sql"));
+    assert_eq!(failure["location"]["line"], 4);
+    assert_eq!(failure["location"]["sqlstate"], "42601");
+    assert!(failure["rerun"]
+        .as_str()
+        .unwrap()
+        .ends_with("check --only apply"));
+    assert_eq!(v["summary"]["failed"], 1);
+
+    // The human report shows the same, with the line and a caret.
+    let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
+        "check",
+        "--only",
+        "apply",
+    ]);
+    let human = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(human.contains("FAIL  apply  0003_tags"), "{human}");
+    assert!(human.contains("4 | create tabel note_tag ("), "{human}");
+    assert!(
+        human.contains("SKIP  apply  0004_later  (not reached: 0003_tags failed)"),
+        "{human}"
+    );
+    assert!(human.contains("2 passed, 1 failed, 1 skipped"), "{human}");
+}
