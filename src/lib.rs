@@ -9,6 +9,7 @@ pub mod apply;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod generate;
 pub mod harness;
 pub mod properties;
 pub mod report;

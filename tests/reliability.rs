@@ -1,0 +1,189 @@
+//! Faults injected into real runs: a killed `pgharness` process, a hanging
+//! migration. Nothing may outlive a run, and the next run reaps what a
+//! killed one left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn pgharness(tmp: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgharness"));
+    cmd.env("PGHARNESS_TMPDIR", tmp)
+        .env_remove("PGHARNESS_DATABASE_URL")
+        .current_dir(std::env::temp_dir());
+    cmd
+}
+
+fn run_dirs(tmp: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("pgharness-run-")
+        })
+        .collect()
+}
+
+/// Polls `condition` every 20 ms for at most `limit`.
+fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}
+
+fn postmaster_pid(run_dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(run_dir.join("data/postmaster.pid")).ok()?;
+    let mut lines = text.lines();
+    let pid = lines.next()?.trim().parse().ok()?;
+    // Line 8 says "ready" once the server accepts connections.
+    (text.lines().nth(7)?.trim() == "ready").then_some(pid)
+}
+
+#[test]
+fn a_killed_run_stops_its_server_and_the_next_run_reaps_its_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_a.up.sql"),
+        "create table a (id int);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chain.path().join("0002_slow.up.sql"),
+        "select pg_sleep(120);\n",
+    )
+    .unwrap();
+
+    let mut child = pgharness(tmp.path())
+        .args(["--migrations"])
+        .arg(chain.path())
+        .args(["check", "--only", "apply"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pid = None;
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            pid = run_dirs(tmp.path()).first().and_then(|d| postmaster_pid(d));
+            pid.is_some()
+        }),
+        "the server never came up"
+    );
+    let pid = pid.unwrap();
+    child.kill().unwrap(); // SIGKILL: no destructor runs.
+    child.wait().unwrap();
+
+    // The server stops with its owner (parent-death signal) ...
+    assert!(
+        wait_for(Duration::from_secs(15), || !Path::new(&format!(
+            "/proc/{pid}"
+        ))
+        .exists()),
+        "postmaster {pid} outlived the killed run"
+    );
+    // ... and its directory is left for the next run to reap.
+    let left = run_dirs(tmp.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/sqlx");
+    let out = pgharness(tmp.path())
+        .arg("--migrations")
+        .arg(&fixture)
+        .args(["check", "--only", "apply"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("left by a killed run"), "{stderr}");
+    assert!(stderr.contains(&left[0].display().to_string()), "{stderr}");
+    assert!(
+        run_dirs(tmp.path()).is_empty(),
+        "{:?}",
+        run_dirs(tmp.path())
+    );
+}
+
+#[test]
+fn a_hanging_migration_hits_the_statement_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_a.up.sql"),
+        "create table a (id int);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chain.path().join("0002_slow.up.sql"),
+        "-- waits forever\nselect pg_sleep(600);\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = pgharness(tmp.path())
+        .args(["--timeout", "1", "--migrations"])
+        .arg(chain.path())
+        .args(["check", "--only", "apply"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(stdout.contains("FAIL  apply  0002_slow"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "0002_slow.up.sql:2:1: canceling statement due to statement timeout (SQLSTATE 57014)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("raise it with --timeout"), "{stdout}");
+    assert!(run_dirs(tmp.path()).is_empty());
+}
+
+#[test]
+fn ctrl_c_cleans_up_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_slow.up.sql"),
+        "select pg_sleep(120);\n",
+    )
+    .unwrap();
+    let child = pgharness(tmp.path())
+        .arg("--migrations")
+        .arg(chain.path())
+        .args(["check", "--only", "apply"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || run_dirs(tmp.path())
+            .first()
+            .and_then(|d| postmaster_pid(d))
+            .is_some()),
+        "the server never came up"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        run_dirs(tmp.path()).is_empty(),
+        "{:?}",
+        run_dirs(tmp.path())
+    );
+}
