@@ -354,6 +354,7 @@ const ROUTINES: &str = concat!(
     "p.prosecdef as security_definer, p.proleakproof as leakproof, p.proparallel::text as parallel, ",
     "p.procost::numeric::text as cost, p.prorows::numeric::text as row_estimate, ",
     "coalesce(p.proconfig, '{}') as config, ",
+    "p.prosqlbody is not null as sql_body, ",
     "case when p.prosqlbody is not null then pg_get_function_sqlbody(p.oid) else p.prosrc end as body, ",
     "case when l.lanname = 'c' then p.probin end as library, ",
     "obj_description(p.oid, 'pg_proc') as comment, ",
@@ -579,6 +580,7 @@ struct RoutineRow {
     cost: String,
     row_estimate: String,
     config: Vec<String>,
+    sql_body: bool,
     body: Option<String>,
     library: Option<String>,
     comment: Option<String>,
@@ -1167,7 +1169,14 @@ fn routine(row: RoutineRow) -> Result<Routine, SchemaError> {
         cost: row.cost,
         rows: row.row_estimate,
         config,
-        body: row.body.unwrap_or_default(),
+        // A SQL-standard body is deparsed by the server; a string body is
+        // the author's text and stays as written.
+        body: match row.body {
+            Some(body) if row.sql_body => lowercase_keywords(&body),
+            Some(body) => body,
+            None => String::new(),
+        },
+        sql_body: row.sql_body,
         library: row.library,
         comment: row.comment,
         privileges: privileges(row.privileges.0)?,

@@ -607,9 +607,11 @@ pub struct Routine {
     pub rows: String,
     /// `SET` clauses (`search_path=pg_catalog`), sorted.
     pub config: Vec<String>,
-    /// The source text (`prosrc`), or the SQL-standard body
-    /// (`BEGIN ATOMIC ... END` / `RETURN ...`) as the server deparses it.
+    /// The source text (`prosrc`) as written, or the SQL-standard body
+    /// (`begin atomic ... end` / `return ...`) as the server deparses it.
     pub body: String,
+    /// Whether [`Routine::body`] is a SQL-standard body rather than a string.
+    pub sql_body: bool,
     /// For `LANGUAGE c`, the library file.
     pub library: Option<String>,
     /// `COMMENT ON FUNCTION`/`PROCEDURE`.

@@ -1,0 +1,1 @@
+//! Seed data generation from the introspected schema.
