@@ -41,10 +41,15 @@ extern "C" fn stop_shared_server() {
 }
 
 /// The server configuration tests use: the backend from
-/// `PGHARNESS_BACKEND` (default `auto`), the image from `PGHARNESS_IMAGE`,
-/// an admin URL from `PGHARNESS_DATABASE_URL`.
+/// `PGHARNESS_BACKEND` (default `auto`; `docker` when
+/// `PGHARNESS_REQUIRE_DOCKER=1`, so that a container that cannot start
+/// fails instead of falling back), the image from `PGHARNESS_IMAGE`, an
+/// admin URL from `PGHARNESS_DATABASE_URL`.
 pub fn test_server_config() -> Result<ServerConfig, Error> {
     let mut server = Config::defaults(Path::new(".")).server;
+    if std::env::var("PGHARNESS_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+        server.backend = BackendChoice::Docker;
+    }
     if let Ok(backend) = std::env::var("PGHARNESS_BACKEND") {
         server.backend = backend
             .parse::<BackendChoice>()

@@ -43,34 +43,62 @@ async fn the_rules_hold_at_head() {
 
     // At most one goal of each kind per cycle.
     assert_eq!(
-        sqlstate_of(&mut conn, "insert into goal (cycle_id, kind, title) values (10, 'career', 'Second')").await.as_deref(),
+        sqlstate_of(
+            &mut conn,
+            "insert into goal (cycle_id, kind, title) values (10, 'career', 'Second')"
+        )
+        .await
+        .as_deref(),
         Some("23505")
     );
     // Another kind in the same cycle is fine.
     assert_eq!(
-        sqlstate_of(&mut conn, "insert into goal (cycle_id, kind, title) values (10, 'health', 'Run')").await,
+        sqlstate_of(
+            &mut conn,
+            "insert into goal (cycle_id, kind, title) values (10, 'health', 'Run')"
+        )
+        .await,
         None
     );
     // The week lock: week 7 of a locked cycle is refused with PH001 ...
-    let err = sqlx::raw_sql("update weekly_plan set quota = quota + 1 where cycle_id = 10 and week_no = 7")
-        .execute(&mut conn)
-        .await
-        .unwrap_err();
+    let err = sqlx::raw_sql(
+        "update weekly_plan set quota = quota + 1 where cycle_id = 10 and week_no = 7",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap_err();
     let db_err = err.as_database_error().unwrap();
     assert_eq!(db_err.code().as_deref(), Some("PH001"));
-    assert!(db_err.message().contains("week 7 of cycle 10 is locked"), "{}", db_err.message());
+    assert!(
+        db_err.message().contains("week 7 of cycle 10 is locked"),
+        "{}",
+        db_err.message()
+    );
     // ... and so is week 12, but week 6 of the same cycle and week 7 of an
     // unlocked cycle stay editable.
     assert_eq!(
-        sqlstate_of(&mut conn, "update weekly_plan set quota = 0 where cycle_id = 10 and week_no = 12").await.as_deref(),
+        sqlstate_of(
+            &mut conn,
+            "update weekly_plan set quota = 0 where cycle_id = 10 and week_no = 12"
+        )
+        .await
+        .as_deref(),
         Some("PH001")
     );
     assert_eq!(
-        sqlstate_of(&mut conn, "update weekly_plan set quota = quota + 1 where cycle_id = 10 and week_no = 6").await,
+        sqlstate_of(
+            &mut conn,
+            "update weekly_plan set quota = quota + 1 where cycle_id = 10 and week_no = 6"
+        )
+        .await,
         None
     );
     assert_eq!(
-        sqlstate_of(&mut conn, "update weekly_plan set quota = quota + 1 where cycle_id = 20 and week_no = 7").await,
+        sqlstate_of(
+            &mut conn,
+            "update weekly_plan set quota = quota + 1 where cycle_id = 20 and week_no = 7"
+        )
+        .await,
         None
     );
     let quotas: Vec<(i32, i32, i32)> =
@@ -85,12 +113,11 @@ async fn the_rules_hold_at_head() {
         Some("23514")
     );
     // The audit trigger wrote objects for the changes above.
-    let kinds: Vec<String> = sqlx::query_scalar(
-        "select distinct jsonb_typeof(coalesce(after, before)) from audit_log",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select distinct jsonb_typeof(coalesce(after, before)) from audit_log")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     assert_eq!(kinds, vec!["object".to_string()]);
     // Row-level security: a user sees only their own cycles.
     let mut tx = conn.begin().await.unwrap();
@@ -119,23 +146,27 @@ async fn the_rename_step_keeps_every_row() {
     .execute(&mut conn)
     .await
     .unwrap();
-    let users_query = "select id, coalesce(email, '<null>'), display_name, created_at::text from {t} order by id";
-    let users_before: Vec<(i64, String, String, String)> = sqlx::query_as(&users_query.replace("{t}", "users"))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let visions_before: Vec<(i64, i64, String)> = sqlx::query_as("select id, user_id, statement from vision order by id")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let users_query =
+        "select id, coalesce(email, '<null>'), display_name, created_at::text from {t} order by id";
+    let users_before: Vec<(i64, String, String, String)> =
+        sqlx::query_as(&users_query.replace("{t}", "users"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let visions_before: Vec<(i64, i64, String)> =
+        sqlx::query_as("select id, user_id, statement from vision order by id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     assert_eq!(users_before.len(), 4);
     for index in before_rename..harness.chain().migrations.len() {
         harness.apply_up(&mut conn, index).await.unwrap();
     }
-    let users_after: Vec<(i64, String, String, String)> = sqlx::query_as(&users_query.replace("{t}", "app_users"))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let users_after: Vec<(i64, String, String, String)> =
+        sqlx::query_as(&users_query.replace("{t}", "app_users"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     let visions_after: Vec<(i64, i64, String)> =
         sqlx::query_as("select id, owner_user_id, statement from vision order by id")
             .fetch_all(&mut conn)
@@ -173,16 +204,31 @@ async fn all_downs_in_reverse_leave_the_database_as_empty_as_it_started() {
     let harness = harness().await;
     let empty = harness.fresh_database().await.unwrap();
     let mut conn = empty.connect().await.unwrap();
-    let expected: Vec<String> = sqlx::query_scalar(LEFTOVERS).fetch_all(&mut conn).await.unwrap();
+    let expected: Vec<String> = sqlx::query_scalar(LEFTOVERS)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     conn.close().await.unwrap();
 
     let db = harness.database_at(None).await.unwrap();
     let mut conn = db.connect().await.unwrap();
-    let at_head: Vec<String> = sqlx::query_scalar(LEFTOVERS).fetch_all(&mut conn).await.unwrap();
-    assert!(at_head.len() > 40, "the chain should create plenty: {at_head:?}");
+    let at_head: Vec<String> = sqlx::query_scalar(LEFTOVERS)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        at_head.len() > 40,
+        "the chain should create plenty: {at_head:?}"
+    );
     for index in (0..harness.chain().migrations.len()).rev() {
-        assert!(harness.apply_down(&mut conn, index).await.unwrap(), "migration {index} has no down");
+        assert!(
+            harness.apply_down(&mut conn, index).await.unwrap(),
+            "migration {index} has no down"
+        );
     }
-    let left: Vec<String> = sqlx::query_scalar(LEFTOVERS).fetch_all(&mut conn).await.unwrap();
+    let left: Vec<String> = sqlx::query_scalar(LEFTOVERS)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(left, expected);
 }

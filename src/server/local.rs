@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::naming::process_alive;
+use super::naming::{process_alive, process_start_time};
 use super::ServerError;
 
 /// How long a server may take to accept connections.
@@ -237,16 +237,6 @@ fn cache_root() -> PathBuf {
     temp_base().join("pgharness-cache")
 }
 
-/// This process's start time in clock ticks since boot: with the pid, it
-/// tells a live owner from a recycled pid.
-fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields after it are
-    // counted from the closing parenthesis.
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
 fn write_owner_file(dir: &Path) -> Result<(), ServerError> {
     let pid = std::process::id();
     let start = process_start_time(pid).unwrap_or(0);
@@ -376,7 +366,8 @@ struct CachedCluster {
     password: String,
 }
 
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes as hex (passwords of throwaway servers).
+pub(crate) fn random_hex(bytes: usize) -> String {
     use std::fmt::Write as _;
     let mut buf = vec![0u8; bytes];
     let filled = fs::File::open("/dev/urandom")

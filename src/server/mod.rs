@@ -6,6 +6,7 @@
 //! whose names carry the harness prefix; what goes into those databases is
 //! the business of the modules above it.
 
+pub mod docker;
 pub mod local;
 mod naming;
 
@@ -72,6 +73,7 @@ fn log_tail(log: &[String]) -> String {
 
 enum Backing {
     Local(local::LocalServer),
+    Docker(docker::DockerServer),
     Url { url: String },
 }
 
@@ -148,21 +150,12 @@ impl Server {
     /// choice and its reason are logged in one line.
     pub async fn start(config: &ServerConfig) -> Result<Server, ServerError> {
         let backend = match config.backend {
-            BackendChoice::Auto => {
-                if config.database_url.is_some() {
-                    tracing::info!("backend: url (an admin URL was given)");
-                    BackendChoice::Url
-                } else {
-                    tracing::info!(
-                        "backend: local (the docker backend is not available in this build)"
-                    );
-                    BackendChoice::Local
-                }
-            }
+            BackendChoice::Auto => Self::choose_backend(config).await?,
             other => other,
         };
         match backend {
             BackendChoice::Local => Self::start_local().await,
+            BackendChoice::Docker => Self::start_docker(&config.image).await,
             BackendChoice::Url => {
                 let Some(url) = &config.database_url else {
                     return Err(ServerError::Unavailable(
@@ -171,11 +164,55 @@ impl Server {
                 };
                 Self::connect_url(url).await
             }
-            BackendChoice::Docker => Err(ServerError::Unavailable(
-                "the docker backend is not available yet; use --backend local".into(),
-            )),
             BackendChoice::Auto => unreachable!("resolved above"),
         }
+    }
+
+    /// `auto`: `url` if a URL is given; else `docker` if an engine is
+    /// reachable and the image is present or pullable; else `local`; else
+    /// an error saying what to install. Logs the choice and why.
+    async fn choose_backend(config: &ServerConfig) -> Result<BackendChoice, ServerError> {
+        if config.database_url.is_some() {
+            tracing::info!("backend: url (an admin URL was given)");
+            return Ok(BackendChoice::Url);
+        }
+        let docker_reason = match docker::usable(&config.image).await {
+            Ok(reason) => {
+                tracing::info!("backend: docker ({reason})");
+                return Ok(BackendChoice::Docker);
+            }
+            Err(e) => e
+                .to_string()
+                .trim_start_matches("no usable PostgreSQL: ")
+                .to_string(),
+        };
+        match local::Binaries::find() {
+            Ok(bins) => {
+                tracing::info!(
+                    "backend: local (PostgreSQL {} in {}; docker: {docker_reason})",
+                    bins.version,
+                    bins.bin_dir.display()
+                );
+                Ok(BackendChoice::Local)
+            }
+            Err(_) => Err(ServerError::Unavailable(format!(
+                "no Docker ({docker_reason}) and no PostgreSQL server binaries; install the PostgreSQL server (e.g. `apt-get install postgresql`), start a Docker engine, or pass --database-url"
+            ))),
+        }
+    }
+
+    /// Starts a throwaway container of `image`.
+    pub async fn start_docker(image: &str) -> Result<Server, ServerError> {
+        let container = docker::DockerServer::start(image).await?;
+        let admin = container.connect_options("postgres");
+        let display_url = container.url("postgres");
+        Self::finish(
+            BackendKind::Docker,
+            admin,
+            display_url,
+            Backing::Docker(container),
+        )
+        .await
     }
 
     /// Starts a private local cluster.
@@ -274,6 +311,7 @@ impl Server {
         let options = self.admin.clone().database(name);
         let url = match &self.backing {
             Backing::Local(local) => local.url(name),
+            Backing::Docker(container) => container.url(name),
             Backing::Url { url } => naming::url_with_database(url, name),
         };
         Database {
@@ -364,6 +402,7 @@ impl Server {
     pub async fn shutdown(&self) {
         match &self.backing {
             Backing::Local(local) => local.stop(),
+            Backing::Docker(container) => container.stop().await,
             Backing::Url { .. } => {
                 let names: Vec<String> =
                     std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));
@@ -395,6 +434,7 @@ impl Server {
     pub fn shutdown_blocking(&self) {
         match &self.backing {
             Backing::Local(local) => local.stop(),
+            Backing::Docker(container) => container.stop_blocking(),
             Backing::Url { .. } => {
                 let has_work = !self
                     .created

@@ -51,7 +51,7 @@ impl Names {
 }
 
 /// Eight hex digits identifying this machine.
-fn host_tag() -> String {
+pub(crate) fn host_tag() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .unwrap_or_default();
@@ -62,6 +62,16 @@ fn host_tag() -> String {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     format!("{hash:08x}")
+}
+
+/// This process's start time in clock ticks since boot: with the pid, it
+/// tells a live owner from a recycled pid.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields after it are
+    // counted from the closing parenthesis.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Whether process `pid` is alive on this machine.

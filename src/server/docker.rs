@@ -1,0 +1,311 @@
+//! The `docker` backend: a throwaway Postgres container started through
+//! testcontainers (postgres module), data dir on tmpfs, fsync off, the port
+//! published on 127.0.0.1 only, labelled with its owner so that a later run
+//! can remove what a killed run left behind.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use sqlx::postgres::PgConnectOptions;
+use testcontainers_modules::postgres::Postgres;
+use testcontainers_modules::testcontainers::core::Mount;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+
+use super::naming::{host_tag, process_alive, process_start_time};
+use super::ServerError;
+
+/// Label every harness container carries; its value is the owner's host.
+const LABEL_HOST: &str = "pgharness.host";
+const LABEL_PID: &str = "pgharness.pid";
+const LABEL_START: &str = "pgharness.start";
+
+/// The Postgres data directory of the official image (and ours), put on
+/// tmpfs.
+const DATA_DIR: &str = "/var/lib/postgresql/data";
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> ServerError {
+    ServerError::Unavailable(format!("{what}: {e}"))
+}
+
+/// Connects to the Docker engine and checks that it answers.
+async fn engine() -> Result<Docker, ServerError> {
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable("no Docker engine", e))?;
+    tokio::time::timeout(Duration::from_secs(5), docker.ping())
+        .await
+        .map_err(|_| {
+            ServerError::Unavailable("the Docker engine did not answer within 5 s".into())
+        })?
+        .map_err(|e| unavailable("the Docker engine is not reachable", e))?;
+    Ok(docker)
+}
+
+/// Splits `registry:5000/name:tag` into name and tag (default `latest`).
+pub fn split_image(image: &str) -> (String, String) {
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[last_slash..].rfind(':') {
+        Some(i) => (
+            image[..last_slash + i].to_string(),
+            image[last_slash + i + 1..].to_string(),
+        ),
+        None => (image.to_string(), "latest".to_string()),
+    }
+}
+
+/// Whether the docker backend can serve `image` here: the engine answers
+/// and the image is present or could be pulled. The `Err` says why not.
+pub async fn usable(image: &str) -> Result<String, ServerError> {
+    let docker = engine().await?;
+    if docker.inspect_image(image).await.is_ok() {
+        return Ok(format!(
+            "a Docker engine is reachable and image {image} is present"
+        ));
+    }
+    let (name, tag) = split_image(image);
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(&name)
+        .tag(&tag)
+        .build();
+    let pull = async {
+        let mut stream = docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            item?;
+        }
+        Ok::<(), bollard::errors::Error>(())
+    };
+    match tokio::time::timeout(Duration::from_secs(300), pull).await {
+        Ok(Ok(())) => Ok(format!(
+            "a Docker engine is reachable and image {image} was pulled"
+        )),
+        Ok(Err(e)) => Err(unavailable(
+            &format!("image {image} is not present and cannot be pulled"),
+            e,
+        )),
+        Err(_) => Err(ServerError::Unavailable(format!(
+            "pulling image {image} took over 300 s"
+        ))),
+    }
+}
+
+/// Removes containers left by killed runs of this machine: ours by label,
+/// whose owner process is gone. Returns how many.
+pub async fn reap_leftovers() -> Result<usize, ServerError> {
+    let docker = engine().await?;
+    let host = host_tag();
+    let filters: HashMap<&str, Vec<String>> =
+        HashMap::from([("label", vec![format!("{LABEL_HOST}={host}")])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| unavailable("listing containers", e))?;
+    let mut reaped = 0;
+    for c in containers {
+        let labels = c.labels.unwrap_or_default();
+        let pid = labels.get(LABEL_PID).and_then(|p| p.parse::<u32>().ok());
+        let start = labels.get(LABEL_START).and_then(|s| s.parse::<u64>().ok());
+        let gone = match pid {
+            None => true,
+            Some(pid) => {
+                !process_alive(pid) || (start.is_some() && process_start_time(pid) != start)
+            }
+        };
+        let Some(id) = c.id.filter(|_| gone) else {
+            continue;
+        };
+        let remove = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        match docker.remove_container(&id, Some(remove)).await {
+            Ok(()) => {
+                let short: String = id.chars().take(12).collect();
+                tracing::info!("reaped container {short} left by a killed run");
+                reaped += 1;
+            }
+            Err(e) => tracing::warn!("could not remove leftover container {id}: {e}"),
+        }
+    }
+    Ok(reaped)
+}
+
+/// A running Postgres container.
+pub struct DockerServer {
+    container: Mutex<Option<ContainerAsync<Postgres>>>,
+    id: String,
+    port: u16,
+    password: String,
+}
+
+impl std::fmt::Debug for DockerServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerServer")
+            .field("id", &self.id)
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl DockerServer {
+    /// Starts a container of `image` and waits until it accepts connections.
+    pub async fn start(image: &str) -> Result<DockerServer, ServerError> {
+        // Fail early, with the engine's own words, when it is not there.
+        engine().await?;
+        reap_leftovers().await?;
+        let (name, tag) = split_image(image);
+        let password = super::local::random_hex(12);
+        let pid = std::process::id();
+        let start = process_start_time(pid).unwrap_or(0);
+        let request = Postgres::default()
+            .with_password(&password)
+            .with_name(name)
+            .with_tag(tag)
+            .with_label(LABEL_HOST, host_tag())
+            .with_label(LABEL_PID, pid.to_string())
+            .with_label(LABEL_START, start.to_string())
+            .with_mount(Mount::tmpfs_mount(DATA_DIR))
+            .with_cmd([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ])
+            .with_startup_timeout(Duration::from_secs(120))
+            .with_host_config_modifier(|host_config| {
+                // Publish 5432 on the loopback interface only, on a free port.
+                host_config.publish_all_ports = Some(false);
+                host_config.port_bindings = Some(HashMap::from([(
+                    "5432/tcp".to_string(),
+                    Some(vec![bollard::models::PortBinding {
+                        host_ip: Some("127.0.0.1".to_string()),
+                        host_port: Some(String::new()),
+                    }]),
+                )]));
+            });
+        let container = request.start().await.map_err(|e| ServerError::Start {
+            message: format!("container {image} did not start: {e}"),
+            log: Vec::new(),
+        })?;
+        let id = container.id().to_string();
+        let port = match container.get_host_port_ipv4(5432).await {
+            Ok(port) => port,
+            Err(e) => {
+                let _ = container.rm().await;
+                return Err(unavailable("reading the container's port", e));
+            }
+        };
+        Ok(DockerServer {
+            container: Mutex::new(Some(container)),
+            id,
+            port,
+            password,
+        })
+    }
+
+    /// Connection options for database `db`.
+    pub fn connect_options(&self, db: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username("postgres")
+            .password(&self.password)
+            .database(db)
+    }
+
+    /// A URL for database `db`, with the password.
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{db}",
+            self.password, self.port
+        )
+    }
+
+    /// The container's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Removes the container. Idempotent.
+    pub async fn stop(&self) {
+        let container = self
+            .container
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(container) = container {
+            if let Err(e) = container.rm().await {
+                tracing::warn!("could not remove container {}: {e}", self.id);
+            }
+        }
+    }
+
+    /// [`DockerServer::stop`] from places that cannot await (drop, exit
+    /// hooks): a private runtime on its own thread.
+    pub fn stop_blocking(&self) {
+        if self
+            .container
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+        {
+            return;
+        }
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(async {
+                        let _ = tokio::time::timeout(Duration::from_secs(30), self.stop()).await;
+                    });
+                }
+            });
+        });
+    }
+}
+
+impl Drop for DockerServer {
+    fn drop(&mut self) {
+        self.stop_blocking();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn image_names_split_at_the_tag() {
+        let s = |i: &str| split_image(i);
+        assert_eq!(
+            s("postgres:16-alpine"),
+            ("postgres".into(), "16-alpine".into())
+        );
+        assert_eq!(
+            s("pgharness/postgres:15-debian"),
+            ("pgharness/postgres".into(), "15-debian".into())
+        );
+        assert_eq!(
+            s("registry:5000/pg"),
+            ("registry:5000/pg".into(), "latest".into())
+        );
+        assert_eq!(
+            s("registry:5000/pg:16"),
+            ("registry:5000/pg".into(), "16".into())
+        );
+    }
+}
