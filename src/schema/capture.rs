@@ -345,7 +345,9 @@ const POLICIES: &str = concat!(
 );
 
 /// SQL-standard bodies (`BEGIN ATOMIC`, PostgreSQL 14+) have no `prosrc`;
-/// the server deparses them from `prosqlbody`.
+/// the server deparses them from `prosqlbody`. Functions that are an
+/// internal part of another object (a range type's constructors) are that
+/// object's.
 const ROUTINES: &str = concat!(
     "select n.nspname::text as schema, p.proname::text as name, p.prokind::text as kind, ",
     "pg_get_function_identity_arguments(p.oid) as identity_arguments, ",
@@ -368,7 +370,9 @@ const ROUTINES: &str = concat!(
     "join pg_language l on l.oid = p.prolang where p.prokind in ('f', 'p') and ",
     user_namespace!(),
     " and ",
-    not_extension_member!("pg_proc", "p.oid")
+    not_extension_member!("pg_proc", "p.oid"),
+    " and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass ",
+    "and d.objid = p.oid and d.deptype = 'i')"
 );
 
 /// One element of the JSON the `privileges!` fragment builds.
@@ -588,7 +592,11 @@ struct RoutineRow {
 }
 
 /// Runs one catalog query, naming it in the error.
-async fn fetch<T>(conn: &mut PgConnection, what: &'static str, sql: &'static str) -> Result<Vec<T>, SchemaError>
+async fn fetch<T>(
+    conn: &mut PgConnection,
+    what: &'static str,
+    sql: &'static str,
+) -> Result<Vec<T>, SchemaError>
 where
     T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
@@ -605,7 +613,8 @@ pub(super) async fn capture(conn: &mut PgConnection) -> Result<SchemaSnapshot, S
     let mut tx = if conn.is_in_transaction() {
         conn.begin().await
     } else {
-        conn.begin_with("begin isolation level repeatable read read only").await
+        conn.begin_with("begin isolation level repeatable read read only")
+            .await
     }
     .map_err(|source| SchemaError::Query {
         what: "begin a read-only transaction",
@@ -633,24 +642,37 @@ pub(super) async fn capture(conn: &mut PgConnection) -> Result<SchemaSnapshot, S
 
 async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
     let schemas: Vec<SchemaRow> = fetch(conn, "schemas (pg_namespace)", SCHEMAS).await?;
-    let extensions: Vec<ExtensionRow> = fetch(conn, "extensions (pg_extension)", EXTENSIONS).await?;
+    let extensions: Vec<ExtensionRow> =
+        fetch(conn, "extensions (pg_extension)", EXTENSIONS).await?;
     let types: Vec<TypeRow> = fetch(conn, "types (pg_type)", TYPES).await?;
-    let domain_constraints: Vec<DomainConstraintRow> =
-        fetch(conn, "domain constraints (pg_constraint)", DOMAIN_CONSTRAINTS).await?;
-    let attributes: Vec<AttributeRow> =
-        fetch(conn, "composite type attributes (pg_attribute)", COMPOSITE_ATTRIBUTES).await?;
+    let domain_constraints: Vec<DomainConstraintRow> = fetch(
+        conn,
+        "domain constraints (pg_constraint)",
+        DOMAIN_CONSTRAINTS,
+    )
+    .await?;
+    let attributes: Vec<AttributeRow> = fetch(
+        conn,
+        "composite type attributes (pg_attribute)",
+        COMPOSITE_ATTRIBUTES,
+    )
+    .await?;
     let sequences: Vec<SequenceRow> = fetch(conn, "sequences (pg_sequence)", SEQUENCES).await?;
     let relations: Vec<RelationRow> = fetch(conn, "tables and views (pg_class)", RELATIONS).await?;
     let columns: Vec<ColumnRow> = fetch(conn, "columns (pg_attribute)", COLUMNS).await?;
-    let constraints: Vec<ConstraintRow> = fetch(conn, "constraints (pg_constraint)", CONSTRAINTS).await?;
+    let constraints: Vec<ConstraintRow> =
+        fetch(conn, "constraints (pg_constraint)", CONSTRAINTS).await?;
     let indexes: Vec<IndexRow> = fetch(conn, "indexes (pg_index)", INDEXES).await?;
     let triggers: Vec<TriggerRow> = fetch(conn, "triggers (pg_trigger)", TRIGGERS).await?;
     let policies: Vec<PolicyRow> = fetch(conn, "policies (pg_policy)", POLICIES).await?;
-    let routines: Vec<RoutineRow> = fetch(conn, "functions and procedures (pg_proc)", ROUTINES).await?;
+    let routines: Vec<RoutineRow> =
+        fetch(conn, "functions and procedures (pg_proc)", ROUTINES).await?;
 
     let mut snapshot = SchemaSnapshot::default();
     for row in schemas {
-        let comment = row.comment.filter(|c| !(row.name == "public" && c == "standard public schema"));
+        let comment = row
+            .comment
+            .filter(|c| !(row.name == "public" && c == "standard public schema"));
         snapshot.schemas.insert(
             row.name,
             Schema {
@@ -709,7 +731,7 @@ async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
     )?;
     for row in routines {
         let key = RoutineKey {
-            name: QualifiedName::new(row.schema, row.name),
+            name: QualifiedName::new(row.schema.clone(), row.name.clone()),
             identity_arguments: lowercase_keywords(&row.identity_arguments),
         };
         let routine = routine(row)?;
@@ -726,20 +748,26 @@ fn assemble_types(
 ) -> Result<(), SchemaError> {
     let mut constraints_by_type: HashMap<i64, Vec<DomainConstraint>> = HashMap::new();
     for row in domain_constraints {
-        constraints_by_type.entry(row.type_oid).or_default().push(DomainConstraint {
-            name: row.name,
-            definition: lowercase_keywords(&row.definition),
-            comment: row.comment,
-        });
+        constraints_by_type
+            .entry(row.type_oid)
+            .or_default()
+            .push(DomainConstraint {
+                name: row.name,
+                definition: lowercase_keywords(&row.definition),
+                comment: row.comment,
+            });
     }
     let mut attributes_by_type: HashMap<i64, Vec<Attribute>> = HashMap::new();
     for row in attributes {
-        attributes_by_type.entry(row.type_oid).or_default().push(Attribute {
-            name: row.name,
-            data_type: row.data_type,
-            collation: row.collation,
-            comment: row.comment,
-        });
+        attributes_by_type
+            .entry(row.type_oid)
+            .or_default()
+            .push(Attribute {
+                name: row.name,
+                data_type: row.data_type,
+                collation: row.collation,
+                comment: row.comment,
+            });
     }
     for row in types {
         let kind = match row.typtype.as_str() {
@@ -795,7 +823,10 @@ fn assemble_relations(
     }
     let mut constraints: HashMap<i64, Vec<Constraint>> = HashMap::new();
     for row in parts.constraints {
-        constraints.entry(row.rel).or_default().push(constraint(row)?);
+        constraints
+            .entry(row.rel)
+            .or_default()
+            .push(constraint(row)?);
     }
     let mut indexes: HashMap<i64, Vec<Index>> = HashMap::new();
     for row in parts.indexes {
@@ -835,7 +866,12 @@ fn assemble_relations(
                             parent,
                             bound: lowercase_keywords(&bound),
                         }),
-                        _ => return Err(unexpected("partition without parent or bound", &name.to_string())),
+                        _ => {
+                            return Err(unexpected(
+                                "partition without parent or bound",
+                                &name.to_string(),
+                            ))
+                        }
                     }
                 } else {
                     None
@@ -874,7 +910,9 @@ fn assemble_relations(
                     View {
                         materialized: row.relkind == "m",
                         options,
-                        definition: lowercase_keywords(row.view_definition.as_deref().unwrap_or("")),
+                        definition: lowercase_keywords(
+                            row.view_definition.as_deref().unwrap_or(""),
+                        ),
                         columns: rel_columns,
                         indexes: rel_indexes,
                         triggers: rel_triggers,
@@ -921,7 +959,10 @@ fn column(row: ColumnRow) -> Result<Column, SchemaError> {
                 row.seq_cycle,
             )
             else {
-                return Err(unexpected("identity column without its sequence", &row.name));
+                return Err(unexpected(
+                    "identity column without its sequence",
+                    &row.name,
+                ));
             };
             Some(Identity {
                 kind,
@@ -970,7 +1011,10 @@ fn constraint(row: ConstraintRow) -> Result<Constraint, SchemaError> {
     };
     let references = if kind == ConstraintKind::ForeignKey {
         let (Some(schema), Some(table)) = (row.ref_schema, row.ref_table) else {
-            return Err(unexpected("foreign key without referenced table", &row.name));
+            return Err(unexpected(
+                "foreign key without referenced table",
+                &row.name,
+            ));
         };
         Some(ForeignKey {
             table: QualifiedName::new(schema, table),
@@ -1018,8 +1062,16 @@ fn index(row: IndexRow) -> Index {
         name: row.name.clone(),
         unique: row.is_unique,
         method: row.method.clone(),
-        key_columns: row.key_columns.iter().map(|c| lowercase_keywords(c)).collect(),
-        include_columns: row.include_columns.iter().map(|c| lowercase_keywords(c)).collect(),
+        key_columns: row
+            .key_columns
+            .iter()
+            .map(|c| lowercase_keywords(c))
+            .collect(),
+        include_columns: row
+            .include_columns
+            .iter()
+            .map(|c| lowercase_keywords(c))
+            .collect(),
         predicate: row.predicate.as_deref().map(lowercase_keywords),
         valid: row.valid,
         definition: lowercase_keywords(definition),
@@ -1042,7 +1094,8 @@ fn strip_index_prefix(row: &IndexRow) -> Option<&str> {
 /// Strips a relation name, qualified or not, from the front of `text`.
 fn strip_relation<'a>(text: &'a str, schema: &str, table: &str) -> Option<&'a str> {
     let qualified = format!("{schema}.{table}");
-    text.strip_prefix(&qualified).or_else(|| text.strip_prefix(table))
+    text.strip_prefix(&qualified)
+        .or_else(|| text.strip_prefix(table))
 }
 
 /// `pg_get_triggerdef` without `CREATE [CONSTRAINT] TRIGGER <name> ` and
@@ -1093,7 +1146,8 @@ fn trigger(row: TriggerRow) -> Result<Trigger, SchemaError> {
         "D" => TriggerEnabled::Disabled,
         other => return Err(unexpected("pg_trigger.tgenabled", other)),
     };
-    let definition = lowercase_keywords(&trigger_definition(&row).unwrap_or_else(|| row.definition.clone()));
+    let definition =
+        lowercase_keywords(&trigger_definition(&row).unwrap_or_else(|| row.definition.clone()));
     Ok(Trigger {
         name: row.name,
         timing,
@@ -1218,7 +1272,8 @@ const PRIVILEGE_ORDER: &[&str] = &[
 /// Groups exploded ACL rows into one [`Privilege`] per grantee, grant
 /// option and grantor, sorted.
 fn privileges(rows: Vec<AclRow>) -> Result<Vec<Privilege>, SchemaError> {
-    let mut grouped: BTreeMap<(PrivilegeAction, Grantee, bool, Option<String>), Vec<String>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(PrivilegeAction, Grantee, bool, Option<String>), Vec<String>> =
+        BTreeMap::new();
     for row in rows {
         let action = if row.revoke {
             PrivilegeAction::Revoke
@@ -1236,7 +1291,10 @@ fn privileges(rows: Vec<AclRow>) -> Result<Vec<Privilege>, SchemaError> {
         .map(|((action, grantee, grantable, grantor), mut names)| {
             names.sort_by_key(|p| {
                 (
-                    PRIVILEGE_ORDER.iter().position(|known| known == p).unwrap_or(PRIVILEGE_ORDER.len()),
+                    PRIVILEGE_ORDER
+                        .iter()
+                        .position(|known| known == p)
+                        .unwrap_or(PRIVILEGE_ORDER.len()),
                     p.clone(),
                 )
             });

@@ -2,7 +2,7 @@
 //! diff of their renderings.
 
 use serde::Serialize;
-use similar::TextDiff;
+use similar::{DiffTag, TextDiff};
 
 use super::render::ObjectKey;
 use super::SchemaSnapshot;
@@ -64,6 +64,11 @@ pub fn changed_objects(a: &SchemaSnapshot, b: &SchemaSnapshot) -> Vec<ObjectChan
 /// A unified diff (3 lines of context) from `old` to `new`, with `---`/`+++`
 /// headers naming them; the empty string when the texts are equal.
 ///
+/// Like `git diff`, each `@@` line ends with the nearest line above the
+/// first change that starts in column 0: in a schema rendering that is
+/// the header of the changed object (`table public.goal`), so every hunk
+/// says which object it is about even when the header is out of context.
+///
 /// ```
 /// let diff = pgharness::schema::unified_diff("a\nb\n", "a\nc\n", "expected", "actual");
 /// assert!(diff.contains("-b\n+c\n"));
@@ -73,11 +78,31 @@ pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> S
     if old == new {
         return String::new();
     }
-    TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(old_label, new_label)
-        .to_string()
+    let diff = TextDiff::from_lines(old, new);
+    let old_lines = diff.old_slices();
+    let mut out = format!("--- {old_label}\n+++ {new_label}\n");
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        let text = hunk.to_string();
+        let first_change = hunk
+            .ops()
+            .iter()
+            .find(|op| op.tag() != DiffTag::Equal)
+            .map_or(0, |op| op.old_range().start);
+        let heading = old_lines
+            .get(..first_change)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .find(|line| line.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .map(|line| line.trim_end());
+        match (heading, text.split_once('\n')) {
+            (Some(heading), Some((range, rest))) => {
+                out.push_str(&format!("{range} {heading}\n{rest}"));
+            }
+            _ => out.push_str(&text),
+        }
+    }
+    out
 }
 
 /// `diff` (as [`unified_diff`] makes it) with removed lines in red, added
@@ -131,6 +156,14 @@ mod tests {
             diff,
             "--- before\n+++ after\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
         );
+    }
+
+    #[test]
+    fn hunks_name_the_enclosing_object() {
+        let old = "table public.a\n  x int\n\ntable public.b\n  a int\n  b int\n  c int\n  d int\n  e int\n";
+        let new = "table public.a\n  x int\n\ntable public.b\n  a int\n  b int\n  c int\n  d int\n  e bigint\n";
+        let diff = unified_diff(old, new, "old", "new");
+        assert!(diff.contains("@@ -6,4 +6,4 @@ table public.b\n"), "{diff}");
     }
 
     #[test]

@@ -93,25 +93,48 @@ pub struct RenderOptions {
 }
 
 /// One rendered block per object.
-pub(super) fn objects(snapshot: &SchemaSnapshot, opts: &RenderOptions) -> BTreeMap<ObjectKey, String> {
+pub(super) fn objects(
+    snapshot: &SchemaSnapshot,
+    opts: &RenderOptions,
+) -> BTreeMap<ObjectKey, String> {
     let mut out = BTreeMap::new();
     let mut add = |kind: ObjectKind, name: String, block: Block| {
         out.insert(ObjectKey { kind, name }, block.finish());
     };
     for (name, schema) in &snapshot.schemas {
-        add(ObjectKind::Schema, quote_ident(name), render_schema(name, schema));
+        add(
+            ObjectKind::Schema,
+            quote_ident(name),
+            render_schema(name, schema),
+        );
     }
     for (name, extension) in &snapshot.extensions {
-        add(ObjectKind::Extension, quote_ident(name), render_extension(name, extension));
+        add(
+            ObjectKind::Extension,
+            quote_ident(name),
+            render_extension(name, extension),
+        );
     }
     for (name, typ) in &snapshot.types {
-        add(ObjectKind::Type, name.to_string(), render_type(name, typ, opts));
+        add(
+            ObjectKind::Type,
+            name.to_string(),
+            render_type(name, typ, opts),
+        );
     }
     for (name, sequence) in &snapshot.sequences {
-        add(ObjectKind::Sequence, name.to_string(), render_sequence(name, sequence));
+        add(
+            ObjectKind::Sequence,
+            name.to_string(),
+            render_sequence(name, sequence),
+        );
     }
     for (name, table) in &snapshot.tables {
-        add(ObjectKind::Table, name.to_string(), render_table(name, table, opts));
+        add(
+            ObjectKind::Table,
+            name.to_string(),
+            render_table(name, table, opts),
+        );
     }
     for (name, view) in &snapshot.views {
         let kind = if view.materialized {
@@ -159,7 +182,8 @@ impl Block {
         let indent = "  ".repeat(depth);
         for (i, part) in text.split('\n').enumerate() {
             let extra = if i == 0 { "" } else { "    " };
-            self.lines.push(format!("{indent}{extra}{part}").trim_end().to_string());
+            self.lines
+                .push(format!("{indent}{extra}{part}").trim_end().to_string());
         }
     }
 
@@ -171,9 +195,26 @@ impl Block {
         let last = lines.iter().rposition(|l| !l.trim().is_empty());
         if let (Some(first), Some(last)) = (first, last) {
             for line in &lines[first..=last] {
-                self.lines.push(format!("{indent}{line}").trim_end().to_string());
+                self.lines
+                    .push(format!("{indent}{line}").trim_end().to_string());
             }
         }
+    }
+
+    /// Lines with their common leading whitespace removed, indented:
+    /// `pg_get_viewdef` puts its clauses on a one-space margin.
+    fn dedented(&mut self, depth: usize, text: &str) {
+        let margin = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches(' ').len())
+            .min()
+            .unwrap_or(0);
+        let dedented: Vec<&str> = text
+            .lines()
+            .map(|l| l.get(margin..).unwrap_or(""))
+            .collect();
+        self.verbatim(depth, &dedented.join("\n"));
     }
 
     fn comment(&mut self, depth: usize, comment: &Option<String>) {
@@ -182,7 +223,13 @@ impl Block {
         }
     }
 
-    fn privileges(&mut self, depth: usize, privileges: &[Privilege], on: &str, column: Option<&str>) {
+    fn privileges(
+        &mut self,
+        depth: usize,
+        privileges: &[Privilege],
+        on: &str,
+        column: Option<&str>,
+    ) {
         for privilege in privileges {
             self.line(depth, &privilege_line(privilege, on, column));
         }
@@ -233,7 +280,12 @@ fn privilege_line(privilege: &Privilege, on: &str, column: Option<&str>) -> Stri
 fn render_schema(name: &str, schema: &Schema) -> Block {
     let mut block = Block::new(format!("schema {}", quote_ident(name)));
     block.comment(1, &schema.comment);
-    block.privileges(1, &schema.privileges, &format!("schema {}", quote_ident(name)), None);
+    block.privileges(
+        1,
+        &schema.privileges,
+        &format!("schema {}", quote_ident(name)),
+        None,
+    );
     block
 }
 
@@ -286,7 +338,11 @@ fn render_type(name: &QualifiedName, typ: &TypeDef, opts: &RenderOptions) -> Blo
             for constraint in constraints {
                 block.line(
                     1,
-                    &format!("constraint {} {}", quote_ident(&constraint.name), constraint.definition),
+                    &format!(
+                        "constraint {} {}",
+                        quote_ident(&constraint.name),
+                        constraint.definition
+                    ),
                 );
                 block.comment(2, &constraint.comment);
             }
@@ -326,9 +382,15 @@ fn sequence_options(options: &SequenceOptions) -> String {
 }
 
 fn render_sequence(name: &QualifiedName, sequence: &Sequence) -> Block {
-    let mut block = Block::new(format!("sequence {name} {}", sequence_options(&sequence.options)));
+    let mut block = Block::new(format!(
+        "sequence {name} {}",
+        sequence_options(&sequence.options)
+    ));
     if let Some(owner) = &sequence.owned_by {
-        block.line(1, &format!("owned by {}.{}", owner.table, quote_ident(&owner.column)));
+        block.line(
+            1,
+            &format!("owned by {}.{}", owner.table, quote_ident(&owner.column)),
+        );
     }
     block.comment(1, &sequence.comment);
     block.privileges(1, &sequence.privileges, &format!("sequence {name}"), None);
@@ -344,10 +406,17 @@ fn identity_options(table: &QualifiedName, column: &str, identity: &Identity) ->
         "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
         _ => (i64::MIN, i64::MAX),
     };
-    let (min, max) = if o.increment > 0 { (1, type_max) } else { (type_min, -1) };
+    let (min, max) = if o.increment > 0 {
+        (1, type_max)
+    } else {
+        (type_min, -1)
+    };
     let start = if o.increment > 0 { o.min } else { o.max };
     let mut out = Vec::new();
-    let default_name = QualifiedName::new(table.schema.clone(), format!("{}_{}_seq", table.name, column));
+    let default_name = QualifiedName::new(
+        table.schema.clone(),
+        format!("{}_{}_seq", table.name, column),
+    );
     if identity.sequence != default_name {
         out.push(format!("sequence name {}", identity.sequence));
     }
@@ -402,7 +471,11 @@ fn column_line(table: &QualifiedName, column: &Column) -> String {
 fn render_indexes(block: &mut Block, indexes: &[Index]) {
     for index in indexes {
         let unique = if index.unique { "unique " } else { "" };
-        let mut line = format!("{unique}index {} {}", quote_ident(&index.name), index.definition);
+        let mut line = format!(
+            "{unique}index {} {}",
+            quote_ident(&index.name),
+            index.definition
+        );
         if !index.valid {
             line.push_str(" (invalid)");
         }
@@ -413,10 +486,18 @@ fn render_indexes(block: &mut Block, indexes: &[Index]) {
 
 fn render_triggers(block: &mut Block, triggers: &[Trigger]) {
     for trigger in triggers {
-        let constraint = if trigger.constraint_trigger { "constraint " } else { "" };
+        let constraint = if trigger.constraint_trigger {
+            "constraint "
+        } else {
+            ""
+        };
         block.line(
             1,
-            &format!("{constraint}trigger {} {}", quote_ident(&trigger.name), trigger.definition),
+            &format!(
+                "{constraint}trigger {} {}",
+                quote_ident(&trigger.name),
+                trigger.definition
+            ),
         );
         match trigger.enabled {
             TriggerEnabled::Origin => {}
@@ -435,7 +516,10 @@ fn render_table(name: &QualifiedName, table: &Table, opts: &RenderOptions) -> Bl
     }
     header.push_str(&format!("table {name}"));
     if let Some(partition) = &table.partition_of {
-        header.push_str(&format!(" partition of {} {}", partition.parent, partition.bound));
+        header.push_str(&format!(
+            " partition of {} {}",
+            partition.parent, partition.bound
+        ));
     }
     if let Some(key) = &table.partition_key {
         header.push_str(&format!(" partition by {key}"));
@@ -457,7 +541,11 @@ fn render_table(name: &QualifiedName, table: &Table, opts: &RenderOptions) -> Bl
     for constraint in &table.constraints {
         block.line(
             1,
-            &format!("constraint {} {}", quote_ident(&constraint.name), constraint.definition),
+            &format!(
+                "constraint {} {}",
+                quote_ident(&constraint.name),
+                constraint.definition
+            ),
         );
         block.comment(2, &constraint.comment);
     }
@@ -511,8 +599,7 @@ fn render_view(kind: ObjectKind, name: &QualifiedName, view: &View, opts: &Rende
     }
     block.comment(1, &view.comment);
     block.line(1, "as");
-    // pg_get_viewdef indents its clauses relative to a one-space margin.
-    block.verbatim(1, &view.definition);
+    block.dedented(2, &view.definition);
     let columns = ordered(&view.columns, opts.column_order, |c| &c.name);
     for column in &columns {
         if column.comment.is_some() {
@@ -579,7 +666,10 @@ fn render_routine(kind: ObjectKind, key: &RoutineKey, routine: &Routine) -> Bloc
     block.comment(1, &routine.comment);
     block.privileges(1, &routine.privileges, &key_for_grant(kind, key), None);
     if let Some(library) = &routine.library {
-        block.line(1, &format!("as {}, {}", literal(library), literal(&routine.body)));
+        block.line(
+            1,
+            &format!("as {}, {}", literal(library), literal(&routine.body)),
+        );
     } else if routine.sql_body {
         block.verbatim(1, &routine.body);
     } else {

@@ -167,7 +167,8 @@ pub(crate) fn quote_ident(name: &str) -> String {
     let plain = match chars.next() {
         Some(first) => {
             (first.is_ascii_lowercase() || first == '_')
-                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+                && chars
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
         }
         None => false,
     };

@@ -73,7 +73,7 @@ fn log_tail(log: &[String]) -> String {
 
 enum Backing {
     Local(local::LocalServer),
-    Docker(docker::DockerServer),
+    Docker(Box<docker::DockerServer>),
     Url { url: String },
 }
 

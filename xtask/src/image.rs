@@ -122,7 +122,7 @@ pub fn run(args: &[String]) -> Result<()> {
         build_rootfs_tarball(&dir, &tarball)?;
     }
 
-    let id = step("docker import", || import(&dir, &tarball))?;
+    let id = step("import image", || import(&dir, &tarball))?;
     if let Some(old) = existing.filter(|old| *old != id) {
         // The tag moved to the new image; drop the now-dangling old one (best effort:
         // it may still be used by a container).
