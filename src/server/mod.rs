@@ -210,7 +210,7 @@ impl Server {
             BackendKind::Docker,
             admin,
             display_url,
-            Backing::Docker(container),
+            Backing::Docker(Box::new(container)),
         )
         .await
     }
