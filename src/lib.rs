@@ -46,6 +46,9 @@ pub enum Error {
         "no migration `{0}` in the chain (give a version, a name, `<version>_<name>` or `head`)"
     )]
     UnknownVersion(String),
+    /// Reading the schema failed (exit 3: the server misbehaved).
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaError),
     /// Other invalid input: a file and what is wrong with it (exit 2).
     #[error("{0}")]
     Input(String),
@@ -62,7 +65,7 @@ impl Error {
             | Error::Bootstrap(_)
             | Error::UnknownVersion(_)
             | Error::Input(_) => 2,
-            Error::Server(_) => 3,
+            Error::Server(_) | Error::Schema(_) => 3,
         }
     }
 }

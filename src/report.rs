@@ -143,12 +143,22 @@ impl Report {
                 }
                 Status::Fail => {
                     out.push('\n');
-                    let evidence = r.diff.as_deref().unwrap_or(&r.message);
-                    for line in evidence.lines() {
-                        let _ = writeln!(out, "      {line}");
-                    }
-                    if r.diff.is_some() && !evidence.starts_with(&r.message) {
-                        let _ = writeln!(out, "      {}", r.message);
+                    let _ = writeln!(out, "      {}", r.message);
+                    if let Some(diff) = &r.diff {
+                        let mut lines = diff.lines().peekable();
+                        // An apply error's first line is its headline,
+                        // already in the message.
+                        if lines.peek().is_some_and(|first| r.message.contains(first)) {
+                            lines.next();
+                        }
+                        for line in lines {
+                            let line = if color {
+                                color_diff_line(line)
+                            } else {
+                                line.to_string()
+                            };
+                            let _ = writeln!(out, "        {line}");
+                        }
                     }
                     if let Some(rerun) = &r.rerun {
                         let _ = writeln!(out, "      rerun: {rerun}");
@@ -164,4 +174,20 @@ impl Report {
         );
         out
     }
+}
+
+/// ANSI colour for one line of a unified diff.
+fn color_diff_line(line: &str) -> String {
+    let code = if line.starts_with("+++") || line.starts_with("---") {
+        "1"
+    } else if line.starts_with('+') {
+        "32"
+    } else if line.starts_with('-') {
+        "31"
+    } else if line.starts_with("@@") {
+        "36"
+    } else {
+        return line.to_string();
+    };
+    format!("\x1b[{code}m{line}\x1b[0m")
 }

@@ -1,6 +1,6 @@
 //! `apply`: the whole chain applies to an empty database.
 
-use super::{Location, PropertyResult};
+use super::{apply_failure, PropertyResult, Step};
 use crate::{Error, Harness};
 
 /// One result per migration: pass up to the first failure, which fails with
@@ -21,20 +21,14 @@ pub(super) async fn check(harness: &Harness) -> Result<Vec<PropertyResult>, Erro
         }
         match harness.template(index + 1).await {
             Ok(_) => results.push(PropertyResult::pass("apply", &id)),
-            Err(Error::Migration { error, .. }) => {
-                let mut result = PropertyResult::fail("apply", &id, error.headline());
-                result.diff = Some(error.to_string());
-                result.location = Some(Location {
-                    file: error.path.display().to_string(),
-                    line: error.line,
-                    col: error.col,
-                    sqlstate: error.sqlstate.clone(),
-                });
+            Err(error) => {
+                let mut result = apply_failure("apply", &id, Step::Up, error)?;
+                // The whole message is the position: "up failed" adds nothing.
+                result.message = result.message.trim_start_matches("up failed: ").to_string();
                 result.rerun = Some("check --only apply".to_string());
                 results.push(result);
                 failed = Some(id);
             }
-            Err(other) => return Err(other),
         }
     }
     Ok(results)

@@ -10,10 +10,12 @@
 //! The transaction is rolled back, which also restores the settings.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 
 use serde::Deserialize;
 use sqlx::types::Json;
-use sqlx::{Connection, FromRow, PgConnection};
+use sqlx::{Connection, Executor, FromRow, PgConnection};
 
 use super::model::*;
 use super::sql_text::lowercase_keywords;
@@ -215,6 +217,10 @@ const RELATIONS: &str = concat!(
     "join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid), '[]'::json) as parents, ",
     "coalesce(c.reloptions, '{}')::text[] as options, ",
     "c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, ",
+    "case when c.reloftype <> 0 then format_type(c.reloftype, null) end as of_type, ",
+    "c.relreplident::text as replica_identity, ",
+    "(select ri.relname::text from pg_index i join pg_class ri on ri.oid = i.indexrelid ",
+    "where i.indrelid = c.oid and i.indisreplident) as replica_identity_index, ",
     "case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as view_definition, ",
     "obj_description(c.oid, 'pg_class') as comment, ",
     privileges!(
@@ -475,6 +481,9 @@ struct RelationRow {
     options: Vec<String>,
     row_security: bool,
     force_row_security: bool,
+    of_type: Option<String>,
+    replica_identity: String,
+    replica_identity_index: Option<String>,
     view_definition: Option<String>,
     comment: Option<String>,
     privileges: Json<Vec<AclRow>>,
@@ -592,52 +601,75 @@ struct RoutineRow {
 }
 
 /// Runs one catalog query, naming it in the error.
-async fn fetch<T>(
-    conn: &mut PgConnection,
+///
+/// Boxed so the future is `Send` for every lifetime: left to inference,
+/// the generic `query_as` future trips rustc's "`Executor` is not general
+/// enough" when `capture` runs on a spawned task.
+fn fetch<'c, T>(
+    conn: &'c mut PgConnection,
     what: &'static str,
     sql: &'static str,
-) -> Result<Vec<T>, SchemaError>
+) -> Pin<Box<dyn Future<Output = Result<Vec<T>, SchemaError>> + Send + 'c>>
 where
-    T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
 {
-    sqlx::query_as::<_, T>(sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|source| SchemaError::Query { what, source })
+    Box::pin(async move {
+        sqlx::query_as::<_, T>(sql)
+            .fetch_all(conn)
+            .await
+            .map_err(|source| SchemaError::Query { what, source })
+    })
 }
 
+/// The future of [`capture`]: boxed (see [`fetch`]) so that it is `Send`
+/// for every lifetime and `capture` can run on a spawned task.
+pub(super) type CaptureFuture<'c> =
+    Pin<Box<dyn Future<Output = Result<SchemaSnapshot, SchemaError>> + Send + 'c>>;
+
 /// Reads the schema of the database `conn` is connected to.
-pub(super) async fn capture(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
-    // Inside the caller's transaction this is a savepoint: the isolation
-    // level is theirs, and rolling back to it restores the settings.
-    let mut tx = if conn.is_in_transaction() {
-        conn.begin().await
-    } else {
-        conn.begin_with("begin isolation level repeatable read read only")
+pub(super) fn capture(conn: &mut PgConnection) -> CaptureFuture<'_> {
+    Box::pin(async move {
+        // Inside the caller's transaction this is a savepoint: the isolation
+        // level is theirs, and rolling back to it restores the settings.
+        let mut tx = if conn.is_in_transaction() {
+            conn.begin().await
+        } else {
+            conn.begin_with("begin isolation level repeatable read read only")
+                .await
+        }
+        .map_err(|source| SchemaError::Query {
+            what: "begin a read-only transaction",
+            source,
+        })?;
+        let result = match settle(&mut tx).await {
+            Ok(()) => read(&mut tx).await,
+            Err(error) => Err(error),
+        };
+        let rollback = tx.rollback().await.map_err(|source| SchemaError::Query {
+            what: "end the read-only transaction",
+            source,
+        });
+        let snapshot = result?;
+        rollback?;
+        Ok(snapshot)
+    })
+}
+
+/// Pins the session settings (boxed: see [`fetch`]).
+fn settle(
+    conn: &mut PgConnection,
+) -> Pin<Box<dyn Future<Output = Result<(), SchemaError>> + Send + '_>> {
+    Box::pin(async move {
+        // A query without arguments goes over the simple protocol, which
+        // takes several statements at once.
+        conn.execute(SESSION_SETTINGS)
             .await
-    }
-    .map_err(|source| SchemaError::Query {
-        what: "begin a read-only transaction",
-        source,
-    })?;
-    let result = async {
-        sqlx::raw_sql(SESSION_SETTINGS)
-            .execute(&mut *tx)
-            .await
+            .map(|_| ())
             .map_err(|source| SchemaError::Query {
                 what: "session settings",
                 source,
-            })?;
-        read(&mut tx).await
-    }
-    .await;
-    let rollback = tx.rollback().await.map_err(|source| SchemaError::Query {
-        what: "end the read-only transaction",
-        source,
-    });
-    let snapshot = result?;
-    rollback?;
-    Ok(snapshot)
+            })
+    })
 }
 
 async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
@@ -880,6 +912,16 @@ fn assemble_relations(
                 rel_constraints.sort_by(|a, b| a.name.cmp(&b.name));
                 let mut rel_policies = policies.remove(&row.oid).unwrap_or_default();
                 rel_policies.sort_by(|a, b| a.name.cmp(&b.name));
+                let replica_identity = match row.replica_identity.as_str() {
+                    "d" => ReplicaIdentity::Default,
+                    "n" => ReplicaIdentity::Nothing,
+                    "f" => ReplicaIdentity::Full,
+                    "i" => ReplicaIdentity::Index(required(
+                        row.replica_identity_index,
+                        "replica identity index",
+                    )?),
+                    other => return Err(unexpected("pg_class.relreplident", other)),
+                };
                 let persistence = match row.persistence.as_str() {
                     "u" => Persistence::Unlogged,
                     _ => Persistence::Permanent,
@@ -891,6 +933,7 @@ fn assemble_relations(
                         partition_key: row.partition_key.as_deref().map(lowercase_keywords),
                         partition_of,
                         inherits: parents,
+                        of_type: row.of_type,
                         options,
                         columns: rel_columns,
                         constraints: rel_constraints,
@@ -898,6 +941,7 @@ fn assemble_relations(
                         triggers: rel_triggers,
                         row_security: row.row_security,
                         force_row_security: row.force_row_security,
+                        replica_identity,
                         policies: rel_policies,
                         privileges,
                         comment: row.comment,

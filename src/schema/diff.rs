@@ -2,6 +2,7 @@
 //! diff of their renderings.
 
 use serde::Serialize;
+use similar::udiff::UnifiedDiffHunk;
 use similar::{DiffTag, TextDiff};
 
 use super::render::ObjectKey;
@@ -64,10 +65,12 @@ pub fn changed_objects(a: &SchemaSnapshot, b: &SchemaSnapshot) -> Vec<ObjectChan
 /// A unified diff (3 lines of context) from `old` to `new`, with `---`/`+++`
 /// headers naming them; the empty string when the texts are equal.
 ///
-/// Like `git diff`, each `@@` line ends with the nearest line above the
-/// first change that starts in column 0: in a schema rendering that is
-/// the header of the changed object (`table public.goal`), so every hunk
-/// says which object it is about even when the header is out of context.
+/// Like `git diff`, each `@@` line ends with a heading: the first line
+/// starting in column 0 among the hunk's first changed lines, or else the
+/// nearest one above them. In a schema rendering that is the header of the
+/// changed (added, removed) object, e.g. `table public.goal`, so every
+/// hunk says which object it is about even when the header is out of
+/// context.
 ///
 /// ```
 /// let diff = pgharness::schema::unified_diff("a\nb\n", "a\nc\n", "expected", "actual");
@@ -83,18 +86,7 @@ pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> S
     let mut out = format!("--- {old_label}\n+++ {new_label}\n");
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         let text = hunk.to_string();
-        let first_change = hunk
-            .ops()
-            .iter()
-            .find(|op| op.tag() != DiffTag::Equal)
-            .map_or(0, |op| op.old_range().start);
-        let heading = old_lines
-            .get(..first_change)
-            .unwrap_or_default()
-            .iter()
-            .rev()
-            .find(|line| line.starts_with(|c: char| c.is_ascii_alphabetic()))
-            .map(|line| line.trim_end());
+        let heading = hunk_heading(&hunk, old_lines, diff.new_slices());
         match (heading, text.split_once('\n')) {
             (Some(heading), Some((range, rest))) => {
                 out.push_str(&format!("{range} {heading}\n{rest}"));
@@ -103,6 +95,31 @@ pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> S
         }
     }
     out
+}
+
+/// A header line: one that starts in column 0 (not indented, not blank).
+fn is_heading(line: &str) -> bool {
+    line.starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+/// The object a hunk's first change is in: the first header among the
+/// changed lines (a changed, added or removed object), or else the nearest
+/// header above the change.
+fn hunk_heading<'a>(
+    hunk: &UnifiedDiffHunk<'_, '_, '_, '_, str>,
+    old_lines: &[&'a str],
+    new_lines: &[&'a str],
+) -> Option<&'a str> {
+    let op = hunk.ops().iter().find(|op| op.tag() != DiffTag::Equal)?;
+    let changed_old = old_lines.get(op.old_range()).unwrap_or_default();
+    let changed_new = new_lines.get(op.new_range()).unwrap_or_default();
+    let above = old_lines.get(..op.old_range().start).unwrap_or_default();
+    changed_old
+        .iter()
+        .chain(changed_new)
+        .find(|line| is_heading(line))
+        .or_else(|| above.iter().rev().find(|line| is_heading(line)))
+        .map(|line| line.trim_end())
 }
 
 /// `diff` (as [`unified_diff`] makes it) with removed lines in red, added
@@ -150,11 +167,11 @@ mod tests {
     #[test]
     fn diff_has_headers_and_context() {
         let old = "1\n2\n3\n4\n5\n6\n7\n8\n";
-        let new = "1\n2\n3\n4\nfive\n6\n7\n8\n";
+        let new = "1\n2\n3\n4\n55\n6\n7\n8\n";
         let diff = unified_diff(old, new, "before", "after");
         assert_eq!(
             diff,
-            "--- before\n+++ after\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+            "--- before\n+++ after\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+55\n 6\n 7\n 8\n"
         );
     }
 
@@ -164,6 +181,14 @@ mod tests {
         let new = "table public.a\n  x int\n\ntable public.b\n  a int\n  b int\n  c int\n  d int\n  e bigint\n";
         let diff = unified_diff(old, new, "old", "new");
         assert!(diff.contains("@@ -6,4 +6,4 @@ table public.b\n"), "{diff}");
+    }
+
+    #[test]
+    fn hunks_name_an_added_object() {
+        let old = "schema public\n";
+        let new = "schema extra\n\nschema public\n";
+        let diff = unified_diff(old, new, "old", "new");
+        assert!(diff.contains("@@ -1 +1,3 @@ schema extra\n"), "{diff}");
     }
 
     #[test]

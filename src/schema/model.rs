@@ -250,8 +250,12 @@ pub struct Table {
     pub partition_of: Option<PartitionOf>,
     /// `INHERITS (...)` parents, in order (not for partitions).
     pub inherits: Vec<QualifiedName>,
+    /// `CREATE TABLE ... OF type`: the composite type.
+    pub of_type: Option<String>,
     /// Storage parameters (`WITH (fillfactor=70)`), sorted.
     pub options: Vec<String>,
+    /// `REPLICA IDENTITY` (logical replication).
+    pub replica_identity: ReplicaIdentity,
     /// Columns in their physical (`attnum`) order.
     pub columns: Vec<Column>,
     /// Constraints declared on this table (not those a partition inherits
@@ -271,6 +275,20 @@ pub struct Table {
     pub privileges: Vec<Privilege>,
     /// `COMMENT ON TABLE`.
     pub comment: Option<String>,
+}
+
+/// What logical replication logs to identify a changed row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaIdentity {
+    /// The primary key, if any.
+    Default,
+    /// `REPLICA IDENTITY NOTHING`.
+    Nothing,
+    /// `REPLICA IDENTITY FULL`: the whole row.
+    Full,
+    /// `REPLICA IDENTITY USING INDEX`: that index.
+    Index(String),
 }
 
 /// Where a partition sits in its partitioned table.

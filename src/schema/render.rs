@@ -515,6 +515,9 @@ fn render_table(name: &QualifiedName, table: &Table, opts: &RenderOptions) -> Bl
         header.push_str("unlogged ");
     }
     header.push_str(&format!("table {name}"));
+    if let Some(of_type) = &table.of_type {
+        header.push_str(&format!(" of {of_type}"));
+    }
     if let Some(partition) = &table.partition_of {
         header.push_str(&format!(
             " partition of {} {}",
@@ -531,6 +534,15 @@ fn render_table(name: &QualifiedName, table: &Table, opts: &RenderOptions) -> Bl
     }
     if !table.options.is_empty() {
         block.line(1, &format!("with ({})", table.options.join(", ")));
+    }
+    match &table.replica_identity {
+        ReplicaIdentity::Default => {}
+        ReplicaIdentity::Nothing => block.line(1, "replica identity nothing"),
+        ReplicaIdentity::Full => block.line(1, "replica identity full"),
+        ReplicaIdentity::Index(index) => block.line(
+            1,
+            &format!("replica identity using index {}", quote_ident(index)),
+        ),
     }
     block.comment(1, &table.comment);
     let columns = ordered(&table.columns, opts.column_order, |c| &c.name);

@@ -1,0 +1,181 @@
+//! `idempotency`: re-running a migration's up script on a database that is
+//! already at that version (and holds data) raises no error and changes
+//! neither the schema nor the data.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use futures_util::stream::{self, StreamExt};
+use sqlx::postgres::PgConnection;
+
+use super::{apply_failure, capture, PropertyResult, Status, Step};
+use crate::schema::unified_diff;
+use crate::server::{quote_ident, ServerError};
+use crate::{Error, Harness};
+
+const PROPERTY: &str = "idempotency";
+const CONCURRENCY: usize = 4;
+
+/// Runs the property on the migrations `selected` (indices into the chain).
+pub(super) async fn check(
+    harness: &Harness,
+    selected: &[usize],
+    seed: u64,
+) -> Result<Vec<PropertyResult>, Error> {
+    stream::iter(selected.iter().copied())
+        .map(|index| check_migration(harness, index, seed))
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+async fn check_migration(
+    harness: &Harness,
+    index: usize,
+    seed: u64,
+) -> Result<PropertyResult, Error> {
+    let migration = &harness.chain().migrations[index];
+    let id = migration.id();
+    let config = &harness.config().idempotency;
+    if !config.enabled {
+        return Ok(PropertyResult::skip(
+            PROPERTY,
+            &id,
+            "the chain is declared not idempotent (idempotency.enabled = false)",
+        ));
+    }
+    if config.skip.iter().any(|s| migration.matches(s)) {
+        return Ok(PropertyResult::skip(
+            PROPERTY,
+            &id,
+            "declared not idempotent (idempotency.skip in the config)",
+        ));
+    }
+    let db = harness.database_at_level(index + 1).await?;
+    let mut conn = harness.connect(&db).await?;
+    let result = async {
+        let rows = super::fill_with_generated_data(&mut conn, seed).await?;
+        let schema_before = capture(&mut conn).await?;
+        let data_before = fingerprint(&mut conn).await?;
+        if let Err(e) = harness.apply_up(&mut conn, index).await {
+            return apply_failure(PROPERTY, &id, Step::Rerun, e);
+        }
+        let schema_after = capture(&mut conn).await?;
+        let (before, after) = (schema_before.render(), schema_after.render());
+        if before != after {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                &id,
+                format!(
+                    "{}: running the up again changes the schema",
+                    migration.up.path.display()
+                ),
+            );
+            r.diff = Some(unified_diff(
+                &before,
+                &after,
+                "after up",
+                "after up, up again",
+            ));
+            return Ok(r);
+        }
+        let data_after = fingerprint(&mut conn).await?;
+        if let Some(changes) = data_changes(&data_before, &data_after) {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                &id,
+                format!(
+                    "{}: running the up again changes the data ({})",
+                    migration.up.path.display(),
+                    changes.lines().next().unwrap_or_default().trim()
+                ),
+            );
+            r.diff = Some(changes);
+            return Ok(r);
+        }
+        let mut r = PropertyResult::pass(PROPERTY, &id);
+        if rows > 0 {
+            r.message = format!("with {rows} generated rows");
+        }
+        Ok(r)
+    }
+    .await;
+    drop(conn);
+    let _ = harness.drop_database(&db).await;
+    result.map(|mut r| {
+        if r.status == Status::Fail {
+            r.rerun = Some(format!(
+                "check --only idempotency --migration {} --seed {seed}",
+                migration.version
+            ));
+        }
+        r
+    })
+}
+
+/// Per table (qualified name): row count and an order-independent hash of
+/// the rows.
+type Fingerprint = BTreeMap<String, (i64, String)>;
+
+/// Row counts and content hashes of every user table.
+pub(super) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, Error> {
+    let sql_error = |what: &str| {
+        let what = what.to_string();
+        move |source| ServerError::Sql { what, source }
+    };
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "select n.nspname::text, c.relname::text
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where c.relkind in ('r', 'p')
+            and n.nspname not in ('pg_catalog', 'information_schema', 'pgharness')
+            and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
+            and not exists (select 1 from pg_depend d
+                             where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+          order by 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(sql_error("listing tables"))?;
+    let mut out = Fingerprint::new();
+    for (schema, table) in tables {
+        let name = format!("{}.{}", quote_ident(&schema), quote_ident(&table));
+        // md5 of each row's text, sorted, hashed again: independent of the
+        // physical order, which a rewrite may change.
+        let sql = format!(
+            "select count(*), coalesce(md5(string_agg(h, '' order by h)), '') from (select md5(t::text) as h from only {name} t) s"
+        );
+        let (count, hash): (i64, String) = sqlx::query_as(&sql)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(sql_error(&format!("hashing the rows of {name}")))?;
+        out.insert(format!("{schema}.{table}"), (count, hash));
+    }
+    Ok(out)
+}
+
+/// A line per table whose rows changed, or `None`.
+pub(super) fn data_changes(before: &Fingerprint, after: &Fingerprint) -> Option<String> {
+    let mut out = String::new();
+    for (table, (count, hash)) in before {
+        match after.get(table) {
+            None => {
+                let _ = writeln!(out, "table {table}: gone (had {count} rows)");
+            }
+            Some((c, _)) if c != count => {
+                let _ = writeln!(out, "table {table}: {count} rows before, {c} after");
+            }
+            Some((_, h)) if h != hash => {
+                let _ = writeln!(out, "table {table}: same {count} rows, different contents");
+            }
+            Some(_) => {}
+        }
+    }
+    for (table, (count, _)) in after {
+        if !before.contains_key(table) {
+            let _ = writeln!(out, "table {table}: new, {count} rows");
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}

@@ -1,0 +1,236 @@
+//! `roundtrip`: for each migration with a down, up -> down restores the
+//! previous schema exactly and up again reproduces the same schema; for the
+//! whole chain, all ups, all downs (back to the empty database), all ups.
+
+use futures_util::stream::{self, StreamExt};
+
+use super::{apply_failure, capture, PropertyResult, Step};
+use crate::chain::Migration;
+use crate::schema::{unified_diff, ColumnOrder, RenderOptions, SchemaSnapshot};
+use crate::{statement, Error, Harness};
+
+const PROPERTY: &str = "roundtrip";
+
+/// How many migrations are checked at once: each check holds one database
+/// and one connection; the server does the work.
+const CONCURRENCY: usize = 4;
+
+/// Runs the property on the migrations `selected` (indices into the chain),
+/// then on the whole chain unless a single migration was selected.
+pub(super) async fn check(
+    harness: &Harness,
+    selected: &[usize],
+    whole_chain: bool,
+) -> Result<Vec<PropertyResult>, Error> {
+    let mut results: Vec<PropertyResult> = stream::iter(selected.iter().copied())
+        .map(|index| check_migration(harness, index))
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    if whole_chain {
+        results.push(check_chain(harness).await?);
+    }
+    Ok(results)
+}
+
+fn rerun(migration: &Migration) -> String {
+    format!("check --only roundtrip --migration {}", migration.version)
+}
+
+/// Compares `actual` with `expected`; `None` when they match. With
+/// non-strict column order, a difference in column order alone is reported
+/// through `note` and does not count.
+fn compare(
+    harness: &Harness,
+    expected: &SchemaSnapshot,
+    actual: &SchemaSnapshot,
+    labels: (&str, &str),
+    note: &mut Option<String>,
+) -> Option<String> {
+    let (e, a) = (expected.render(), actual.render());
+    if e == a {
+        return None;
+    }
+    let diff = unified_diff(&e, &a, labels.0, labels.1);
+    let by_name = RenderOptions {
+        column_order: ColumnOrder::Name,
+    };
+    if !harness.config().roundtrip.strict_column_order
+        && expected.render_with(&by_name) == actual.render_with(&by_name)
+    {
+        *note = Some(format!(
+            "only column order differs ({} vs {}); Postgres can only add columns at the end, so this is not a failure unless roundtrip.strict_column_order = true",
+            labels.0, labels.1
+        ));
+        return None;
+    }
+    Some(diff)
+}
+
+async fn check_migration(harness: &Harness, index: usize) -> Result<PropertyResult, Error> {
+    let migration = &harness.chain().migrations[index];
+    let id = migration.id();
+    let Some(down) = &migration.down else {
+        if harness.config().roundtrip.require_down {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                &id,
+                "no down script, and roundtrip.require_down = true",
+            );
+            r.rerun = Some(rerun(migration));
+            return Ok(r);
+        }
+        return Ok(PropertyResult::skip(PROPERTY, &id, "no down script"));
+    };
+    let db = harness.database_at_level(index).await?;
+    let mut conn = harness.connect(&db).await?;
+    let result = async {
+        let before = capture(&mut conn).await?;
+        if let Err(e) = harness.apply_up(&mut conn, index).await {
+            return apply_failure(PROPERTY, &id, Step::Up, e);
+        }
+        let after_up = capture(&mut conn).await?;
+        if statement::is_blank(&down.sql) && before.render() != after_up.render() {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                &id,
+                format!(
+                    "{}: the down script is empty (or only comments), but the up changed the schema",
+                    down.path.display()
+                ),
+            );
+            r.diff = Some(unified_diff(&before.render(), &after_up.render(), "before up", "after up"));
+            return Ok(r);
+        }
+        if let Err(e) = harness.apply_down(&mut conn, index).await {
+            return apply_failure(PROPERTY, &id, Step::Down, e);
+        }
+        let after_down = capture(&mut conn).await?;
+        let mut note = None;
+        if let Some(diff) = compare(harness, &before, &after_down, ("before up", "after up, down"), &mut note) {
+            // Say what a real rollback-and-redeploy would hit next.
+            let redo = match harness.apply_up(&mut conn, index).await {
+                Ok(()) => String::from("; up after it still succeeds"),
+                Err(Error::Migration { error, .. }) => format!("; and up after it fails: {}", error.headline()),
+                Err(other) => return Err(other),
+            };
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                &id,
+                format!("{}: down does not restore the schema from before the up{redo}", down.path.display()),
+            );
+            r.diff = Some(diff);
+            return Ok(r);
+        }
+        if let Err(e) = harness.apply_up(&mut conn, index).await {
+            return apply_failure(PROPERTY, &id, Step::UpAgain, e);
+        }
+        let after_redo = capture(&mut conn).await?;
+        if let Some(diff) = compare(harness, &after_up, &after_redo, ("after up", "after up, down, up"), &mut note) {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                &id,
+                format!("{}: up after down gives a different schema than the first up", migration.up.path.display()),
+            );
+            r.diff = Some(diff);
+            return Ok(r);
+        }
+        let mut r = PropertyResult::pass(PROPERTY, &id);
+        if let Some(note) = note {
+            r.message = note;
+        }
+        Ok(r)
+    }
+    .await;
+    drop(conn);
+    let _ = harness.drop_database(&db).await;
+    result.map(|mut r: PropertyResult| {
+        if r.status == super::Status::Fail {
+            r.rerun = Some(rerun(migration));
+        }
+        r
+    })
+}
+
+/// All ups, all downs in reverse (must give the empty database's schema),
+/// all ups again (must give the first head).
+async fn check_chain(harness: &Harness) -> Result<PropertyResult, Error> {
+    let migrations = &harness.chain().migrations;
+    if let Some(m) = migrations.iter().find(|m| m.down.is_none()) {
+        return Ok(PropertyResult::skip(
+            PROPERTY,
+            "chain",
+            format!("{} has no down script", m.id()),
+        ));
+    }
+    let db = harness.fresh_database().await?;
+    let mut conn = harness.connect(&db).await?;
+    let result = async {
+        let empty = capture(&mut conn).await?;
+        for index in 0..migrations.len() {
+            if let Err(e) = harness.apply_up(&mut conn, index).await {
+                return apply_failure(PROPERTY, "chain", Step::Up, e);
+            }
+        }
+        let head = capture(&mut conn).await?;
+        for index in (0..migrations.len()).rev() {
+            if let Err(e) = harness.apply_down(&mut conn, index).await {
+                return apply_failure(PROPERTY, "chain", Step::Down, e);
+            }
+        }
+        let after_downs = capture(&mut conn).await?;
+        let mut note = None;
+        if let Some(diff) = compare(
+            harness,
+            &empty,
+            &after_downs,
+            ("empty database", "after all ups, all downs"),
+            &mut note,
+        ) {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                "chain",
+                "all downs in reverse do not give back the empty database",
+            );
+            r.diff = Some(diff);
+            return Ok(r);
+        }
+        for index in 0..migrations.len() {
+            if let Err(e) = harness.apply_up(&mut conn, index).await {
+                return apply_failure(PROPERTY, "chain", Step::UpAgain, e);
+            }
+        }
+        let head_again = capture(&mut conn).await?;
+        if let Some(diff) = compare(
+            harness,
+            &head,
+            &head_again,
+            ("head", "head after all downs and all ups"),
+            &mut note,
+        ) {
+            let mut r = PropertyResult::fail(
+                PROPERTY,
+                "chain",
+                "all ups after all downs give a different head schema",
+            );
+            r.diff = Some(diff);
+            return Ok(r);
+        }
+        let mut r = PropertyResult::pass(PROPERTY, "chain");
+        if let Some(note) = note {
+            r.message = note;
+        }
+        Ok(r)
+    }
+    .await;
+    drop(conn);
+    let _ = harness.drop_database(&db).await;
+    result.map(|mut r| {
+        if r.status == super::Status::Fail {
+            r.rerun = Some("check --only roundtrip".to_string());
+        }
+        r
+    })
+}

@@ -1,0 +1,266 @@
+//! `idempotency` and `roundtrip` on the sample project (which must pass)
+//! and on a corpus of broken chains, each with the finding it must produce.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pgharness::config::Config;
+use pgharness::properties::{check, CheckOptions, PropertyKind, PropertyResult, Status};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn run(dir: &Path, properties: Vec<PropertyKind>) -> Vec<PropertyResult> {
+    let config_path = root().join("pgharness.toml");
+    let mut config = Config::load(&config_path).unwrap();
+    config.migrations.dir = dir.to_path_buf();
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let options = CheckOptions {
+        properties,
+        migration: None,
+        cases: 8,
+        seed: Some(7),
+    };
+    check(&harness, &options).await.unwrap().results
+}
+
+/// (fixture, property, target, a distinctive part of the message or diff)
+const FINDINGS: &[(&str, &str, &str, &str)] = &[
+    (
+        "down_forgets_index",
+        "roundtrip",
+        "0002_person_name",
+        "+  index person_name_idx using btree (name)",
+    ),
+    (
+        "down_forgets_enum",
+        "roundtrip",
+        "0002_mood",
+        "up after it fails: ",
+    ),
+    (
+        "down_forgets_enum",
+        "roundtrip",
+        "0002_mood",
+        "type \"mood\" already exists (SQLSTATE 42710)",
+    ),
+    (
+        "down_changes_column_type",
+        "roundtrip",
+        "0002_wide_qty",
+        "+  qty numeric not null default 0",
+    ),
+    (
+        "down_forgets_policy",
+        "roundtrip",
+        "0002_note_rls",
+        "+  policy note_owner",
+    ),
+    (
+        "down_forgets_trigger",
+        "roundtrip",
+        "0002_touch_trigger",
+        "+  trigger account_touch",
+    ),
+    (
+        "down_drops_too_much",
+        "roundtrip",
+        "0002_pet",
+        "-table public.person",
+    ),
+    (
+        "empty_down",
+        "roundtrip",
+        "0001_person",
+        "the down script is empty (or only comments), but the up changed the schema",
+    ),
+    (
+        "non_idempotent_create_table",
+        "idempotency",
+        "0002_pet",
+        "relation \"pet\" already exists (SQLSTATE 42P07)",
+    ),
+    (
+        "reinserts_seed_rows",
+        "idempotency",
+        "0001_color",
+        "table public.color: 2 rows before, 4 after",
+    ),
+];
+
+#[tokio::test]
+async fn every_broken_chain_produces_its_finding() {
+    for (fixture, property, target, fragment) in FINDINGS {
+        let dir = root().join("tests/fixtures/broken").join(fixture);
+        let kind = property.parse::<PropertyKind>().unwrap();
+        let results = run(&dir, vec![kind]).await;
+        let result = results
+            .iter()
+            .find(|r| r.property == *property && r.target == *target)
+            .unwrap_or_else(|| {
+                panic!("{fixture}: no {property} result for {target}: {results:#?}")
+            });
+        assert_eq!(result.status, Status::Fail, "{fixture}: {result:#?}");
+        let text = format!(
+            "{}\n{}",
+            result.message,
+            result.diff.as_deref().unwrap_or("")
+        );
+        assert!(
+            text.contains(fragment),
+            "{fixture}: `{fragment}` not in:\n{text}"
+        );
+        let rerun = result.rerun.as_deref().unwrap_or("");
+        assert!(
+            rerun.contains(&format!("--only {property} --migration")),
+            "{fixture}: {rerun}"
+        );
+        // Every other migration of the fixture passes: the finding is
+        // pinned to the right one.
+        for other in results
+            .iter()
+            .filter(|r| r.property == *property && r.target != *target && r.target != "chain")
+        {
+            assert_eq!(other.status, Status::Pass, "{fixture}: {other:#?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_difference_in_column_order_alone_is_noted_not_failed_unless_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("0001_t.up.sql"),
+        "create table t (a int, b int);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("0001_t.down.sql"), "drop table t;\n").unwrap();
+    std::fs::write(
+        dir.path().join("0002_drop_a.up.sql"),
+        "alter table t drop column a;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("0002_drop_a.down.sql"),
+        "alter table t add column a int;\n",
+    )
+    .unwrap();
+    let results = run(dir.path(), vec![PropertyKind::Roundtrip]).await;
+    let r = results.iter().find(|r| r.target == "0002_drop_a").unwrap();
+    assert_eq!(r.status, Status::Pass, "{r:#?}");
+    assert!(r.message.contains("only column order differs"), "{r:#?}");
+
+    let mut config = Config::load(&root().join("pgharness.toml")).unwrap();
+    config.migrations.dir = dir.path().to_path_buf();
+    config.roundtrip.strict_column_order = true;
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let options = CheckOptions {
+        properties: vec![PropertyKind::Roundtrip],
+        migration: Some("0002".into()),
+        cases: 1,
+        seed: Some(1),
+    };
+    let results = check(&harness, &options).await.unwrap().results;
+    assert_eq!(
+        results.len(),
+        1,
+        "--migration selects one migration and no chain check"
+    );
+    assert_eq!(results[0].status, Status::Fail, "{:#?}", results[0]);
+}
+
+#[tokio::test]
+async fn declared_exceptions_are_skipped_with_the_reason() {
+    let dir = root().join("tests/fixtures/broken/reinserts_seed_rows");
+    let mut config = Config::load(&root().join("pgharness.toml")).unwrap();
+    config.migrations.dir = dir;
+    config.idempotency.skip = vec!["0001_color".into()];
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let options = CheckOptions {
+        properties: vec![PropertyKind::Idempotency, PropertyKind::Roundtrip],
+        migration: None,
+        cases: 1,
+        seed: Some(1),
+    };
+    let results = check(&harness, &options).await.unwrap().results;
+    let idem = results
+        .iter()
+        .find(|r| r.property == "idempotency")
+        .unwrap();
+    assert_eq!(idem.status, Status::Skip);
+    assert!(
+        idem.message.contains("declared not idempotent"),
+        "{idem:#?}"
+    );
+    assert!(results
+        .iter()
+        .any(|r| r.property == "roundtrip" && r.status == Status::Pass));
+}
+
+#[tokio::test]
+async fn the_sample_project_passes_both_properties_on_every_migration() {
+    let results = run(
+        &root().join("migrations"),
+        vec![PropertyKind::Idempotency, PropertyKind::Roundtrip],
+    )
+    .await;
+    let migrations = 14;
+    assert_eq!(results.len(), 2 * migrations + 1, "{results:#?}");
+    for r in &results {
+        assert_eq!(r.status, Status::Pass, "{r:#?}");
+    }
+}
+
+fn check_json(dir: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .arg("-c")
+        .arg(root().join("pgharness.toml"))
+        .arg("--migrations")
+        .arg(dir)
+        .args([
+            "check",
+            "--only",
+            "idempotency,roundtrip",
+            "--format",
+            "json",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code(), value)
+}
+
+#[test]
+fn the_json_report_matches_the_contract() {
+    let (code, v) = check_json(&root().join("migrations"));
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["chain"]["migrations"], 14);
+    assert_eq!(v["summary"]["passed"], 29);
+    assert_eq!(v["summary"]["failed"], 0);
+    for r in v["results"].as_array().unwrap() {
+        for key in ["property", "target", "status", "message"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+
+    let (code, v) = check_json(&root().join("tests/fixtures/broken/down_forgets_index"));
+    assert_eq!(code, Some(1));
+    let failed: Vec<&serde_json::Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{v:#}");
+    assert_eq!(failed[0]["property"], "roundtrip");
+    assert_eq!(failed[0]["target"], "0002_person_name");
+    assert!(failed[0]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("person_name_idx"));
+    assert_eq!(v["summary"]["failed"], 1);
+}
