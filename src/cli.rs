@@ -9,8 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::chain::{discover, Chain, LayoutChoice};
 use crate::config::{BackendChoice, Config};
+use crate::properties::fidelity::{head_schema, SnapshotFile};
 use crate::properties::{check, CheckOptions, PropertyKind};
 use crate::report::Report;
+use crate::schema::{colorize_diff, unified_diff, SchemaSnapshot};
 use crate::server::{mask_url, Server};
 use crate::{Error, Harness};
 
@@ -75,6 +77,19 @@ pub enum Command {
         /// Seed for generated data.
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+    },
+    /// Print the normalized schema snapshot.
+    Schema {
+        /// The version to show (default: head).
+        #[arg(long, value_name = "VERSION")]
+        at: Option<String>,
+    },
+    /// Compare the head schema with the approved snapshot; exit 1 on a
+    /// difference.
+    Snapshot {
+        /// Write the head schema as the approved snapshot.
+        #[arg(long)]
+        accept: bool,
     },
 }
 
@@ -157,19 +172,93 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 cases: cases.unwrap_or(config.properties.cases),
                 seed: *seed,
             };
-            let chain = discover(&config.migrations.dir, config.migrations.layout)?;
-            let server = std::sync::Arc::new(Server::start(&config.server).await?);
-            let harness = Harness::with_server(config, chain, server.clone());
+            let harness = start(config).await?;
             let outcome = check(&harness, &options).await;
-            server.shutdown().await;
-            let report = Report::new(harness.chain(), &server, outcome?, &cli.rerun_prefix());
+            harness.server().shutdown().await;
+            let report = Report::new(
+                harness.chain(),
+                harness.server(),
+                outcome?,
+                &cli.rerun_prefix(),
+            );
             match cli.format {
                 Format::Json => println!("{}", report.to_json()),
                 Format::Human => print!("{}", report.to_human(std::io::stdout().is_terminal())),
             }
             Ok(if report.passed() { 0 } else { 1 })
         }
+        Command::Schema { at } => {
+            let harness = start(config).await?;
+            let result = async {
+                let level = harness.level_of(at.as_deref())?;
+                let db = harness.database_at_level(level).await?;
+                let mut conn = harness.connect(&db).await?;
+                let snapshot = SchemaSnapshot::capture(&mut conn).await?;
+                Ok::<_, Error>(snapshot)
+            }
+            .await;
+            harness.server().shutdown().await;
+            let snapshot = result?;
+            match cli.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&snapshot).unwrap_or_default()
+                ),
+                Format::Human => print!("{}", snapshot.render()),
+            }
+            Ok(0)
+        }
+        Command::Snapshot { accept } => {
+            let harness = start(config).await?;
+            let result = head_schema(&harness).await;
+            harness.server().shutdown().await;
+            let actual = result?;
+            let file = SnapshotFile::head(&harness);
+            if *accept {
+                file.accept(&actual, &harness.chain().dir)?;
+                eprintln!("pgharness: wrote {}", file.path.display());
+                return Ok(0);
+            }
+            let approved = file.read()?;
+            let diff = unified_diff(
+                approved.as_deref().unwrap_or(""),
+                &actual,
+                &file.path.display().to_string(),
+                "head schema",
+            );
+            if approved.as_deref().map(str::trim_end) == Some(actual.trim_end()) {
+                println!("{} matches the head schema", file.path.display());
+                return Ok(0);
+            }
+            let colored = if std::io::stdout().is_terminal() {
+                colorize_diff(&diff)
+            } else {
+                diff
+            };
+            print!("{colored}");
+            let what = match approved {
+                Some(_) => format!("the head schema differs from {}", file.path.display()),
+                None => format!("no approved snapshot at {}", file.path.display()),
+            };
+            if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0") {
+                eprintln!("pgharness: {what} (CI: nothing written)");
+            } else {
+                file.write_pending(&actual, &harness.chain().dir)?;
+                eprintln!(
+                    "pgharness: {what}; wrote {} (accept with `pgharness snapshot --accept` or `cargo insta review`)",
+                    file.pending_path().display()
+                );
+            }
+            Ok(1)
+        }
     }
+}
+
+/// Discovers the chain and starts a server for it.
+async fn start(config: Config) -> Result<Harness, Error> {
+    let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+    let server = std::sync::Arc::new(Server::start(&config.server).await?);
+    Ok(Harness::with_server(config, chain, server))
 }
 
 fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<PropertyKind>, Error> {

@@ -100,3 +100,25 @@ pub async fn harness_for(config: Config) -> Result<Harness, Error> {
     let server = shared_server().await?;
     Ok(Harness::with_server(config, chain, server))
 }
+
+/// Asserts that the head schema of `harness`'s chain equals the approved
+/// snapshot (`snapshots/schema.snap`, insta's format). On a difference it
+/// writes `schema.snap.new` for `cargo insta review` (except in CI) and
+/// panics with the diff.
+///
+/// ```no_run
+/// #[tokio::test]
+/// async fn schema_is_approved() {
+///     let harness = pgharness::testing::harness("pgharness.toml").await.unwrap();
+///     pgharness::testing::assert_head_snapshot(&harness).await;
+/// }
+/// ```
+pub async fn assert_head_snapshot(harness: &Harness) {
+    let result = match crate::properties::fidelity_check(harness).await {
+        Ok(result) => result,
+        Err(e) => panic!("pgharness: could not check the head snapshot: {e}"),
+    };
+    if result.status != crate::properties::Status::Pass {
+        panic!("{}\n{}", result.message, result.diff.unwrap_or_default());
+    }
+}
