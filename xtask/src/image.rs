@@ -126,11 +126,9 @@ pub fn run(args: &[String]) -> Result<()> {
     if let Some(old) = existing.filter(|old| *old != id) {
         // The tag moved to the new image; drop the now-dangling old one (best effort:
         // it may still be used by a container).
-        let _ = Command::new("docker")
-            .args(["image", "rm", &old])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        if let Err(e) = docker_out(&["image", "rm", &old]) {
+            println!("    note: previous image {} kept: {e}", short_id(&old));
+        }
     }
     let size = docker_out(&["image", "inspect", "--format", "{{.Size}}", IMAGE])?;
     let size = size.trim().parse::<u64>().map(human_size).unwrap_or(size);
@@ -742,7 +740,7 @@ fn import(dir: &Path, tarball: &Path) -> Result<String> {
     };
     match import(Some(STOPSIGNAL), Some(IMAGE)) {
         Ok(id) => Ok(id),
-        // Engines before 25 refuse STOPSIGNAL in `docker import --change`: import
+        // Some engines (20.10 here) refuse STOPSIGNAL in `docker import --change`: import
         // untagged, then add it with a one-line build FROM the imported image (local,
         // so no registry involved; the legacy builder never tries to pull it).
         Err(e)
