@@ -110,7 +110,7 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
                 }
                 prev_word = w;
             }
-            Token::Quoted | Token::Other => {
+            Token::Quoted | Token::Param | Token::Other => {
                 start.get_or_insert(token_start);
             }
         }
@@ -122,6 +122,27 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
         }
     }
     out
+}
+
+/// Byte ranges of the positional parameters (`$1`, `$2`, ...) of `sql`,
+/// outside quotes, dollar quotes and comments.
+///
+/// ```
+/// let sql = "select $1, '$2' -- $3\n, $$ $4 $$, $5";
+/// let params: Vec<&str> = pgharness::statement::parameters(sql).iter().map(|&(s, e)| &sql[s..e]).collect();
+/// assert_eq!(params, ["$1", "$5"]);
+/// ```
+pub fn parameters(sql: &str) -> Vec<(usize, usize)> {
+    let mut lexer = Lexer::new(sql);
+    let mut out = Vec::new();
+    loop {
+        let start = lexer.skip_trivia();
+        match lexer.next_token() {
+            None => return out,
+            Some(Token::Param) => out.push((start, lexer.pos)),
+            Some(_) => {}
+        }
+    }
 }
 
 /// Whether a script holds no statement at all (empty, blank or comments).
@@ -152,6 +173,7 @@ enum Token<'a> {
     Word(&'a str),
     Quoted,
     Semicolon,
+    Param,
     Other,
 }
 
@@ -248,7 +270,7 @@ impl<'a> Lexer<'a> {
                     while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
                         self.pos += 1;
                     }
-                    Some(Token::Other)
+                    Some(if self.pos > start + 1 { Token::Param } else { Token::Other })
                 }
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {

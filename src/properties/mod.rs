@@ -8,6 +8,7 @@ mod apply;
 pub mod fidelity;
 mod idempotency;
 mod roundtrip;
+pub mod rules;
 
 use std::str::FromStr;
 use std::time::Duration;

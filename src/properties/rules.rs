@@ -1,0 +1,334 @@
+//! Constraint properties: the rules a schema is supposed to enforce, stated
+//! in `properties/*.toml` (DESIGN.md, "Property files") and checked against
+//! generated data sets with proptest, failures shrunk to a minimal data set.
+//!
+//! ```toml
+//! name = "at most one goal of each kind per cycle"
+//!
+//! [data]                      # rows to generate per table
+//! rows = { cycle = 4, goal = 8 }
+//!
+//! [[check]]
+//! expect = "reject"           # reject | accept | hold | preserve
+//! for_each = "select cycle_id, kind from goal"
+//! sql = "insert into goal (cycle_id, kind, title) values ($1, $2, 'again')"
+//! sqlstate = "23505"
+//! role = "app_user"                         # optional: SET ROLE for `sql`
+//! settings = { "app.user_id" = "$1" }       # optional: set_config, $n allowed
+//! ```
+//!
+//! Preservation (`at = "<version>"`, `then = "head"` at the top level, and
+//! checks with `expect = "preserve"`, `before` and `after` queries): data
+//! generated at that version, `before` run, the chain migrated to head,
+//! `after` run, and the two results must be equal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// What a check expects of its statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// The statement fails (with `sqlstate` when given).
+    Reject,
+    /// The statement succeeds.
+    Accept,
+    /// The statement returns one boolean, true.
+    Hold,
+    /// `before` at the property's version equals `after` at head.
+    Preserve,
+}
+
+impl Expect {
+    fn name(self) -> &'static str {
+        match self {
+            Expect::Reject => "reject",
+            Expect::Accept => "accept",
+            Expect::Hold => "hold",
+            Expect::Preserve => "preserve",
+        }
+    }
+}
+
+/// One `[[check]]` of a property file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// 1-based position in the file.
+    pub number: usize,
+    /// The line of the file the check starts on.
+    pub line: usize,
+    /// What is expected.
+    pub expect: Expect,
+    /// Rows to run `sql` for, bound as `$1..$n`; without it, `sql` runs
+    /// once per case.
+    pub for_each: Option<String>,
+    /// The statement under test.
+    pub sql: String,
+    /// The SQLSTATE a `reject` must fail with.
+    pub sqlstate: Option<String>,
+    /// Role to `SET ROLE` to for `sql`.
+    pub role: Option<String>,
+    /// Settings to `set_config` (transaction-local) for `sql`.
+    pub settings: BTreeMap<String, String>,
+    /// `preserve`: the query at the property's version.
+    pub before: Option<String>,
+    /// `preserve`: the query at head.
+    pub after: Option<String>,
+}
+
+impl Check {
+    /// `check 2 (reject)`.
+    pub fn label(&self) -> String {
+        format!("check {} ({})", self.number, self.expect.name())
+    }
+}
+
+/// A parsed property file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The file stem: the property is reported as `property:<stem>`.
+    pub stem: String,
+    /// The rule, in words.
+    pub name: String,
+    /// Rows to generate per table.
+    pub rows: BTreeMap<String, usize>,
+    /// The version the data is generated at (default: head).
+    pub at: Option<String>,
+    /// The version `preserve` checks migrate to (only `head`).
+    pub then: Option<String>,
+    /// The checks, in file order.
+    pub checks: Vec<Check>,
+}
+
+impl PropertyFile {
+    /// `property:<stem>`.
+    pub fn property(&self) -> String {
+        format!("property:{}", self.stem)
+    }
+
+    /// Where failing cases are persisted and replayed from (proptest's
+    /// regression file format).
+    pub fn regressions_path(&self) -> PathBuf {
+        self.path.with_extension("proptest-regressions")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: String,
+    #[serde(default)]
+    data: Option<RawData>,
+    at: Option<String>,
+    then: Option<String>,
+    #[serde(default)]
+    check: Vec<toml::Spanned<RawCheck>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    #[serde(default)]
+    rows: BTreeMap<String, usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    expect: Expect,
+    for_each: Option<String>,
+    sql: Option<String>,
+    sqlstate: Option<String>,
+    role: Option<String>,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+/// Reads every `*.toml` in `dir`, in name order. A missing directory holds
+/// no properties.
+pub fn load_dir(dir: &Path) -> Result<Vec<PropertyFile>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::Input(format!("{}: cannot read: {e}", dir.display()))),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| load(p)).collect()
+}
+
+/// Reads one property file.
+pub fn load(path: &Path) -> Result<PropertyFile, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+    parse(&text, path)
+}
+
+/// Parses property file text as if read from `path`. Errors name the file,
+/// the line and the key.
+pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
+    let at_line = |offset: usize| crate::statement::line_col(text, offset).0;
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((1, 1), |s| crate::statement::line_col(text, s.start));
+        Error::Input(format!("{}:{line}:{col}: {}", path.display(), e.message().trim()))
+    })?;
+    let invalid = |line: usize, message: String| Error::Input(format!("{}:{line}: {message}", path.display()));
+    if raw.check.is_empty() {
+        return Err(invalid(1, "no [[check]] in the file: a property needs at least one check".into()));
+    }
+    if let Some(then) = &raw.then {
+        if then != "head" {
+            return Err(invalid(1, format!("then = \"{then}\": only \"head\" is supported")));
+        }
+    }
+    let mut checks = Vec::new();
+    for (i, spanned) in raw.check.into_iter().enumerate() {
+        let line = at_line(spanned.span().start);
+        let c = spanned.into_inner();
+        let number = i + 1;
+        let need = |field: &str, value: &Option<String>| -> Result<(), Error> {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                return Err(invalid(line, format!("check {number} (expect = \"{}\") needs `{field}`", c.expect.name())));
+            }
+            Ok(())
+        };
+        match c.expect {
+            Expect::Preserve => {
+                need("before", &c.before)?;
+                need("after", &c.after)?;
+                if raw.at.is_none() {
+                    return Err(invalid(line, format!("check {number} (expect = \"preserve\") needs `at = \"<version>\"` at the top of the file")));
+                }
+            }
+            _ => {
+                need("sql", &c.sql)?;
+                for (field, value) in [("before", &c.before), ("after", &c.after)] {
+                    if value.is_some() {
+                        return Err(invalid(line, format!("check {number}: `{field}` only goes with expect = \"preserve\"")));
+                    }
+                }
+            }
+        }
+        if let Some(state) = &c.sqlstate {
+            if c.expect != Expect::Reject {
+                return Err(invalid(line, format!("check {number}: `sqlstate` only goes with expect = \"reject\"")));
+            }
+            if state.len() != 5 || !state.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+                return Err(invalid(line, format!("check {number}: sqlstate \"{state}\" is not a 5-character SQLSTATE")));
+            }
+        }
+        checks.push(Check {
+            number,
+            line,
+            expect: c.expect,
+            for_each: c.for_each,
+            sql: c.sql.unwrap_or_default(),
+            sqlstate: c.sqlstate,
+            role: c.role,
+            settings: c.settings,
+            before: c.before,
+            after: c.after,
+        });
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(PropertyFile {
+        path: path.to_path_buf(),
+        stem,
+        name: raw.name,
+        rows: raw.data.map(|d| d.rows).unwrap_or_default(),
+        at: raw.at,
+        then: raw.then,
+        checks,
+    })
+}
+
+/// Replaces `$1..$n` outside quotes and comments with the row's values as
+/// SQL literals (`'text'` or `NULL`), so that Postgres infers their types
+/// from the context, as with psql variables.
+pub fn bind_literals(sql: &str, row: &[Option<String>]) -> Result<String, String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut last = 0;
+    for (start, end) in crate::statement::parameters(sql) {
+        let n: usize = sql[start + 1..end].parse().map_err(|_| format!("bad parameter {}", &sql[start..end]))?;
+        let value = row
+            .get(n.wrapping_sub(1))
+            .ok_or_else(|| format!("${n} used, but `for_each` gives {} column(s)", row.len()))?;
+        out.push_str(&sql[last..start]);
+        match value {
+            None => out.push_str("NULL"),
+            Some(v) => {
+                out.push('\'');
+                out.push_str(&v.replace('\'', "''"));
+                out.push('\'');
+            }
+        }
+        last = end;
+    }
+    out.push_str(&sql[last..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_design_example() {
+        let text = r#"
+name = "at most one goal of each kind per cycle"
+
+[data]
+rows = { cycle = 4, goal = 8 }
+
+[[check]]
+expect = "reject"
+for_each = "select cycle_id, kind from goal"
+sql = "insert into goal (cycle_id, kind, title) values ($1, $2, 'again')"
+sqlstate = "23505"
+"#;
+        let f = parse(text, Path::new("properties/goal_unique.toml")).unwrap();
+        assert_eq!(f.property(), "property:goal_unique");
+        assert_eq!(f.rows.get("goal"), Some(&8));
+        assert_eq!(f.checks.len(), 1);
+        assert_eq!(f.checks[0].line, 7);
+        assert_eq!(f.checks[0].sqlstate.as_deref(), Some("23505"));
+        assert_eq!(f.regressions_path(), Path::new("properties/goal_unique.proptest-regressions"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let text = "name = \"x\"\n\n[[check]]\nexpect = \"reject\"\nsqll = \"select 1\"\n";
+        let err = parse(text, Path::new("p/x.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("p/x.toml:5:1: unknown field `sqll`"), "{err}");
+        let text = "name = \"x\"\n\n[[check]]\nexpect = \"rejct\"\nsql = \"select 1\"\n";
+        let err = parse(text, Path::new("p/x.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("p/x.toml:4:10: unknown variant `rejct`"), "{err}");
+        let text = "name = \"x\"\n[[check]]\nexpect = \"hold\"\n";
+        let err = parse(text, Path::new("p/x.toml")).unwrap_err().to_string();
+        assert_eq!(err, "p/x.toml:2: check 1 (expect = \"hold\") needs `sql`");
+    }
+
+    #[test]
+    fn literals_are_bound_outside_quotes() {
+        let row = vec![Some("3".to_string()), None, Some("it's".to_string())];
+        assert_eq!(
+            bind_literals("select $1, '$2', $3 -- $2\n, $2", &row).unwrap(),
+            "select '3', '$2', 'it''s' -- $2\n, NULL"
+        );
+        assert!(bind_literals("select $4", &row).unwrap_err().contains("3 column(s)"));
+    }
+}
