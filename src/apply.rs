@@ -184,6 +184,12 @@ fn to_apply_error(
             layout.no_transaction_marker()
         ));
     }
+    if sqlstate.as_deref() == Some("55P04") {
+        hint = Some(format!(
+            "a label added by ALTER TYPE ... ADD VALUE cannot be used before it is committed: move its use to the next migration, or mark this one with {}",
+            layout.no_transaction_marker()
+        ));
+    }
     if sqlstate.as_deref() == Some("57014") && message.contains("statement timeout") {
         hint = Some("the statement ran past the statement timeout (a lock wait or a long sleep?); raise it with --timeout".to_string());
     }

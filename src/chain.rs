@@ -185,6 +185,8 @@ pub enum ChainError {
         second: PathBuf,
         second_layout: Layout,
     },
+    #[error("{path}: the migration is empty{}", if *.bytes == 0 { " (0 bytes)" } else { ": it holds only comments, no statement" })]
+    EmptyUp { path: PathBuf, bytes: usize },
     #[error("{path}: dbmate migration without a `-- migrate:up` line")]
     DbmateWithoutUp { path: PathBuf },
     #[error("{path}:{line}: {message}")]
@@ -493,6 +495,14 @@ impl Collector {
     }
 
     fn add(&mut self, migration: Migration) -> Result<(), ChainError> {
+        // An up with nothing to run is a mistake (a file saved empty, a
+        // migration never written), not a no-op to pass over silently.
+        if crate::statement::is_blank(&migration.up.sql) {
+            return Err(ChainError::EmptyUp {
+                path: migration.up.path.clone(),
+                bytes: migration.up.sql.len(),
+            });
+        }
         let key = VersionKey(migration.version.clone());
         if let Some(existing) = self.by_version.get(&key) {
             return Err(ChainError::DuplicateVersion {

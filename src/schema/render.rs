@@ -300,7 +300,7 @@ fn render_extension(name: &str, extension: &Extension) -> Block {
     block
 }
 
-fn ordered<'a, T>(items: &'a [T], order: ColumnOrder, name: impl Fn(&T) -> &str) -> Vec<&'a T> {
+fn ordered<T>(items: &[T], order: ColumnOrder, name: impl Fn(&T) -> &str) -> Vec<&T> {
     let mut items: Vec<&T> = items.iter().collect();
     if order == ColumnOrder::Name {
         items.sort_by(|a, b| name(a).cmp(name(b)));
@@ -570,8 +570,7 @@ fn render_table(name: &QualifiedName, table: &Table, opts: &RenderOptions) -> Bl
         block.line(1, "force row level security");
     }
     for policy in &table.policies {
-        block.line(1, &policy_line(policy));
-        block.comment(2, &policy.comment);
+        render_policy(&mut block, policy);
     }
     let on = format!("table {name}");
     block.privileges(1, &table.privileges, &on, None);
@@ -581,7 +580,9 @@ fn render_table(name: &QualifiedName, table: &Table, opts: &RenderOptions) -> Bl
     block
 }
 
-fn policy_line(policy: &Policy) -> String {
+/// A policy's expressions go on lines of their own: they are often long,
+/// and a change to one then shows as that one line.
+fn render_policy(block: &mut Block, policy: &Policy) {
     let mut line = format!("policy {}", quote_ident(&policy.name));
     if !policy.permissive {
         line.push_str(" as restrictive");
@@ -595,13 +596,14 @@ fn policy_line(policy: &Policy) -> String {
     });
     let roles: Vec<String> = policy.roles.iter().map(grantee).collect();
     line.push_str(&format!(" to {}", roles.join(", ")));
+    block.line(1, &line);
     if let Some(using) = &policy.using {
-        line.push_str(&format!(" using ({using})"));
+        block.line(2, &format!("using ({using})"));
     }
     if let Some(check) = &policy.with_check {
-        line.push_str(&format!(" with check ({check})"));
+        block.line(2, &format!("with check ({check})"));
     }
-    line
+    block.comment(2, &policy.comment);
 }
 
 fn render_view(kind: ObjectKind, name: &QualifiedName, view: &View, opts: &RenderOptions) -> Block {
