@@ -99,6 +99,21 @@ fn config_errors_exit_2_naming_file_line_and_key() {
 }
 
 #[test]
+fn a_wrong_type_in_the_config_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pgharness.toml");
+    std::fs::write(&config, "[properties]\ncases = \"many\"\n").unwrap();
+    let out = pgharness(&["-c", config.to_str().unwrap(), "list"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pgharness.toml:2:9: invalid type: string \"many\", expected u32"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
 fn unknown_flags_and_properties_exit_2() {
     let out = pgharness(&["check", "--bogus"]);
     assert_eq!(out.status.code(), Some(2));

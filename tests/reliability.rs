@@ -187,3 +187,180 @@ fn ctrl_c_cleans_up_and_exits_130() {
         run_dirs(tmp.path())
     );
 }
+
+#[test]
+fn a_server_that_dies_mid_run_exits_3_without_hanging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_a.up.sql"),
+        "create table a (id int);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chain.path().join("0002_slow.up.sql"),
+        "select pg_sleep(60);\n",
+    )
+    .unwrap();
+    let child = pgharness(tmp.path())
+        .args(["--migrations"])
+        .arg(chain.path())
+        .args(["check", "--only", "apply"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pid = None;
+    assert!(wait_for(Duration::from_secs(30), || {
+        pid = run_dirs(tmp.path()).first().and_then(|d| postmaster_pid(d));
+        pid.is_some()
+    }));
+    // Give the run time to reach the sleeping migration, then pull the
+    // server out from under it.
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    // SAFETY: plain kill(2) of the postmaster we found.
+    unsafe { libc::kill(pid.unwrap(), libc::SIGKILL) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the run hung after the server died"
+    );
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let error = stderr.lines().find(|l| l.contains("error")).unwrap_or("");
+    assert!(
+        error.contains("the server went away while applying 0002_slow"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(run_dirs(tmp.path()).is_empty(), "cleanup did not run");
+}
+
+#[test]
+fn four_checks_at_once_do_not_collide() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_pgharness"))
+                .args([
+                    "--backend",
+                    "local",
+                    "check",
+                    "--only",
+                    "apply,idempotency,roundtrip,fidelity",
+                ])
+                .current_dir(root)
+                .env_remove("PGHARNESS_DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("0 failed"), "{stdout}");
+    }
+}
+
+#[tokio::test]
+async fn thirty_two_fresh_databases_at_once_from_one_harness() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let harness = pgharness::testing::harness(root.join("pgharness.toml"))
+        .await
+        .unwrap();
+    let dbs = futures_util::future::join_all((0..32).map(|_| harness.database_at(None))).await;
+    let mut names = std::collections::BTreeSet::new();
+    for db in dbs {
+        let db = db.unwrap();
+        let mut conn = db.connect().await.unwrap();
+        let n: i64 = sqlx::query_scalar("select count(*) from goal")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(names.insert(db.name().to_string()));
+        drop(conn);
+        harness.drop_database(&db).await.unwrap();
+    }
+    assert_eq!(names.len(), 32);
+}
+
+#[tokio::test]
+async fn a_large_migration_is_applied() {
+    // ~10 MB of SQL in one file: 2,000 multi-row inserts.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sql = String::from("create table big (id int primary key, payload text not null);\n");
+    let payload = "x".repeat(1000);
+    for batch in 0..2000 {
+        sql.push_str("insert into big values ");
+        for i in 0..5 {
+            let id = batch * 5 + i;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({id}, '{payload}')"));
+        }
+        sql.push_str(";\n");
+    }
+    assert!(sql.len() > 10_000_000);
+    std::fs::write(dir.path().join("0001_big.up.sql"), &sql).unwrap();
+    let mut config = pgharness::config::Config::defaults(Path::new("."));
+    config.migrations.dir = dir.path().to_path_buf();
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let db = harness.database_at(None).await.unwrap();
+    let mut conn = db.connect().await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from big")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 10_000);
+}
+
+#[tokio::test]
+async fn an_enum_label_used_in_the_migration_that_adds_it_gets_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("0001_mood.up.sql"),
+        "create type mood as enum ('ok');\ncreate table person (mood mood);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("0002_meh.up.sql"),
+        "alter type mood add value 'meh';\ninsert into person values ('meh');\n",
+    )
+    .unwrap();
+    let mut config = pgharness::config::Config::defaults(Path::new("."));
+    config.migrations.dir = dir.path().to_path_buf();
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let pgharness::Error::Migration { error, .. } = harness.database_at(None).await.unwrap_err()
+    else {
+        panic!("expected a migration error");
+    };
+    assert_eq!(error.sqlstate.as_deref(), Some("55P04"), "{error}");
+    assert_eq!(error.line, 2, "{error}");
+    let hint = error.hint.clone().unwrap_or_default();
+    assert!(
+        hint.contains("move its use to the next migration") && hint.contains("-- no-transaction"),
+        "{error}"
+    );
+
+    // With the marker, the same migration applies.
+    std::fs::write(
+        dir.path().join("0002_meh.up.sql"),
+        "-- no-transaction\nalter type mood add value 'meh';\ninsert into person values ('meh');\n",
+    )
+    .unwrap();
+    let mut config = pgharness::config::Config::defaults(Path::new("."));
+    config.migrations.dir = dir.path().to_path_buf();
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    harness.database_at(None).await.unwrap();
+}
