@@ -65,6 +65,7 @@ impl Error {
             | Error::Bootstrap(_)
             | Error::UnknownVersion(_)
             | Error::Input(_) => 2,
+            Error::Server(server::ServerError::BadUrl(_)) => 2,
             Error::Server(_) | Error::Schema(_) => 3,
         }
     }

@@ -253,3 +253,24 @@ fn check_apply_on_a_broken_chain_exits_1_naming_file_line_and_sqlstate() {
     );
     assert!(human.contains("2 passed, 1 failed, 1 skipped"), "{human}");
 }
+
+#[test]
+fn a_malformed_url_exits_2_and_its_password_never_shows() {
+    let out = pgharness(&[
+        "--database-url",
+        "postgres://me:hunter2-secret@127.0.0.1:99999999/db",
+        "check",
+        "--only",
+        "apply",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid database URL postgres://me:***@127.0.0.1:99999999/db"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2") && !text(&out.stdout).contains("hunter2"),
+        "{stderr}"
+    );
+}

@@ -113,3 +113,173 @@ async fn the_url_backend_leaves_other_databases_alone() {
     admin.close().await.unwrap();
     users_server.shutdown().await;
 }
+
+/// A checksum of everything in database `shop`: its schema snapshot and the
+/// contents of its table.
+async fn shop_checksum(server: &Server) -> String {
+    let mut conn = server.database("shop").connect().await.unwrap();
+    let schema = pgharness::schema::SchemaSnapshot::capture(&mut conn)
+        .await
+        .unwrap()
+        .render();
+    let rows: String =
+        sqlx::query_scalar("select md5(string_agg(t::text, ',' order by id)) from orders t")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    conn.close().await.unwrap();
+    format!("{schema}\n{rows}")
+}
+
+#[tokio::test]
+async fn the_users_database_survives_check_and_a_killed_run_byte_for_byte_and_no_password_shows() {
+    let users_server = Server::start_local().await.unwrap();
+    let admin_url = users_server.database("postgres").url();
+    let password = admin_url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(password.len() >= 16);
+    let mut admin = users_server.admin_connection().await.unwrap();
+    sqlx::raw_sql("create database shop")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut shop = users_server.database("shop").connect().await.unwrap();
+    sqlx::raw_sql(
+        "create table orders (id int primary key, total numeric, note text);
+         insert into orders select i, i * 1.5, md5(i::text) from generate_series(1, 500) i;",
+    )
+    .execute(&mut shop)
+    .await
+    .unwrap();
+    shop.close().await.unwrap();
+    let before = shop_checksum(&users_server).await;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pgharness"))
+            .args(["--database-url", &admin_url])
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap()
+    };
+    // A full check of the sample project (auto picks url: a URL was given).
+    let out = run(&["check"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("backend: url (an admin URL was given)"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains(&password) && !stderr.contains(&password),
+        "password leaked"
+    );
+
+    // A failing run and its JSON report do not show it either.
+    let broken = root.join("tests/fixtures/broken/syntax_error");
+    let out = run(&[
+        "--migrations",
+        broken.to_str().unwrap(),
+        "--format",
+        "json",
+        "check",
+        "--only",
+        "apply",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(&password), "password leaked: {all}");
+    // Nor does a URL that cannot be reached.
+    // Port 1: nothing listens there.
+    let port = admin_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let bad_url = admin_url.replace(&format!(":{port}/"), ":1/");
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["--database-url", &bad_url, "check", "--only", "apply"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("postgres://postgres:***@127.0.0.1:1/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&password), "password leaked: {stderr}");
+
+    // A run killed in the middle leaves its databases; the next run reaps
+    // them; the user's database is untouched throughout.
+    let slow = tempfile::tempdir().unwrap();
+    std::fs::write(
+        slow.path().join("0001_slow.up.sql"),
+        "select pg_sleep(60);\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["--database-url", &admin_url, "--migrations"])
+        .arg(slow.path())
+        .args(["check", "--only", "apply"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pattern = format!("{DATABASE_PREFIX}%\\_{}\\_%", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let n: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity where query like '%pg_sleep(60)%' and datname like $1")
+            .bind(&pattern)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        if n > 0 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: i64 = sqlx::query_scalar("select count(*) from pg_database where datname like $1")
+        .bind(&pattern)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(left > 0, "the killed run should have left its databases");
+    let out = run(&["check", "--only", "apply"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left by killed runs"));
+    let ours: i64 =
+        sqlx::query_scalar("select count(*) from pg_database where datname like 'pgharness\\_%'")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(ours, 0, "harness databases left behind");
+
+    assert_eq!(
+        shop_checksum(&users_server).await,
+        before,
+        "the user's database changed"
+    );
+    admin.close().await.unwrap();
+    users_server.shutdown().await;
+}

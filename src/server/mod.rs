@@ -52,6 +52,8 @@ pub enum ServerError {
     Start { message: String, log: Vec<String> },
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
+    #[error("invalid database URL {0}")]
+    BadUrl(String),
     #[error("{what}: {source}")]
     Sql { what: String, source: sqlx::Error },
     #[error("{what}: {source}")]
@@ -231,10 +233,9 @@ impl Server {
 
     /// Uses the existing server at `url` (an admin URL).
     pub async fn connect_url(url: &str) -> Result<Server, ServerError> {
-        let admin: PgConnectOptions = url.parse().map_err(|source| ServerError::Connect {
-            url: mask_url(url),
-            source,
-        })?;
+        let admin: PgConnectOptions = url
+            .parse()
+            .map_err(|e| ServerError::BadUrl(format!("{}: {e}", mask_url(url))))?;
         Self::finish(
             BackendKind::Url,
             admin,

@@ -127,29 +127,38 @@ pub(crate) async fn reap_databases(
 }
 
 /// `url` with its password (in the user part or a `password=` parameter)
-/// replaced by `***`.
+/// replaced by `***`. Works on text, not on a parsed URL, so that a
+/// malformed URL (the very thing an error message may be about) is masked
+/// too.
 pub fn mask_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return url.to_string();
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("***"));
+    let mut out = url.to_string();
+    let authority_start = out.find("://").map_or(0, |i| i + 3);
+    let authority_end = out[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(out.len(), |i| authority_start + i);
+    if let Some(at) = out[authority_start..authority_end].rfind('@') {
+        let userinfo_end = authority_start + at;
+        if let Some(colon) = out[authority_start..userinfo_end].find(':') {
+            out.replace_range(authority_start + colon + 1..userinfo_end, "***");
+        }
     }
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k.eq_ignore_ascii_case("password") {
-                "***".to_string()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    if !pairs.is_empty() {
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    // `password=` parameters, in the query or in a key=value string.
+    let mut search = 0;
+    while let Some(found) = out[search..].to_ascii_lowercase().find("password=") {
+        let start = search + found + "password=".len();
+        let preceded_ok =
+            search + found == 0 || matches!(out.as_bytes()[search + found - 1], b'?' | b'&' | b' ');
+        let end = out[start..]
+            .find(['&', ' ', '#'])
+            .map_or(out.len(), |i| start + i);
+        if preceded_ok {
+            out.replace_range(start..end, "***");
+            search = start + 3;
+        } else {
+            search = start;
+        }
     }
-    parsed.to_string()
+    out
 }
 
 /// The admin URL with its database replaced by `name`.
@@ -166,6 +175,19 @@ pub(crate) fn url_with_database(admin_url: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_passwords_in_malformed_urls_too() {
+        assert_eq!(
+            mask_url("postgres://u:s3cret@127.0.0.1:99999999/db"),
+            "postgres://u:***@127.0.0.1:99999999/db"
+        );
+        assert_eq!(
+            mask_url("host=x password=s3cret user=u"),
+            "host=x password=*** user=u"
+        );
+        assert_eq!(mask_url("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+    }
 
     #[test]
     fn masks_passwords() {
