@@ -270,7 +270,11 @@ impl<'a> Lexer<'a> {
                     while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
                         self.pos += 1;
                     }
-                    Some(if self.pos > start + 1 { Token::Param } else { Token::Other })
+                    Some(if self.pos > start + 1 {
+                        Token::Param
+                    } else {
+                        Token::Other
+                    })
                 }
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {

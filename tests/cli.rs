@@ -256,7 +256,10 @@ fn check_apply_on_a_broken_chain_exits_1_naming_file_line_and_sqlstate() {
 
 #[test]
 fn a_malformed_url_exits_2_and_its_password_never_shows() {
+    let path = fixture("layouts/sqlx");
     let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
         "--database-url",
         "postgres://me:hunter2-secret@127.0.0.1:99999999/db",
         "check",

@@ -171,7 +171,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<PropertyFile>, Error> {
 
 /// Reads one property file.
 pub fn load(path: &Path) -> Result<PropertyFile, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
     parse(&text, path)
 }
 
@@ -180,16 +181,30 @@ pub fn load(path: &Path) -> Result<PropertyFile, Error> {
 pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
     let at_line = |offset: usize| crate::statement::line_col(text, offset).0;
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let (line, col) = e.span().map_or((1, 1), |s| crate::statement::line_col(text, s.start));
-        Error::Input(format!("{}:{line}:{col}: {}", path.display(), e.message().trim()))
+        let (line, col) = e
+            .span()
+            .map_or((1, 1), |s| crate::statement::line_col(text, s.start));
+        Error::Input(format!(
+            "{}:{line}:{col}: {}",
+            path.display(),
+            e.message().trim()
+        ))
     })?;
-    let invalid = |line: usize, message: String| Error::Input(format!("{}:{line}: {message}", path.display()));
+    let invalid = |line: usize, message: String| {
+        Error::Input(format!("{}:{line}: {message}", path.display()))
+    };
     if raw.check.is_empty() {
-        return Err(invalid(1, "no [[check]] in the file: a property needs at least one check".into()));
+        return Err(invalid(
+            1,
+            "no [[check]] in the file: a property needs at least one check".into(),
+        ));
     }
     if let Some(then) = &raw.then {
         if then != "head" {
-            return Err(invalid(1, format!("then = \"{then}\": only \"head\" is supported")));
+            return Err(invalid(
+                1,
+                format!("then = \"{then}\": only \"head\" is supported"),
+            ));
         }
     }
     let mut checks = Vec::new();
@@ -199,7 +214,13 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         let number = i + 1;
         let need = |field: &str, value: &Option<String>| -> Result<(), Error> {
             if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                return Err(invalid(line, format!("check {number} (expect = \"{}\") needs `{field}`", c.expect.name())));
+                return Err(invalid(
+                    line,
+                    format!(
+                        "check {number} (expect = \"{}\") needs `{field}`",
+                        c.expect.name()
+                    ),
+                ));
             }
             Ok(())
         };
@@ -215,17 +236,32 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
                 need("sql", &c.sql)?;
                 for (field, value) in [("before", &c.before), ("after", &c.after)] {
                     if value.is_some() {
-                        return Err(invalid(line, format!("check {number}: `{field}` only goes with expect = \"preserve\"")));
+                        return Err(invalid(
+                            line,
+                            format!(
+                                "check {number}: `{field}` only goes with expect = \"preserve\""
+                            ),
+                        ));
                     }
                 }
             }
         }
         if let Some(state) = &c.sqlstate {
             if c.expect != Expect::Reject {
-                return Err(invalid(line, format!("check {number}: `sqlstate` only goes with expect = \"reject\"")));
+                return Err(invalid(
+                    line,
+                    format!("check {number}: `sqlstate` only goes with expect = \"reject\""),
+                ));
             }
-            if state.len() != 5 || !state.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-                return Err(invalid(line, format!("check {number}: sqlstate \"{state}\" is not a 5-character SQLSTATE")));
+            if state.len() != 5
+                || !state
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Err(invalid(
+                    line,
+                    format!("check {number}: sqlstate \"{state}\" is not a 5-character SQLSTATE"),
+                ));
             }
         }
         checks.push(Check {
@@ -263,7 +299,9 @@ pub fn bind_literals(sql: &str, row: &[Option<String>]) -> Result<String, String
     let mut out = String::with_capacity(sql.len());
     let mut last = 0;
     for (start, end) in crate::statement::parameters(sql) {
-        let n: usize = sql[start + 1..end].parse().map_err(|_| format!("bad parameter {}", &sql[start..end]))?;
+        let n: usize = sql[start + 1..end]
+            .parse()
+            .map_err(|_| format!("bad parameter {}", &sql[start..end]))?;
         let value = row
             .get(n.wrapping_sub(1))
             .ok_or_else(|| format!("${n} used, but `for_each` gives {} column(s)", row.len()))?;
@@ -306,17 +344,26 @@ sqlstate = "23505"
         assert_eq!(f.checks.len(), 1);
         assert_eq!(f.checks[0].line, 7);
         assert_eq!(f.checks[0].sqlstate.as_deref(), Some("23505"));
-        assert_eq!(f.regressions_path(), Path::new("properties/goal_unique.proptest-regressions"));
+        assert_eq!(
+            f.regressions_path(),
+            Path::new("properties/goal_unique.proptest-regressions")
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_key() {
         let text = "name = \"x\"\n\n[[check]]\nexpect = \"reject\"\nsqll = \"select 1\"\n";
         let err = parse(text, Path::new("p/x.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("p/x.toml:5:1: unknown field `sqll`"), "{err}");
+        assert!(
+            err.starts_with("p/x.toml:5:1: unknown field `sqll`"),
+            "{err}"
+        );
         let text = "name = \"x\"\n\n[[check]]\nexpect = \"rejct\"\nsql = \"select 1\"\n";
         let err = parse(text, Path::new("p/x.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("p/x.toml:4:10: unknown variant `rejct`"), "{err}");
+        assert!(
+            err.starts_with("p/x.toml:4:10: unknown variant `rejct`"),
+            "{err}"
+        );
         let text = "name = \"x\"\n[[check]]\nexpect = \"hold\"\n";
         let err = parse(text, Path::new("p/x.toml")).unwrap_err().to_string();
         assert_eq!(err, "p/x.toml:2: check 1 (expect = \"hold\") needs `sql`");
@@ -329,6 +376,8 @@ sqlstate = "23505"
             bind_literals("select $1, '$2', $3 -- $2\n, $2", &row).unwrap(),
             "select '3', '$2', 'it''s' -- $2\n, NULL"
         );
-        assert!(bind_literals("select $4", &row).unwrap_err().contains("3 column(s)"));
+        assert!(bind_literals("select $4", &row)
+            .unwrap_err()
+            .contains("3 column(s)"));
     }
 }
