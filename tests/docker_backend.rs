@@ -133,3 +133,17 @@ fn a_container_left_by_a_killed_run_is_removed_by_the_next() {
         "the leftover container survived the next run"
     );
 }
+
+#[test]
+#[ignore = "needs a Docker engine and PGHARNESS_IMAGE; run by .ci/run"]
+fn the_head_snapshot_is_byte_identical_on_both_backends() {
+    let schema = |backend: &str| {
+        let out = pgharness().args(["--backend", backend, "schema"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{backend}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let local = schema("local");
+    let docker = schema("docker");
+    assert!(local.contains("table public.goal\n"));
+    assert_eq!(local, docker);
+}
