@@ -53,6 +53,14 @@ pub struct Summary {
     pub skipped: usize,
     /// Wall time of the check in seconds.
     pub seconds: f64,
+    /// Generated cases run by constraint properties (when any ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases: Option<u64>,
+    /// Their throughput.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases_per_second: Option<f64>,
+    /// The seed of generated data (`--seed` reproduces the run).
+    pub seed: u64,
 }
 
 impl Report {
@@ -77,6 +85,11 @@ impl Report {
             failed: count(Status::Fail),
             skipped: count(Status::Skip),
             seconds: (outcome.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            cases: (outcome.cases > 0).then_some(outcome.cases),
+            cases_per_second: (outcome.cases > 0).then(|| {
+                (outcome.cases as f64 / outcome.case_time.as_secs_f64().max(1e-9)).round()
+            }),
+            seed: outcome.seed,
         };
         Report {
             chain: ChainInfo {
@@ -137,7 +150,10 @@ impl Report {
             };
             let _ = write!(out, "{status}  {:width$}  {}", r.property, r.target);
             match r.status {
-                Status::Pass => out.push('\n'),
+                Status::Pass if r.message.is_empty() => out.push('\n'),
+                Status::Pass => {
+                    let _ = writeln!(out, "  ({})", r.message);
+                }
                 Status::Skip => {
                     let _ = writeln!(out, "  ({})", r.message);
                 }
@@ -167,10 +183,14 @@ impl Report {
             }
         }
         let s = &self.summary;
+        let cases = match (s.cases, s.cases_per_second) {
+            (Some(n), Some(rate)) => format!(", {n} generated cases at {rate:.0}/s"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "\n{} passed, {} failed, {} skipped ({:.2} s)",
-            s.passed, s.failed, s.skipped, s.seconds
+            "\n{} passed, {} failed, {} skipped ({:.2} s{cases}; seed {})",
+            s.passed, s.failed, s.skipped, s.seconds, s.seed
         );
         out
     }

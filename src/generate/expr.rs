@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use super::value::Value;
+use super::value::{date_from_days, days_of, Value};
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -989,15 +989,16 @@ fn arithmetic(op: &str, a: Value, b: Value) -> Eval {
         }
         (Value::Date(d), Value::Int(n)) if op == "+" || op == "-" => {
             let days = if op == "+" { *n } else { -*n };
-            d.checked_add_signed(sqlx::types::chrono::Duration::days(days))
+            date_from_days(days_of(*d) + days)
                 .map(|d| Eval::V(Value::Date(d)))
                 .unwrap_or_else(|| unknown("date out of range"))
         }
-        (Value::Int(n), Value::Date(d)) if op == "+" => d
-            .checked_add_signed(sqlx::types::chrono::Duration::days(*n))
+        (Value::Int(n), Value::Date(d)) if op == "+" => date_from_days(days_of(*d) + *n)
             .map(|d| Eval::V(Value::Date(d)))
             .unwrap_or_else(|| unknown("date out of range")),
-        (Value::Date(x), Value::Date(y)) if op == "-" => Eval::V(Value::Int((*x - *y).num_days())),
+        (Value::Date(x), Value::Date(y)) if op == "-" => {
+            Eval::V(Value::Int(days_of(*x) - days_of(*y)))
+        }
         _ => match (a.as_f64(), b.as_f64()) {
             (Some(x), Some(y)) => {
                 let r = match op {

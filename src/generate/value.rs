@@ -208,10 +208,33 @@ fn write_date(d: NaiveDate, out: &mut String) {
 
 fn write_time(t: NaiveTime, out: &mut String) {
     let _ = write!(out, "{}", t.format("%H:%M:%S"));
-    let micros = sqlx::types::chrono::Timelike::nanosecond(&t) / 1000;
-    if micros > 0 {
-        let _ = write!(out, ".{micros:06}");
+    let frac = t.format("%.6f").to_string();
+    if frac != ".000000" {
+        out.push_str(&frac);
     }
+}
+
+/// Days since 1970-01-01 (`sqlx` re-exports no `Datelike`/`Duration`, so
+/// date arithmetic goes through the epoch).
+pub(crate) fn days_of(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp().div_euclid(86_400))
+        .unwrap_or(0)
+}
+
+/// The date `days` after 1970-01-01.
+pub(crate) fn date_from_days(days: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp(days.checked_mul(86_400)?, 0).map(|t| t.date_naive())
+}
+
+/// Microseconds since the epoch.
+pub(crate) fn micros_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The instant `micros` after the epoch.
+pub(crate) fn ts_from_micros(micros: i64) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp_micros(micros)
 }
 
 fn write_array(items: &[Value], out: &mut String) {

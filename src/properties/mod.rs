@@ -108,15 +108,18 @@ pub enum PropertyKind {
     Roundtrip,
     /// The head schema equals the approved snapshot.
     Fidelity,
+    /// The rules in `properties/*.toml` hold on generated data.
+    Properties,
 }
 
 impl PropertyKind {
     /// Every property, in run order.
-    pub const ALL: [PropertyKind; 4] = [
+    pub const ALL: [PropertyKind; 5] = [
         PropertyKind::Apply,
         PropertyKind::Idempotency,
         PropertyKind::Roundtrip,
         PropertyKind::Fidelity,
+        PropertyKind::Properties,
     ];
 
     /// The property's name in `--only`/`--skip` and reports.
@@ -126,6 +129,7 @@ impl PropertyKind {
             PropertyKind::Idempotency => "idempotency",
             PropertyKind::Roundtrip => "roundtrip",
             PropertyKind::Fidelity => "fidelity",
+            PropertyKind::Properties => "properties",
         }
     }
 }
@@ -168,6 +172,12 @@ pub struct CheckOutcome {
     pub results: Vec<PropertyResult>,
     /// Wall time of the check.
     pub elapsed: Duration,
+    /// Generated cases run by constraint properties.
+    pub cases: u64,
+    /// Time spent in constraint properties.
+    pub case_time: Duration,
+    /// The seed of generated data.
+    pub seed: u64,
 }
 
 /// Runs the chosen properties against the harness's chain.
@@ -183,6 +193,8 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let whole_chain = options.migration.is_none();
     let seed = options.seed.unwrap_or_else(random_seed);
     let mut results = Vec::new();
+    let mut cases = 0;
+    let mut case_time = Duration::ZERO;
     for kind in &options.properties {
         match kind {
             PropertyKind::Apply => results.extend(apply::check(harness).await?),
@@ -193,11 +205,20 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                 results.extend(roundtrip::check(harness, &selected, whole_chain).await?)
             }
             PropertyKind::Fidelity => results.push(fidelity::check(harness).await?),
+            PropertyKind::Properties => {
+                let (found, count) = rules::check(harness, options.cases, seed).await?;
+                results.extend(found);
+                cases += count.cases;
+                case_time += count.elapsed;
+            }
         }
     }
     Ok(CheckOutcome {
         results,
         elapsed: started.elapsed(),
+        cases,
+        case_time,
+        seed,
     })
 }
 

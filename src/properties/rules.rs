@@ -381,3 +381,493 @@ sqlstate = "23505"
             .contains("3 column(s)"));
     }
 }
+
+// ---------------------------------------------------------------------
+// The runner.
+// ---------------------------------------------------------------------
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
+use proptest::test_runner::{
+    Config as ProptestConfig, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError,
+    TestRng, TestRunner,
+};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Connection, Row, ValueRef};
+
+use super::{PropertyResult, Status};
+use crate::generate::{dataset_strategy, Dataset, Profile};
+use crate::server::quote_ident;
+use crate::Harness;
+
+/// At most this many `for_each` rows are tried per check and case: enough
+/// to exercise a rule, bounded so a large data set stays fast.
+const MAX_ROWS_PER_CHECK: usize = 64;
+
+/// What the runner counted, for the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseCount {
+    /// Generated cases run (shrinking steps included).
+    pub cases: u64,
+    /// Time spent running them.
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs every property file against generated data sets.
+pub(super) async fn check(
+    harness: &Harness,
+    cases: u32,
+    seed: u64,
+) -> Result<(Vec<PropertyResult>, CaseCount), Error> {
+    let files = load_dir(&harness.config().properties.dir)?;
+    let mut results = Vec::new();
+    let mut count = CaseCount::default();
+    let started = std::time::Instant::now();
+    for file in &files {
+        let (result, n) = run_property(harness, file, cases, seed).await?;
+        results.push(result);
+        count.cases += n;
+    }
+    count.elapsed = started.elapsed();
+    Ok((results, count))
+}
+
+/// Text of a result row: one `Option<String>` per column (simple-query
+/// protocol results are text).
+fn text_row(row: &PgRow) -> Vec<Option<String>> {
+    (0..row.len())
+        .map(|i| {
+            let value = row.try_get_raw(i).ok()?;
+            if value.is_null() {
+                return None;
+            }
+            value.as_str().ok().map(str::to_string)
+        })
+        .collect()
+}
+
+async fn text_rows(
+    conn: &mut PgConnection,
+    sql: &str,
+) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
+    let rows = sqlx::raw_sql(sql).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(text_row).collect())
+}
+
+fn show_row(row: &[Option<String>]) -> String {
+    let cells: Vec<String> = row
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            None => format!("${} = NULL", i + 1),
+            Some(v) => format!("${} = '{}'", i + 1, v.replace('\'', "''")),
+        })
+        .collect();
+    cells.join(", ")
+}
+
+fn db_error(e: &sqlx::Error) -> (Option<String>, String) {
+    match e {
+        sqlx::Error::Database(db) => (db.code().map(|c| c.into_owned()), db.message().to_string()),
+        other => (None, other.to_string()),
+    }
+}
+
+/// The seed of the RNG for one property: the run's seed mixed with the
+/// file's stem, so files do not all draw the same data.
+fn rng_for(seed: u64, stem: &str) -> TestRng {
+    let mut bytes = [0u8; 32];
+    let mut z = seed;
+    for b in stem.bytes() {
+        z = (z ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    for chunk in bytes.chunks_mut(8) {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(x ^ (x >> 31)).to_le_bytes());
+    }
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// Per-case state shared with the proptest closure.
+struct CaseState {
+    conn: PgConnection,
+    exercised: Vec<u64>,
+    cases: u64,
+}
+
+async fn run_property(
+    harness: &Harness,
+    file: &PropertyFile,
+    cases: u32,
+    seed: u64,
+) -> Result<(PropertyResult, u64), Error> {
+    let property = file.property();
+    let in_file = |e: Error| Error::Input(format!("{}: {e}", file.path.display()));
+    let level = harness.level_of(file.at.as_deref()).map_err(in_file)?;
+    let db = harness.database_at_level(level).await?;
+    let mut conn = harness.connect(&db).await?;
+    let schema = super::capture(&mut conn).await?;
+    let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
+    let regressions: &'static str = Box::leak(
+        file.regressions_path()
+            .display()
+            .to_string()
+            .into_boxed_str(),
+    );
+    let started = std::time::Instant::now();
+    let checks = &file.checks;
+    let (db_ref, schema_ref, profile_ref) = (&db, &schema, &profile);
+    // proptest drives cases through a synchronous closure: run it on a
+    // thread of its own with a runtime of its own, borrowing the harness.
+    let outcome = std::thread::scope(|scope| {
+        scope
+            .spawn(move || -> Result<_, Error> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Input(format!("cannot start a runtime: {e}")))?;
+                // Built here: proptest strategies are not Send.
+                let strategy = dataset_strategy(schema_ref, profile_ref)
+                    .map_err(|e| Error::Input(format!("{}: [data]: {e}", file.path.display())))?;
+                let conn = rt.block_on(harness.connect(db_ref))?;
+                let state = RefCell::new(CaseState {
+                    conn,
+                    exercised: vec![0; checks.len()],
+                    cases: 0,
+                });
+                let config = ProptestConfig {
+                    cases,
+                    failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+                        regressions,
+                    ))),
+                    max_shrink_iters: 1024,
+                    ..ProptestConfig::default()
+                };
+                let mut runner = TestRunner::new_with_rng(config, rng_for(seed, &file.stem));
+                let result = runner.run(&strategy, |data: Dataset| {
+                    let mut state = state.borrow_mut();
+                    state.cases += 1;
+                    rt.block_on(run_case(harness, file, level, &mut state, &data))
+                });
+                let state = state.into_inner();
+                rt.block_on(async {
+                    let _ = state.conn.close().await;
+                });
+                Ok((result, state.exercised, state.cases))
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(Error::Input(format!(
+                    "{}: the property runner panicked",
+                    file.path.display()
+                )))
+            })
+    });
+    drop(conn);
+    let _ = harness.drop_database(&db).await;
+    let (result, exercised, cases_run) = outcome?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let rerun = format!("check --only properties --seed {seed}");
+    let mut r = match result {
+        Ok(()) => {
+            let vacuous: Vec<&Check> = checks
+                .iter()
+                .zip(&exercised)
+                .filter(|(c, n)| **n == 0 && (c.for_each.is_some() || c.expect == Expect::Preserve))
+                .map(|(c, _)| c)
+                .collect();
+            if let Some(c) = vacuous.first() {
+                let what = if c.expect == Expect::Preserve {
+                    "`before`"
+                } else {
+                    "`for_each`"
+                };
+                let mut r = PropertyResult::fail(
+                    &property,
+                    &file.name,
+                    format!(
+                        "{}:{}: {} was never exercised: {what} returned no rows in all {cases_run} cases, so it proved nothing (give [data] rows the tables it reads)",
+                        file.path.display(),
+                        c.line,
+                        c.label()
+                    ),
+                );
+                r.rerun = Some(rerun.clone());
+                r
+            } else {
+                let counts: Vec<String> = checks
+                    .iter()
+                    .zip(&exercised)
+                    .map(|(c, n)| format!("check {}: {n}", c.number))
+                    .collect();
+                let mut r = PropertyResult::pass(&property, &file.name);
+                r.message = format!(
+                    "{cases_run} cases, {:.0} cases/s; exercised in {}",
+                    cases_run as f64 / elapsed.max(1e-9),
+                    counts.join(", ")
+                );
+                r
+            }
+        }
+        Err(TestError::Fail(reason, minimal)) => {
+            let reason = reason.message().to_string();
+            let mut r = PropertyResult::fail(
+                &property,
+                &file.name,
+                format!(
+                    "{}: {}",
+                    file.path.display(),
+                    reason.lines().next().unwrap_or("")
+                ),
+            );
+            let mut evidence = String::new();
+            let _ = writeln!(evidence, "{reason}");
+            let _ = writeln!(
+                evidence,
+                "minimal data set ({} rows):",
+                minimal.total_rows()
+            );
+            for line in minimal.to_inserts().lines() {
+                let _ = writeln!(evidence, "  {line}");
+            }
+            let _ = writeln!(evidence, "reproduce: --seed {seed} (the failing case is also saved in {regressions} and replayed first)");
+            r.diff = Some(evidence);
+            r.rerun = Some(rerun.clone());
+            r
+        }
+        Err(TestError::Abort(reason)) => {
+            let mut r = PropertyResult::fail(
+                &property,
+                &file.name,
+                format!("{}: aborted: {}", file.path.display(), reason.message()),
+            );
+            r.rerun = Some(rerun.clone());
+            r
+        }
+    };
+    if r.status == Status::Fail && r.rerun.is_none() {
+        r.rerun = Some(rerun);
+    }
+    Ok((r, cases_run))
+}
+
+/// One generated case: load the data set and run every check. `Err` is a
+/// broken rule (proptest then shrinks the data set).
+async fn run_case(
+    harness: &Harness,
+    file: &PropertyFile,
+    level: usize,
+    state: &mut CaseState,
+    data: &Dataset,
+) -> Result<(), TestCaseError> {
+    let plain: Vec<&Check> = file
+        .checks
+        .iter()
+        .filter(|c| c.expect != Expect::Preserve)
+        .collect();
+    if !plain.is_empty() {
+        let CaseState {
+            conn, exercised, ..
+        } = state;
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(|e| TestCaseError::fail(format!("BEGIN failed: {e}")))?;
+        let outcome = async {
+            sqlx::raw_sql("set constraints all immediate")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| TestCaseError::fail(format!("SET CONSTRAINTS failed: {e}")))?;
+            data.load(&mut tx).await.map_err(|e| {
+                TestCaseError::fail(format!("the generated data set did not load: {e}"))
+            })?;
+            for check in &plain {
+                run_check(&mut tx, check, &mut exercised[check.number - 1]).await?;
+            }
+            Ok::<(), TestCaseError>(())
+        }
+        .await;
+        let _ = tx.rollback().await;
+        outcome?;
+    }
+    for check in file.checks.iter().filter(|c| c.expect == Expect::Preserve) {
+        run_preserve(
+            harness,
+            level,
+            check,
+            data,
+            &mut state.exercised[check.number - 1],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn run_check(
+    conn: &mut PgConnection,
+    check: &Check,
+    exercised: &mut u64,
+) -> Result<(), TestCaseError> {
+    let setup_err = |what: &str, e: sqlx::Error| {
+        TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
+    };
+    let rows = match &check.for_each {
+        Some(q) => text_rows(conn, q)
+            .await
+            .map_err(|e| setup_err("for_each", e))?,
+        None => vec![Vec::new()],
+    };
+    if !rows.is_empty() {
+        *exercised += 1;
+    }
+    for row in rows.iter().take(MAX_ROWS_PER_CHECK) {
+        let sql = bind_literals(&check.sql, row)
+            .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
+        let mut sp = conn.begin().await.map_err(|e| setup_err("SAVEPOINT", e))?;
+        if let Some(role) = &check.role {
+            sqlx::raw_sql(&format!("set local role {}", quote_ident(role)))
+                .execute(&mut *sp)
+                .await
+                .map_err(|e| setup_err("SET ROLE", e))?;
+        }
+        for (key, value) in &check.settings {
+            let value = match value
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(n) => row.get(n.wrapping_sub(1)).cloned().flatten(),
+                None => Some(value.clone()),
+            };
+            sqlx::query("select set_config($1, $2, true)")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *sp)
+                .await
+                .map_err(|e| setup_err("set_config", e))?;
+        }
+        let result = text_rows(&mut sp, &sql).await;
+        let _ = sp.rollback().await;
+        let with = if row.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", show_row(row))
+        };
+        let broken = |what: String| {
+            TestCaseError::fail(format!(
+                "{}: `{}`{with} {what}",
+                check.label(),
+                check.sql.trim()
+            ))
+        };
+        match (check.expect, result) {
+            (Expect::Reject, Ok(_)) => {
+                let wanted = check
+                    .sqlstate
+                    .as_deref()
+                    .map(|s| format!(" with SQLSTATE {s}"))
+                    .unwrap_or_default();
+                return Err(broken(format!(
+                    "succeeded, but the rule says it must fail{wanted}"
+                )));
+            }
+            (Expect::Reject, Err(e)) => {
+                let (code, message) = db_error(&e);
+                if let Some(wanted) = &check.sqlstate {
+                    if code.as_deref() != Some(wanted.as_str()) {
+                        return Err(broken(format!(
+                            "failed with SQLSTATE {} ({message}), but the rule says SQLSTATE {wanted}",
+                            code.as_deref().unwrap_or("none")
+                        )));
+                    }
+                }
+            }
+            (Expect::Accept, Err(e)) => {
+                let (code, message) = db_error(&e);
+                return Err(broken(format!(
+                    "failed: {message} (SQLSTATE {}), but the rule says it must succeed",
+                    code.as_deref().unwrap_or("none")
+                )));
+            }
+            (Expect::Accept, Ok(_)) => {}
+            (Expect::Hold, Ok(rows)) => match rows.as_slice() {
+                [only] if only.len() == 1 && only[0].as_deref() == Some("t") => {}
+                [only] if only.len() == 1 && only[0].as_deref() == Some("f") => {
+                    return Err(broken("returned false".into()))
+                }
+                _ => {
+                    return Err(broken(format!(
+                        "must return one boolean, returned {rows:?}"
+                    )))
+                }
+            },
+            (Expect::Hold, Err(e)) => {
+                let (code, message) = db_error(&e);
+                return Err(broken(format!(
+                    "failed: {message} (SQLSTATE {})",
+                    code.as_deref().unwrap_or("none")
+                )));
+            }
+            (Expect::Preserve, _) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Data generated at the property's version, `before`, the chain migrated
+/// to head, `after`: the results must be equal.
+async fn run_preserve(
+    harness: &Harness,
+    level: usize,
+    check: &Check,
+    data: &Dataset,
+    exercised: &mut u64,
+) -> Result<(), TestCaseError> {
+    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
+    let db = harness
+        .database_at_level(level)
+        .await
+        .map_err(|e| fail(format!("cannot create a database: {e}")))?;
+    let outcome = async {
+        let mut conn = harness.connect(&db).await.map_err(|e| fail(format!("cannot connect: {e}")))?;
+        data.load(&mut conn).await.map_err(|e| fail(format!("the generated data set did not load: {e}")))?;
+        let before_sql = check.before.as_deref().unwrap_or_default();
+        let before = text_rows(&mut conn, before_sql).await.map_err(|e| fail(format!("`before` failed: {e}")))?;
+        if !before.is_empty() {
+            *exercised += 1;
+        }
+        for index in level..harness.chain().migrations.len() {
+            harness
+                .apply_up(&mut conn, index)
+                .await
+                .map_err(|e| fail(format!("migrating to head failed: {e}")))?;
+        }
+        let after_sql = check.after.as_deref().unwrap_or_default();
+        let after = text_rows(&mut conn, after_sql).await.map_err(|e| fail(format!("`after` failed: {e}")))?;
+        let _ = conn.close().await;
+        if before == after {
+            return Ok(());
+        }
+        let first_diff = before.iter().zip(&after).position(|(a, b)| a != b).unwrap_or(before.len().min(after.len()));
+        let show = |rows: &[Vec<Option<String>>], i: usize| {
+            rows.get(i).map_or("(no row)".to_string(), |r| {
+                let cells: Vec<String> = r.iter().map(|v| v.clone().unwrap_or_else(|| "NULL".into())).collect();
+                format!("({})", cells.join(", "))
+            })
+        };
+        Err(fail(format!(
+            "data not preserved across the migration to head: `before` returned {} rows, `after` {}; first difference at row {}: before {} after {}",
+            before.len(),
+            after.len(),
+            first_diff + 1,
+            show(&before, first_diff),
+            show(&after, first_diff)
+        )))
+    }
+    .await;
+    let _ = harness.drop_database(&db).await;
+    outcome
+}

@@ -1,0 +1,533 @@
+//! A generated data set and its three outputs: a load with COPY, a
+//! psql-loadable SQL script, and INSERT statements for people to read.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection};
+
+use crate::schema::QualifiedName;
+use crate::server::quote_ident;
+
+use super::value::{sql_string, write_copy_field, Value};
+use super::GenerateError;
+
+/// The rows of one table.
+#[derive(Debug, Clone)]
+pub struct TableData {
+    pub(crate) name: QualifiedName,
+    /// The columns COPY writes, in table order.
+    pub(crate) columns: Vec<String>,
+    /// Their types (`format_type`), for casts.
+    pub(crate) types: Vec<String>,
+    pub(crate) rows: Vec<Vec<Value>>,
+    /// Columns the server computes from an SQL expression (profile `sql`).
+    pub(crate) sql_columns: Vec<(String, String)>,
+    /// Writes a `GENERATED ALWAYS` identity column.
+    pub(crate) overriding: bool,
+    /// Sequences to advance after loading, with the largest value written.
+    pub(crate) sequences: Vec<(QualifiedName, i64)>,
+}
+
+impl TableData {
+    /// The table.
+    pub fn name(&self) -> &QualifiedName {
+        &self.name
+    }
+
+    /// The columns written, in table order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The rows, one value per written column.
+    pub fn rows(&self) -> &[Vec<Value>] {
+        &self.rows
+    }
+
+    fn qualified_columns(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn qualified_name(&self) -> String {
+        qualified(&self.name)
+    }
+}
+
+fn qualified(name: &QualifiedName) -> String {
+    format!("{}.{}", quote_ident(&name.schema), quote_ident(&name.name))
+}
+
+/// Rows whose foreign key closes a cycle: written NULL, then set.
+#[derive(Debug, Clone)]
+pub(crate) struct Fixup {
+    pub table: QualifiedName,
+    pub key_columns: Vec<String>,
+    pub key_types: Vec<String>,
+    pub set_columns: Vec<String>,
+    pub set_types: Vec<String>,
+    /// (key values, values to set).
+    pub rows: Vec<(Vec<Value>, Vec<Value>)>,
+}
+
+impl Fixup {
+    fn to_sql(&self) -> String {
+        let mut cols: Vec<String> = Vec::new();
+        let mut k = 0;
+        for c in self.key_columns.iter().chain(&self.set_columns) {
+            cols.push(format!("c{k}"));
+            let _ = c;
+            k += 1;
+        }
+        let types: Vec<&String> = self.key_types.iter().chain(&self.set_types).collect();
+        let mut sql = format!("UPDATE {} AS t SET ", qualified(&self.table));
+        let sets: Vec<String> = self
+            .set_columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} = v.c{}", quote_ident(c), self.key_columns.len() + i))
+            .collect();
+        sql.push_str(&sets.join(", "));
+        sql.push_str("\nFROM (VALUES\n");
+        for (ri, (key, set)) in self.rows.iter().enumerate() {
+            let vals: Vec<String> = key
+                .iter()
+                .chain(set)
+                .zip(&types)
+                .map(|(v, ty)| format!("{}::{}", v.to_sql_literal(), ty))
+                .collect();
+            let _ = write!(
+                sql,
+                "  ({}){}",
+                vals.join(", "),
+                if ri + 1 < self.rows.len() {
+                    ",\n"
+                } else {
+                    "\n"
+                }
+            );
+        }
+        let _ = write!(sql, ") AS v({})\nWHERE ", cols.join(", "));
+        let conds: Vec<String> = self
+            .key_columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("t.{} = v.c{i}", quote_ident(c)))
+            .collect();
+        sql.push_str(&conds.join(" AND "));
+        sql.push_str(";\n");
+        sql
+    }
+}
+
+/// A generated data set: rows for each table in load order (parents
+/// first), the seed that made them, and what loading needs besides COPY
+/// (sequences to advance, foreign keys to set once a cycle's tables are
+/// all loaded, constraints to defer).
+///
+/// Two data sets from the same schema, profile and seed are identical, down
+/// to the bytes of [`Dataset::to_copy_sql`].
+#[derive(Clone)]
+pub struct Dataset {
+    pub(crate) seed: u64,
+    pub(crate) profile: String,
+    pub(crate) tables: Vec<TableData>,
+    pub(crate) fixups: Vec<Fixup>,
+    /// Deferrable foreign keys whose rows are loaded before their parents:
+    /// (table, constraint).
+    pub(crate) deferred: Vec<(QualifiedName, String)>,
+}
+
+impl std::fmt::Debug for Dataset {
+    /// The data set as INSERT statements: what a failing property case
+    /// shows.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Dataset (seed {}):", self.seed)?;
+        f.write_str(&self.to_inserts())
+    }
+}
+
+/// What a load did.
+#[derive(Debug, Clone)]
+pub struct LoadStats {
+    /// Rows written per table (`schema.table`), in load order.
+    pub rows: Vec<(String, usize)>,
+    /// All rows written.
+    pub total_rows: usize,
+    /// Wall time of the load.
+    pub elapsed: Duration,
+}
+
+impl LoadStats {
+    /// Rows written per second.
+    pub fn rows_per_second(&self) -> f64 {
+        self.total_rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// COPY data is sent in chunks of about this size.
+const CHUNK: usize = 1 << 20;
+
+/// From this many rows on, a load on a terminal shows a progress bar.
+const PROGRESS_ROWS: usize = 10_000;
+
+impl Dataset {
+    /// The seed the data set was generated with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The tables in load order.
+    pub fn tables(&self) -> &[TableData] {
+        &self.tables
+    }
+
+    /// The rows of a table (`schema.table` or a table name), if it is in
+    /// the data set.
+    pub fn table(&self, name: &str) -> Option<&TableData> {
+        self.tables.iter().find(|t| {
+            t.name.to_string() == name
+                || t.name.name == name
+                || format!("{}.{}", t.name.schema, t.name.name) == name
+        })
+    }
+
+    /// Rows per table, keyed `schema.table` (unquoted).
+    pub fn row_counts(&self) -> BTreeMap<String, usize> {
+        self.tables
+            .iter()
+            .map(|t| (format!("{}.{}", t.name.schema, t.name.name), t.rows.len()))
+            .collect()
+    }
+
+    /// All rows.
+    pub fn total_rows(&self) -> usize {
+        self.tables.iter().map(|t| t.rows.len()).sum()
+    }
+
+    fn header(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "-- pgharness seed data: seed {}, profile {}",
+            self.seed, self.profile
+        );
+        let _ = writeln!(
+            s,
+            "-- rows: {}",
+            self.tables
+                .iter()
+                .map(|t| format!("{} {}", t.name.name, t.rows.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        s
+    }
+
+    fn preamble(&self) -> String {
+        let mut s =
+            String::from("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n");
+        if !self.deferred.is_empty() {
+            let names: Vec<String> = self
+                .deferred
+                .iter()
+                .map(|(t, c)| format!("{}.{}", quote_ident(&t.schema), quote_ident(c)))
+                .collect();
+            let _ = writeln!(s, "SET CONSTRAINTS {} DEFERRED;", names.join(", "));
+        }
+        s
+    }
+
+    fn setval_sql(t: &TableData) -> String {
+        let mut s = String::new();
+        for (seq, max) in &t.sequences {
+            let _ = writeln!(
+                s,
+                "SELECT pg_catalog.setval({}, {max}, true);",
+                sql_string(&qualified(seq))
+            );
+        }
+        s
+    }
+
+    fn stage_name(i: usize) -> String {
+        format!("pgharness_seed_stage_{i}")
+    }
+
+    /// The statements around one table's COPY: (before, copy statement,
+    /// after).
+    fn table_statements(i: usize, t: &TableData) -> (String, String, String) {
+        if t.sql_columns.is_empty() {
+            let copy = format!(
+                "COPY {} ({}) FROM stdin;",
+                t.qualified_name(),
+                t.qualified_columns()
+            );
+            return (String::new(), copy, Self::setval_sql(t));
+        }
+        // Columns computed by the server: COPY into a staging table, then
+        // INSERT ... SELECT with the expressions.
+        let stage = Self::stage_name(i);
+        let before = format!(
+            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA;\n",
+            t.qualified_columns(),
+            t.qualified_name()
+        );
+        let copy = format!("COPY {stage} ({}) FROM stdin;", t.qualified_columns());
+        let mut cols = t.qualified_columns();
+        let mut exprs = t.qualified_columns();
+        for (c, e) in &t.sql_columns {
+            if !cols.is_empty() {
+                cols.push_str(", ");
+                exprs.push_str(", ");
+            }
+            cols.push_str(&quote_ident(c));
+            exprs.push_str(&format!("({e})"));
+        }
+        let after = format!(
+            "INSERT INTO {} ({cols}){} SELECT {exprs} FROM {stage};\nDROP TABLE {stage};\n{}",
+            t.qualified_name(),
+            if t.overriding {
+                " OVERRIDING SYSTEM VALUE"
+            } else {
+                ""
+            },
+            Self::setval_sql(t)
+        );
+        (before, copy, after)
+    }
+
+    fn copy_rows(t: &TableData, out: &mut String, scratch: &mut String, from: usize, to: usize) {
+        for row in &t.rows[from..to] {
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push('\t');
+                }
+                write_copy_field(v, scratch, out);
+            }
+            out.push('\n');
+        }
+    }
+
+    /// A psql script that loads the data set: `COPY ... FROM stdin` blocks
+    /// in load order, `setval` for every sequence written, UPDATEs closing
+    /// foreign-key cycles, all in one transaction. Load it with `psql -v
+    /// ON_ERROR_STOP=1 -f` into a database with the schema.
+    pub fn to_copy_sql(&self) -> String {
+        let mut out = self.header();
+        out.push_str("BEGIN;\n");
+        out.push_str(&self.preamble());
+        let mut scratch = String::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            if t.rows.is_empty() {
+                continue;
+            }
+            let (before, copy, after) = Self::table_statements(i, t);
+            out.push('\n');
+            out.push_str(&before);
+            out.push_str(&copy);
+            out.push('\n');
+            Self::copy_rows(t, &mut out, &mut scratch, 0, t.rows.len());
+            out.push_str("\\.\n");
+            out.push_str(&after);
+        }
+        for f in &self.fixups {
+            out.push('\n');
+            out.push_str(&f.to_sql());
+        }
+        out.push_str("\nCOMMIT;\n");
+        out
+    }
+
+    /// The data set as INSERT statements (one per table, a row per line):
+    /// for showing a minimal failing data set to a person.
+    pub fn to_inserts(&self) -> String {
+        let mut out = String::new();
+        if !self.deferred.is_empty() {
+            out.push_str(&self.preamble());
+        }
+        for t in &self.tables {
+            if t.rows.is_empty() {
+                continue;
+            }
+            if t.sql_columns.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "INSERT INTO {} ({}){} VALUES",
+                    t.qualified_name(),
+                    t.qualified_columns(),
+                    if t.overriding {
+                        " OVERRIDING SYSTEM VALUE"
+                    } else {
+                        ""
+                    }
+                );
+                for (ri, row) in t.rows.iter().enumerate() {
+                    let vals: Vec<String> = row.iter().map(Value::to_sql_literal).collect();
+                    let _ = writeln!(
+                        out,
+                        "  ({}){}",
+                        vals.join(", "),
+                        if ri + 1 < t.rows.len() { "," } else { ";" }
+                    );
+                }
+            } else {
+                let mut cols = t.qualified_columns();
+                let mut exprs = t.qualified_columns();
+                for (c, e) in &t.sql_columns {
+                    if !cols.is_empty() {
+                        cols.push_str(", ");
+                        exprs.push_str(", ");
+                    }
+                    cols.push_str(&quote_ident(c));
+                    exprs.push_str(&format!("({e})"));
+                }
+                let _ = writeln!(
+                    out,
+                    "INSERT INTO {} ({cols}){} SELECT {exprs} FROM (VALUES",
+                    t.qualified_name(),
+                    if t.overriding {
+                        " OVERRIDING SYSTEM VALUE"
+                    } else {
+                        ""
+                    }
+                );
+                for (ri, row) in t.rows.iter().enumerate() {
+                    let vals: Vec<String> = row
+                        .iter()
+                        .zip(&t.types)
+                        .map(|(v, ty)| format!("{}::{ty}", v.to_sql_literal()))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  ({}){}",
+                        vals.join(", "),
+                        if ri + 1 < t.rows.len() { "," } else { "" }
+                    );
+                }
+                let _ = writeln!(out, ") AS v({});", t.qualified_columns());
+            }
+            out.push_str(&Self::setval_sql(t));
+        }
+        for f in &self.fixups {
+            out.push_str(&f.to_sql());
+        }
+        out
+    }
+
+    /// Loads the data set into the database `conn` is connected to, with
+    /// COPY, in one transaction (a savepoint when `conn` is already in
+    /// one). Triggers fire as they would in production. On a terminal, a
+    /// large load shows a progress bar on stderr.
+    pub async fn load(&self, conn: &mut PgConnection) -> Result<LoadStats, GenerateError> {
+        let progress = std::io::stderr().is_terminal() && self.total_rows() >= PROGRESS_ROWS;
+        self.load_with(conn, progress).await
+    }
+
+    /// [`Dataset::load`], with the progress bar on or off.
+    pub async fn load_with(
+        &self,
+        conn: &mut PgConnection,
+        progress: bool,
+    ) -> Result<LoadStats, GenerateError> {
+        let started = Instant::now();
+        let bar = if progress {
+            let bar = indicatif::ProgressBar::new(self.total_rows() as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} seeding {msg:20} [{bar:30}] {pos}/{len} rows ({per_sec})",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            Some(bar)
+        } else {
+            None
+        };
+        let load_err =
+            |step: String| move |source: sqlx::Error| GenerateError::Load { step, source };
+        let mut tx = conn.begin().await.map_err(load_err("BEGIN".into()))?;
+        let preamble = self.preamble();
+        sqlx::raw_sql(&preamble)
+            .execute(&mut *tx)
+            .await
+            .map_err(load_err("the session settings".into()))?;
+        let mut stats = Vec::new();
+        let mut buf = String::with_capacity(CHUNK + 4096);
+        let mut scratch = String::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            stats.push((format!("{}.{}", t.name.schema, t.name.name), t.rows.len()));
+            if t.rows.is_empty() {
+                continue;
+            }
+            if let Some(bar) = &bar {
+                bar.set_message(t.name.name.clone());
+            }
+            let (before, copy, after) = Self::table_statements(i, t);
+            if !before.is_empty() {
+                sqlx::raw_sql(&before)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(load_err(format!("staging {}", t.name)))?;
+            }
+            let step = format!("COPY {}", t.name);
+            let mut copy_in = (*tx)
+                .copy_in_raw(&copy)
+                .await
+                .map_err(load_err(step.clone()))?;
+            let mut from = 0;
+            while from < t.rows.len() {
+                buf.clear();
+                let mut to = from;
+                while to < t.rows.len() && buf.len() < CHUNK {
+                    let next = (to + 256).min(t.rows.len());
+                    Self::copy_rows(t, &mut buf, &mut scratch, to, next);
+                    to = next;
+                }
+                if let Err(e) = copy_in.send(buf.as_bytes()).await {
+                    let _ = copy_in.abort("pgharness: sending failed").await;
+                    return Err(load_err(step)(e));
+                }
+                if let Some(bar) = &bar {
+                    bar.inc((to - from) as u64);
+                }
+                from = to;
+            }
+            copy_in.finish().await.map_err(load_err(step))?;
+            if !after.is_empty() {
+                sqlx::raw_sql(&after)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(load_err(format!(
+                        "after COPY {} (sequences, staged columns)",
+                        t.name
+                    )))?;
+            }
+        }
+        for f in &self.fixups {
+            sqlx::raw_sql(&f.to_sql())
+                .execute(&mut *tx)
+                .await
+                .map_err(load_err(format!(
+                    "UPDATE {} (foreign keys closing a cycle)",
+                    f.table
+                )))?;
+        }
+        tx.commit().await.map_err(load_err(
+            "COMMIT (deferred constraints are checked here)".into(),
+        ))?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let total_rows = self.total_rows();
+        Ok(LoadStats {
+            rows: stats,
+            total_rows,
+            elapsed: started.elapsed(),
+        })
+    }
+}

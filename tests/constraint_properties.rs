@@ -1,0 +1,217 @@
+//! Constraint properties (`properties/*.toml`) against generated data: the
+//! sample's rules hold, and broken variants of the sample chain are caught
+//! with a minimal counterexample.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pgharness::config::Config;
+use pgharness::properties::{check, CheckOptions, PropertyKind, PropertyResult, Status};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// A copy of the sample project with `file` of its chain patched
+/// (`from` -> `to`, which must occur) and only the property `property`.
+fn broken_sample(file: &str, from: &str, to: &str, property: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("pgharness.toml"),
+        dir.path().join("pgharness.toml"),
+    )
+    .unwrap();
+    copy_dir(&root().join("migrations"), &dir.path().join("migrations"));
+    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
+    std::fs::copy(
+        root().join("properties").join(property),
+        dir.path().join("properties").join(property),
+    )
+    .unwrap();
+    let path = dir.path().join("migrations").join(file);
+    let sql = std::fs::read_to_string(&path).unwrap();
+    assert!(sql.contains(from), "{file} no longer contains `{from}`");
+    std::fs::write(&path, sql.replacen(from, to, 1)).unwrap();
+    dir
+}
+
+async fn run_properties(project: &Path, cases: u32, seed: u64) -> Vec<PropertyResult> {
+    let config = Config::load(&project.join("pgharness.toml")).unwrap();
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let options = CheckOptions {
+        properties: vec![PropertyKind::Properties],
+        migration: None,
+        cases,
+        seed: Some(seed),
+    };
+    check(&harness, &options).await.unwrap().results
+}
+
+fn evidence(r: &PropertyResult) -> String {
+    format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn the_sample_properties_hold() {
+    let results = run_properties(&root(), 24, 11).await;
+    let names: Vec<&str> = results.iter().map(|r| r.property.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "property:audit_json",
+            "property:goal_unique",
+            "property:rename_preserves_users",
+            "property:rls_visibility",
+            "property:week_lock"
+        ]
+    );
+    for r in &results {
+        assert_eq!(r.status, Status::Pass, "{}", evidence(r));
+        assert!(
+            r.message.contains("exercised in check 1: "),
+            "{}",
+            r.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_the_unique_constraint_the_minimal_case_is_one_goal_and_its_parents() {
+    let project = broken_sample(
+        "0005_goal.up.sql",
+        "  updated_at  timestamptz not null default now(),\n  constraint goal_one_kind_per_cycle unique (cycle_id, kind)\n",
+        "  updated_at  timestamptz not null default now()\n",
+        "goal_unique.toml",
+    );
+    let results = run_properties(project.path(), 32, 5).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let text = evidence(r);
+    assert!(
+        text.contains("check 1 (reject)")
+            && text.contains("succeeded, but the rule says it must fail with SQLSTATE 23505"),
+        "{text}"
+    );
+    // One goal, and only the cycle and user that goal needs.
+    let diff = r.diff.as_deref().unwrap();
+    assert!(diff.contains("minimal data set (3 rows):"), "{diff}");
+    for table in ["app_users", "cycle", "goal"] {
+        assert_eq!(
+            diff.matches(&format!("INSERT INTO \"public\".\"{table}\""))
+                .count(),
+            1,
+            "{diff}"
+        );
+    }
+    assert!(r.rerun.as_deref().unwrap().contains("--seed 5"));
+    // The failing case is persisted in proptest's regression file.
+    let saved = std::fs::read_to_string(
+        project
+            .path()
+            .join("properties/goal_unique.proptest-regressions"),
+    )
+    .unwrap();
+    assert!(saved.lines().any(|l| l.starts_with("cc ")), "{saved}");
+}
+
+#[tokio::test]
+async fn a_lock_on_weeks_8_to_12_only_is_caught_at_week_7() {
+    let project = broken_sample(
+        "0008_week_lock.up.sql",
+        "if old.week_no not between 7 and 12 then",
+        "if old.week_no not between 8 and 12 then",
+        "week_lock.toml",
+    );
+    let results = run_properties(project.path(), 64, 3).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    assert!(r.message.contains("check 1 (reject)"), "{}", r.message);
+    assert!(
+        r.message.contains("$2 = '7'") && r.message.contains("succeeded"),
+        "{}",
+        r.message
+    );
+}
+
+#[tokio::test]
+async fn a_backfill_that_loses_null_emails_fails_preservation_and_shows_such_a_row() {
+    let project = broken_sample(
+        "0013_app_users.up.sql",
+        "    from users\n   order by id\n",
+        "    from users\n   where email is not null\n   order by id\n",
+        "rename_preserves_users.toml",
+    );
+    let results = run_properties(project.path(), 32, 2).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let text = evidence(r);
+    assert!(
+        text.contains("check 1 (preserve)") && text.contains("data not preserved"),
+        "{text}"
+    );
+    // The first differing row is a user whose email is NULL.
+    let before = text.split("before (").nth(1).unwrap_or("");
+    assert!(
+        before.split(')').next().unwrap_or("").contains("NULL"),
+        "{text}"
+    );
+}
+
+fn project_with_property(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("pgharness.toml"),
+        dir.path().join("pgharness.toml"),
+    )
+    .unwrap();
+    copy_dir(&root().join("migrations"), &dir.path().join("migrations"));
+    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
+    std::fs::write(dir.path().join("properties/rule.toml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn a_typo_in_a_property_file_exits_2_naming_file_line_and_key() {
+    let project = project_with_property(
+        "name = \"x\"\n\n[[check]]\nexpect = \"reject\"\nfor_eech = \"select id from goal\"\nsql = \"select 1\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["check", "--only", "properties"])
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("properties/rule.toml:5:1: unknown field `for_eech`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[tokio::test]
+async fn a_check_that_is_never_exercised_fails_as_vacuous() {
+    let project = project_with_property(
+        "name = \"goals of cycles far in the future are unique\"\n\n[data]\nrows = { cycle = 3, goal = 4 }\n\n[[check]]\nexpect = \"reject\"\nfor_each = \"select g.cycle_id, g.kind from goal g join cycle c on c.id = g.cycle_id where c.start_date > date '2999-01-01'\"\nsql = \"insert into goal (cycle_id, kind, title) values ($1, $2, 'again')\"\nsqlstate = \"23505\"\n",
+    );
+    let results = run_properties(project.path(), 16, 1).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    assert!(
+        r.message
+            .contains("rule.toml:6: check 1 (reject) was never exercised"),
+        "{}",
+        r.message
+    );
+    assert!(r.message.contains("in all 16 cases"), "{}", r.message);
+}

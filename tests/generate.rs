@@ -1,0 +1,787 @@
+//! Seed generation against real PostgreSQL: the sample's profiles load
+//! (with COPY and as a psql script), output is deterministic, random
+//! schemas are filled without a constraint violation, and profile mistakes
+//! name their file and line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pgharness::generate::{
+    dataset_strategy, generate, schema_script, GenerateError, OnLimit, Profile,
+};
+use pgharness::schema::SchemaSnapshot;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use sqlx::{Connection, PgConnection};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn sample_head() -> Result<(PgConnection, SchemaSnapshot), Box<dyn std::error::Error>> {
+    let harness = pgharness::testing::harness(root().join("pgharness.toml")).await?;
+    let db = harness.database_at(None).await?;
+    let mut conn = db.connect().await?;
+    let schema = SchemaSnapshot::capture(&mut conn).await?;
+    Ok((conn, schema))
+}
+
+async fn count(conn: &mut PgConnection, table: &str) -> Result<usize, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(conn)
+        .await?;
+    Ok(n as usize)
+}
+
+/// Rows the profile asks for with `rows = N`.
+fn profile_rows(profile: &Profile) -> BTreeMap<String, usize> {
+    profile
+        .tables
+        .iter()
+        .filter_map(|t| t.rows.map(|r| (format!("public.{}", t.name), r)))
+        .collect()
+}
+
+#[tokio::test]
+async fn ci_profile_loads_into_the_sample_schema_with_the_profiles_counts() -> TestResult {
+    let (mut conn, schema) = sample_head().await?;
+    let profile = Profile::load(&root().join("seeds/ci.toml"))?;
+    let data = generate(&schema, &profile, 7)?;
+    let stats = data.load(&mut conn).await?;
+    assert_eq!(stats.total_rows, data.total_rows());
+
+    let counts = data.row_counts();
+    // `rows = N` tables have exactly N rows.
+    for (table, rows) in profile_rows(&profile) {
+        assert_eq!(counts[&table], rows, "{table}");
+    }
+    // `per_parent` tables stay in their ranges.
+    let cycles = counts["public.cycle"];
+    assert_eq!(
+        counts["public.weekly_plan"],
+        12 * cycles,
+        "12 weeks per cycle"
+    );
+    assert!((cycles..=3 * cycles).contains(&counts["public.goal"]));
+    // What is in the database is what was generated; the audit trigger adds
+    // one row per goal and weekly plan to the generated audit rows.
+    for (table, n) in &counts {
+        let expected = if table == "public.audit_log" {
+            n + counts["public.goal"] + counts["public.weekly_plan"]
+        } else {
+            *n
+        };
+        assert_eq!(count(&mut conn, table).await?, expected, "{table}");
+    }
+    // Sequences continue after the generated ids: the app can insert.
+    sqlx::query("insert into goal (cycle_id, kind, title) select id, 'career', 'next' from cycle where id not in (select cycle_id from goal where kind = 'career') limit 1")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("insert into app_users (display_name) values ('new user')")
+        .execute(&mut conn)
+        .await?;
+    // Foreign keys that share an ancestor agree: a task's goal is in the
+    // task's cycle, a plan item's task in its week's cycle.
+    let mismatched: i64 = sqlx::query_scalar(
+        "select (select count(*) from task t join goal g on g.id = t.goal_id where g.cycle_id <> t.cycle_id)
+              + (select count(*) from plan_item p join weekly_plan w on w.id = p.weekly_plan_id
+                   join task t on t.id = p.task_id where t.cycle_id <> w.cycle_id)",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    assert_eq!(mismatched, 0);
+    // created_at <= updated_at everywhere they are both generated.
+    let disorder: i64 = sqlx::query_scalar(
+        "select (select count(*) from app_users where created_at > updated_at)
+              + (select count(*) from cycle where created_at > updated_at)
+              + (select count(*) from task where created_at > updated_at)",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    assert_eq!(disorder, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn dev_profile_as_a_psql_script_loads_into_an_empty_database() -> TestResult {
+    let (_conn, schema) = sample_head().await?;
+    let harness = pgharness::testing::harness(root().join("pgharness.toml")).await?;
+    let profile = Profile::load(&root().join("seeds/dev.toml"))?;
+    let data = generate(&schema, &profile, 42)?;
+    let counts = data.row_counts();
+    assert!(counts["public.app_users"] >= 10 && counts["public.app_users"] < 100);
+    assert!(counts["public.cycle"] >= 100, "{counts:?}");
+    assert!(counts["public.task"] >= 1000, "{counts:?}");
+    assert!(counts["public.chat_message"] >= 1000, "{counts:?}");
+
+    let script = format!(
+        "{}\n{}",
+        schema_script(harness.chain(), &harness.config().server.bootstrap),
+        data.to_copy_sql()
+    );
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("seed.sql");
+    std::fs::write(&file, &script)?;
+    let db = harness.server().create_database().await?;
+    let out = Command::new("psql")
+        .arg(db.url())
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(&file)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "psql failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut conn = db.connect().await?;
+    for (table, n) in &counts {
+        if table != "public.audit_log" {
+            assert_eq!(count(&mut conn, table).await?, *n, "{table}");
+        }
+    }
+    assert_eq!(
+        count(&mut conn, "public.audit_log").await?,
+        counts["public.goal"] + counts["public.weekly_plan"],
+        "one audit row per inserted goal and weekly plan"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn same_seed_same_bytes_other_seed_other_bytes() -> TestResult {
+    let (_conn, schema) = sample_head().await?;
+    // A second capture, from another database at the same version.
+    let (_conn2, schema2) = sample_head().await?;
+    let profile = Profile::load(&root().join("seeds/ci.toml"))?;
+    let a = generate(&schema, &profile, 11)?.to_copy_sql();
+    let b = generate(&schema2, &profile, 11)?.to_copy_sql();
+    assert!(
+        a == b,
+        "same schema, profile and seed gave different output"
+    );
+    let c = generate(&schema, &profile, 12)?.to_copy_sql();
+    assert_ne!(a, c);
+    assert!(a.contains("seed 11"), "the seed is printed in the output");
+    Ok(())
+}
+
+#[tokio::test]
+async fn profile_errors_name_the_file_the_line_and_the_name() -> TestResult {
+    let (_conn, schema) = sample_head().await?;
+    let dir = tempfile::tempdir()?;
+
+    let file = dir.path().join("typo.toml");
+    std::fs::write(&file, "default_rows = 1\n\n[tables.goals]\nrows = 3\n")?;
+    let err = generate(&schema, &Profile::load(&file)?, 1).unwrap_err();
+    assert!(matches!(err, GenerateError::UnknownTable { .. }), "{err:?}");
+    assert!(err.is_input_error());
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("{}:3:", file.display())), "{msg}");
+    assert!(
+        msg.contains("`goals`") && msg.contains("did you mean `goal`"),
+        "{msg}"
+    );
+
+    let file = dir.path().join("column.toml");
+    std::fs::write(&file, "[tables.goal]\nrows = 3\n\n[tables.goal.columns.kind]\nvalues = [\"career\"]\n\n[tables.goal.columns.titel]\nfake = \"sentence\"\n")?;
+    let err = generate(&schema, &Profile::load(&file)?, 1).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("{}:7:", file.display())), "{msg}");
+    assert!(
+        msg.contains("`titel`") && msg.contains("public.goal"),
+        "{msg}"
+    );
+
+    let file = dir.path().join("label.toml");
+    std::fs::write(
+        &file,
+        "[tables.goal.columns.kind]\nvalues = [\"carreer\"]\n",
+    )?;
+    let msg = generate(&schema, &Profile::load(&file)?, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(":1:") && msg.contains("carreer") && msg.contains("goal_kind"),
+        "{msg}"
+    );
+
+    let file = dir.path().join("key.toml");
+    std::fs::write(&file, "seed = 1\n[tables.goal]\nrowz = 3\n")?;
+    let msg = Profile::load(&file).unwrap_err().to_string();
+    assert!(
+        msg.contains(&format!("{}:3:", file.display())) && msg.contains("rowz"),
+        "{msg}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn combinatorial_limits_are_reported_or_capped() -> TestResult {
+    let (_conn, schema) = sample_head().await?;
+    let mut profile = Profile::parse(
+        "default_rows = 0\n[tables.app_users]\nrows = 2\n[tables.cycle]\nrows = 3\n[tables.goal]\nper_parent = { cycle_id = [7, 7] }\n",
+        Path::new("limits.toml"),
+    )?;
+    let msg = generate(&schema, &profile, 1).unwrap_err().to_string();
+    assert!(
+        msg.contains("goal_one_kind_per_cycle") && msg.contains("at most 6"),
+        "{msg}"
+    );
+    profile.set_rows("goal", 19);
+    let msg = generate(&schema, &profile, 1).unwrap_err().to_string();
+    assert!(msg.contains("at most 18"), "{msg}");
+    profile.set_rows("weekly_plan", 40);
+    profile.set_rows("goal", 0);
+    let msg = generate(&schema, &profile, 1).unwrap_err().to_string();
+    assert!(
+        msg.contains("weekly_plan_one_per_week") && msg.contains("at most 36"),
+        "{msg}"
+    );
+    profile.on_limit = OnLimit::Cap;
+    let data = generate(&schema, &profile, 1)?;
+    assert_eq!(data.row_counts()["public.weekly_plan"], 36);
+    Ok(())
+}
+
+/// Runs `ddl` in a fresh empty database; returns a connection and its
+/// schema.
+async fn custom_schema(
+    ddl: &str,
+) -> Result<(PgConnection, SchemaSnapshot), Box<dyn std::error::Error>> {
+    let server = pgharness::testing::shared_server().await?;
+    let db = server.create_database().await?;
+    let mut conn = db.connect().await?;
+    sqlx::raw_sql(ddl).execute(&mut conn).await?;
+    let schema = SchemaSnapshot::capture(&mut conn).await?;
+    Ok((conn, schema))
+}
+
+#[tokio::test]
+async fn cycles_load_through_nulls_or_deferral_and_not_null_cycles_are_named() -> TestResult {
+    // Nullable link: NULL first, then an UPDATE. Deferrable NOT NULL link:
+    // values written, checked at commit. Identity GENERATED ALWAYS columns
+    // are written by COPY.
+    let (mut conn, schema) = custom_schema(
+        "create table a (id int generated always as identity primary key, b_id int not null, name text not null);
+         create table b (id int generated always as identity primary key, a_id int, label varchar(4) not null unique);
+         create table c (id bigserial primary key, d_id int not null);
+         create table d (id int primary key, c_id bigint not null references c deferrable initially deferred);
+         alter table a add foreign key (b_id) references b;
+         alter table b add foreign key (a_id) references a;
+         alter table c add foreign key (d_id) references d;",
+    )
+    .await?;
+    let profile = Profile::with_rows([("a", 20), ("b", 15), ("c", 10), ("d", 10)]);
+    let data = generate(&schema, &profile, 3)?;
+    data.load(&mut conn).await?;
+    let linked: i64 = sqlx::query_scalar("select count(*) from b where a_id is not null")
+        .fetch_one(&mut conn)
+        .await?;
+    assert!(linked > 0, "the UPDATE set the nullable link");
+    assert_eq!(count(&mut conn, "a").await?, 20);
+    let next: i32 =
+        sqlx::query_scalar("insert into a (b_id, name) select id, 'x' from b limit 1 returning id")
+            .fetch_one(&mut conn)
+            .await?;
+    assert_eq!(
+        next, 21,
+        "the identity sequence was advanced past the generated ids"
+    );
+
+    let (_conn, schema) = custom_schema(
+        "create table p (id int primary key, q_id int not null);
+         create table q (id int primary key, p_id int not null references p);
+         alter table p add constraint p_q_fkey foreign key (q_id) references q;",
+    )
+    .await?;
+    let err = generate(&schema, &Profile::with_rows([("p", 2), ("q", 2)]), 1).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, GenerateError::Cycle { .. }), "{msg}");
+    assert!(
+        msg.contains("p_q_fkey") && msg.contains("q_p_id_fkey") && msg.contains("DEFERRABLE"),
+        "{msg}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn unsupported_checks_are_errors_until_the_profile_vouches() -> TestResult {
+    let (mut conn, schema) = custom_schema(
+        "create table account (
+           id int primary key,
+           handle text not null constraint account_handle_format check (handle ~ '^[a-z]+$'),
+           tier text not null check (tier in ('free', 'pro')),
+           balance numeric(8,2) not null check (balance >= 0 and balance < 1000),
+           settings jsonb check (jsonb_typeof(settings) = 'object'),
+           starts_on date not null, ends_on date not null, check (ends_on >= starts_on));",
+    )
+    .await?;
+    let err = generate(&schema, &Profile::with_rows([("account", 20)]), 1).unwrap_err();
+    assert!(
+        matches!(err, GenerateError::UnsupportedCheck { .. }),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("account_handle_format")
+            && msg.contains("assume_checks")
+            && msg.contains("`handle`"),
+        "{msg}"
+    );
+
+    let profile = Profile::parse(
+        "[tables.account]\nrows = 20\nassume_checks = [\"account_handle_format\"]\n\
+         [tables.account.columns.handle]\nvalues = [\"ann\", \"bob\", \"cy\"]\n",
+        Path::new("vouch.toml"),
+    )?;
+    let data = generate(&schema, &profile, 1)?;
+    data.load(&mut conn).await?;
+    assert_eq!(count(&mut conn, "account").await?, 20);
+    Ok(())
+}
+
+#[tokio::test]
+async fn dataset_strategy_cases_load_into_the_sample_schema() -> TestResult {
+    let (mut conn, schema) = sample_head().await?;
+    let profile = Profile::with_rows([
+        ("app_users", 4),
+        ("vision", 4),
+        ("cycle", 5),
+        ("goal", 10),
+        ("weekly_plan", 12),
+        ("task", 12),
+        ("plan_item", 8),
+        ("audit_log", 4),
+        ("chat_session", 4),
+        ("chat_message", 8),
+    ]);
+    let strategy = dataset_strategy(&schema, &profile)?;
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let mut seen_boundary = false;
+    for _ in 0..12 {
+        let tree = strategy.new_tree(&mut runner).map_err(|e| e.to_string())?;
+        let data = tree.current();
+        let text = data.to_inserts();
+        seen_boundary |= text.contains("''") || text.contains("O''Brien");
+        // Each case in a transaction that is rolled back (the load nests a
+        // savepoint in it).
+        let mut tx = conn.begin().await?;
+        data.load(&mut tx)
+            .await
+            .map_err(|e| format!("{e}\n{text}"))?;
+        tx.rollback().await?;
+        for (table, n) in data.row_counts() {
+            assert!(
+                n <= profile
+                    .table(table.trim_start_matches("public."))
+                    .and_then(|t| t.rows)
+                    .unwrap_or(0),
+                "{table}"
+            );
+        }
+    }
+    assert!(seen_boundary, "boundary values were mixed in");
+    Ok(())
+}
+
+// ---------------------------------------------------------------- random schemas
+
+/// Column types of random schemas, with checks that fit them. `{c}` is the
+/// column; a check starting with `!` is one the generator cannot evaluate.
+const TYPES: &[(&str, &[&str])] = &[
+    (
+        "integer",
+        &[
+            "{c} > 0",
+            "{c} between -5 and 5",
+            "{c} in (1, 2, 3)",
+            "{c} is null or {c} >= 10",
+        ],
+    ),
+    ("bigint", &["{c} >= 0"]),
+    ("smallint", &["{c} between 1 and 12"]),
+    ("numeric(6,2)", &["{c} >= 0", "{c} < 100", "{c} <> 0"]),
+    ("real", &["{c} >= 0"]),
+    ("double precision", &[]),
+    (
+        "text",
+        &["length({c}) <= 5", "{c} <> ''", "!{c} ~ '^[a-z]+$'"],
+    ),
+    (
+        "varchar(3)",
+        &["{c} in ('a', 'bb', 'ccc')", "upper({c}) <> 'X'"],
+    ),
+    ("char(2)", &[]),
+    ("boolean", &["{c} is not null"]),
+    ("date", &["{c} > '2000-01-01'", "{c} < date '2100-01-01'"]),
+    ("timestamptz", &["{c} < '2030-01-01'"]),
+    ("timestamp", &[]),
+    ("time", &[]),
+    ("interval", &[]),
+    ("uuid", &[]),
+    (
+        "jsonb",
+        &[
+            "jsonb_typeof({c}) = 'object'",
+            "jsonb_typeof({c}) = 'array'",
+        ],
+    ),
+    ("json", &[]),
+    ("bytea", &["octet_length({c}) < 100"]),
+    ("inet", &[]),
+    ("mood", &["{c} <> 'sad'"]),
+    ("posint", &["{c} < 1000"]),
+    ("text[]", &["cardinality({c}) <= 3"]),
+    ("integer[]", &[]),
+];
+
+#[derive(Debug, Clone)]
+struct ColSpec {
+    ty: usize,
+    not_null: bool,
+    check: Option<usize>,
+    unique: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Pk {
+    Identity { always: bool },
+    Serial,
+    Uuid,
+    Natural,
+    Composite,
+}
+
+#[derive(Debug, Clone)]
+struct FkSpec {
+    /// Index of the referenced table, possibly this one (self reference) or
+    /// a later one (a cycle).
+    target: usize,
+    not_null: bool,
+    deferrable: bool,
+}
+
+#[derive(Debug, Clone)]
+struct TableSpec {
+    pk: Pk,
+    cols: Vec<ColSpec>,
+    fks: Vec<FkSpec>,
+    /// A unique key over (first FK column, first extra column).
+    unique_with_fk: bool,
+    /// `check (c0 <= c1)` between the first two columns when comparable.
+    pair_check: bool,
+    generated: bool,
+}
+
+fn col_spec() -> impl Strategy<Value = ColSpec> {
+    (
+        0..TYPES.len(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.2),
+        0usize..4,
+    )
+        .prop_map(|(ty, not_null, has_check, unique, k)| {
+            let checks = TYPES[ty].1;
+            ColSpec {
+                ty,
+                not_null,
+                check: if has_check && !checks.is_empty() {
+                    Some(k % checks.len())
+                } else {
+                    None
+                },
+                unique: unique && !matches!(TYPES[ty].0, "json" | "boolean"),
+            }
+        })
+}
+
+fn table_spec(n_tables: usize) -> impl Strategy<Value = TableSpec> {
+    let pk = prop_oneof![
+        any::<bool>().prop_map(|always| Pk::Identity { always }),
+        Just(Pk::Serial),
+        Just(Pk::Uuid),
+        Just(Pk::Natural),
+        Just(Pk::Composite),
+    ];
+    let fk = (
+        0..n_tables,
+        prop::bool::weighted(0.6),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(target, not_null, deferrable)| FkSpec {
+            target,
+            not_null,
+            deferrable,
+        });
+    (
+        pk,
+        prop::collection::vec(col_spec(), 1..5),
+        prop::collection::vec(fk, 0..3),
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(
+            |(pk, cols, fks, unique_with_fk, pair_check, generated)| TableSpec {
+                pk,
+                cols,
+                fks,
+                unique_with_fk,
+                pair_check,
+                generated,
+            },
+        )
+}
+
+fn schema_spec() -> impl Strategy<Value = (Vec<TableSpec>, Vec<usize>)> {
+    (1usize..5).prop_flat_map(|n| {
+        (
+            prop::collection::vec(table_spec(n), n),
+            prop::collection::vec(0usize..8, n),
+        )
+    })
+}
+
+/// The DDL of a random schema, and whether it has a check the generator
+/// cannot evaluate / a cycle of NOT NULL, non-deferrable foreign keys.
+fn ddl(tables: &[TableSpec]) -> String {
+    let mut out = String::from(
+        "create type mood as enum ('sad', 'ok', 'happy');\ncreate domain posint as integer check (value > 0);\n",
+    );
+    let mut alters = String::new();
+    for (i, t) in tables.iter().enumerate() {
+        let mut cols: Vec<String> = Vec::new();
+        let mut cons: Vec<String> = Vec::new();
+        match t.pk {
+            Pk::Identity { always } => cols.push(format!(
+                "id int generated {} as identity primary key",
+                if always { "always" } else { "by default" }
+            )),
+            Pk::Serial => cols.push("id serial primary key".into()),
+            Pk::Uuid => cols.push("id uuid primary key".into()),
+            Pk::Natural => cols.push("id varchar(12) primary key".into()),
+            Pk::Composite => {
+                cols.push("k1 int not null".into());
+                cols.push("k2 text not null".into());
+                cons.push("primary key (k1, k2)".into());
+            }
+        }
+        for (j, c) in t.cols.iter().enumerate() {
+            let (ty, checks) = TYPES[c.ty];
+            let mut def = format!("c{j} {ty}{}", if c.not_null { " not null" } else { "" });
+            if c.unique {
+                def.push_str(" unique");
+            }
+            if let Some(k) = c.check {
+                let check = checks[k]
+                    .trim_start_matches('!')
+                    .replace("{c}", &format!("c{j}"));
+                def.push_str(&format!(" constraint t{i}_c{j}_check check ({check})"));
+            }
+            cols.push(def);
+        }
+        if t.pair_check
+            && t.cols.len() >= 2
+            && TYPES[t.cols[0].ty].0 == TYPES[t.cols[1].ty].0
+            && matches!(
+                TYPES[t.cols[0].ty].0,
+                "integer" | "bigint" | "date" | "numeric(6,2)" | "timestamptz"
+            )
+        {
+            cons.push("check (c0 <= c1)".into());
+        }
+        if t.generated && matches!(t.pk, Pk::Identity { .. } | Pk::Serial) {
+            cols.push("twice bigint generated always as (id * 2) stored".into());
+        }
+        for (k, fk) in t.fks.iter().enumerate() {
+            let target = &tables[fk.target];
+            let null = if fk.not_null { " not null" } else { "" };
+            let (fk_cols, ref_cols) = match target.pk {
+                Pk::Composite => {
+                    cols.push(format!("f{k}a int{null}"));
+                    cols.push(format!("f{k}b text{null}"));
+                    (format!("f{k}a, f{k}b"), "k1, k2".to_string())
+                }
+                Pk::Uuid => {
+                    cols.push(format!("f{k} uuid{null}"));
+                    (format!("f{k}"), "id".into())
+                }
+                Pk::Natural => {
+                    cols.push(format!("f{k} varchar(12){null}"));
+                    (format!("f{k}"), "id".into())
+                }
+                _ => {
+                    cols.push(format!("f{k} int{null}"));
+                    (format!("f{k}"), "id".into())
+                }
+            };
+            let deferrable = if fk.deferrable {
+                " deferrable initially deferred"
+            } else {
+                ""
+            };
+            alters.push_str(&format!(
+                "alter table t{i} add constraint t{i}_f{k}_fkey foreign key ({fk_cols}) references t{} ({ref_cols}){deferrable};\n",
+                fk.target
+            ));
+        }
+        if t.unique_with_fk && !t.fks.is_empty() && !matches!(TYPES[t.cols[0].ty].0, "json") {
+            let first = if matches!(tables[t.fks[0].target].pk, Pk::Composite) {
+                "f0a"
+            } else {
+                "f0"
+            };
+            cons.push(format!("constraint t{i}_fk_unique unique ({first}, c0)"));
+        }
+        cols.extend(cons);
+        out.push_str(&format!(
+            "create table t{i} (\n  {}\n);\n",
+            cols.join(",\n  ")
+        ));
+    }
+    out.push_str(&alters);
+    out
+}
+
+fn has_unsupported_check(tables: &[TableSpec]) -> bool {
+    tables.iter().any(|t| {
+        t.cols
+            .iter()
+            .any(|c| c.check.is_some_and(|k| TYPES[c.ty].1[k].starts_with('!')))
+    })
+}
+
+/// Whether some cycle of foreign keys between different tables has only
+/// NOT NULL, non-deferrable links.
+fn has_hard_cycle(tables: &[TableSpec]) -> bool {
+    let n = tables.len();
+    let mut reach = vec![vec![false; n]; n];
+    for (i, t) in tables.iter().enumerate() {
+        for fk in &t.fks {
+            if fk.target != i && fk.not_null && !fk.deferrable {
+                reach[i][fk.target] = true;
+            }
+        }
+    }
+    for k in 0..n {
+        for i in 0..n {
+            for j in 0..n {
+                if reach[i][k] && reach[k][j] {
+                    reach[i][j] = true;
+                }
+            }
+        }
+    }
+    (0..n).any(|i| reach[i][i])
+}
+
+#[test]
+fn random_schemas_are_filled_without_constraint_violations() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = rt
+        .block_on(pgharness::testing::shared_server())
+        .expect("a server");
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let filled = std::cell::Cell::new(0);
+    let result = runner.run(
+        &(schema_spec(), any::<u64>(), any::<bool>()),
+        |((tables, rows), seed, boundary)| {
+            let ddl = ddl(&tables);
+            rt.block_on(async {
+                let db = server
+                    .create_database()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut conn = db
+                    .connect()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                sqlx::raw_sql(&ddl)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| TestCaseError::fail(format!("{e}\n{ddl}")))?;
+                let schema = SchemaSnapshot::capture(&mut conn)
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut profile = Profile::with_rows(
+                    rows.iter()
+                        .enumerate()
+                        .map(|(i, n)| (["t0", "t1", "t2", "t3"][i], *n)),
+                );
+                profile.on_limit = OnLimit::Cap;
+                // Realistic values, or a proptest case with boundary values.
+                let outcome = if boundary {
+                    dataset_strategy(&schema, &profile).and_then(|strategy| {
+                        let mut runner = TestRunner::new_with_rng(
+                            Config::default(),
+                            proptest::test_runner::TestRng::from_seed(
+                                proptest::test_runner::RngAlgorithm::ChaCha,
+                                &[seed as u8; 32],
+                            ),
+                        );
+                        Ok(strategy
+                            .new_tree(&mut runner)
+                            .expect("a data set")
+                            .current())
+                    })
+                } else {
+                    generate(&schema, &profile, seed)
+                };
+                let result = match outcome {
+                    Ok(data) => match data.load(&mut conn).await {
+                        Ok(_) => {
+                            for (table, n) in data.row_counts() {
+                                let got = count(&mut conn, &table)
+                                    .await
+                                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                                prop_assert_eq!(got, n, "{}", table);
+                            }
+                            filled.set(filled.get() + 1);
+                            Ok(())
+                        }
+                        Err(e) => Err(TestCaseError::fail(format!(
+                            "load failed: {e}\n{ddl}\n{}",
+                            data.to_inserts()
+                        ))),
+                    },
+                    Err(GenerateError::UnsupportedCheck { ref constraint, .. })
+                        if has_unsupported_check(&tables) =>
+                    {
+                        prop_assert!(constraint.starts_with('t'), "{}", constraint);
+                        Ok(())
+                    }
+                    Err(GenerateError::Cycle { .. }) if has_hard_cycle(&tables) => Ok(()),
+                    Err(e) => Err(TestCaseError::fail(format!("{e}\n{ddl}"))),
+                };
+                let _ = conn.close().await;
+                let _ = server.drop_database(db.name()).await;
+                result
+            })
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        filled.get() >= 8,
+        "most random schemas should be fillable, {} were",
+        filled.get()
+    );
+}
