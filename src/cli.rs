@@ -9,10 +9,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::chain::{discover, Chain, LayoutChoice};
 use crate::config::{BackendChoice, Config};
+use crate::generate::Profile;
 use crate::properties::fidelity::{head_schema, SnapshotFile};
 use crate::properties::{check, CheckOptions, PropertyKind};
 use crate::report::Report;
 use crate::schema::{colorize_diff, unified_diff, SchemaSnapshot};
+use crate::seed;
 use crate::server::{mask_url, Server};
 use crate::{Error, Harness};
 
@@ -84,6 +86,27 @@ pub enum Command {
         #[arg(long, value_name = "VERSION")]
         at: Option<String>,
     },
+    /// Generate realistic seed data for the head schema: write it as a
+    /// psql script (--out), load it into a database (--database-url), or
+    /// serve it from a throwaway server until Ctrl-C (--serve).
+    Seed {
+        /// The seed profile (seeds/*.toml).
+        #[arg(long, value_name = "FILE")]
+        profile: PathBuf,
+        /// Seed of the generator (default: the profile's, else 1).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Write a psql script (schema through the chain, then the data).
+        #[arg(long, value_name = "FILE.sql", conflicts_with = "serve")]
+        out: Option<PathBuf>,
+        /// Start a throwaway server, seed it, print its URL, wait for Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+        /// With --database-url: undo this chain's migrations first (only
+        /// when the database is exactly at the chain's head).
+        #[arg(long)]
+        reset: bool,
+    },
     /// Compare the head schema with the approved snapshot; exit 1 on a
     /// difference.
     Snapshot {
@@ -94,6 +117,12 @@ pub enum Command {
 }
 
 impl Cli {
+    /// Whether the command itself waits for Ctrl-C (`seed --serve`), so the
+    /// binary must not treat Ctrl-C as an interruption.
+    pub fn handles_interrupt(&self) -> bool {
+        matches!(self.command, Command::Seed { serve: true, .. })
+    }
+
     /// The config: the file (given, or ./pgharness.toml if present, else
     /// defaults), then the flags on top.
     pub fn config(&self) -> Result<Config, Error> {
@@ -187,6 +216,13 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(if report.passed() { 0 } else { 1 })
         }
+        Command::Seed {
+            profile,
+            seed,
+            out,
+            serve,
+            reset,
+        } => run_seed(&cli, config, profile, *seed, out.as_deref(), *serve, *reset).await,
         Command::Schema { at } => {
             let harness = start(config).await?;
             let result = async {
@@ -252,6 +288,80 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             Ok(1)
         }
     }
+}
+
+/// `seed`: exactly one of --out, --database-url, --serve.
+async fn run_seed(
+    cli: &Cli,
+    config: Config,
+    profile: &Path,
+    seed: Option<u64>,
+    out: Option<&Path>,
+    serve: bool,
+    reset: bool,
+) -> Result<i32, Error> {
+    let targets = [out.is_some(), cli.database_url.is_some(), serve]
+        .iter()
+        .filter(|t| **t)
+        .count();
+    if targets != 1 {
+        return Err(Error::Input(
+            "seed needs exactly one of --out FILE.sql, --database-url URL, --serve".to_string(),
+        ));
+    }
+    if reset && cli.database_url.is_none() {
+        return Err(Error::Input("--reset goes with --database-url".to_string()));
+    }
+    let profile = Profile::load(profile).map_err(|e| Error::Generate(Box::new(e)))?;
+    if let Some(out) = out {
+        seed::check_out_path(out)?;
+    }
+    // The throwaway server is for the chain's schema (and for --serve); the
+    // target URL is not a server to make databases on.
+    let mut server_config = config.clone();
+    server_config.server.database_url = None;
+    if server_config.server.backend == BackendChoice::Url {
+        server_config.server.backend = BackendChoice::Auto;
+    }
+    let harness = start(server_config).await?;
+    let result = async {
+        if let Some(out) = out {
+            let report = seed::to_file(&harness, &profile, seed, out).await?;
+            eprintln!(
+                "pgharness: wrote {} ({} rows, seed {}); load it with: psql -v ON_ERROR_STOP=1 -f {} <empty database>",
+                out.display(),
+                report.total_rows(),
+                report.seed,
+                out.display()
+            );
+            return Ok(0);
+        }
+        if let Some(url) = &cli.database_url {
+            let report = seed::into_database(&harness, &profile, seed, url, reset).await?;
+            eprintln!(
+                "pgharness: seeded {} with {} rows (seed {}, {:.0} rows/s)",
+                mask_url(url),
+                report.total_rows(),
+                report.seed,
+                report.rows_per_second.unwrap_or(0.0)
+            );
+            return Ok(0);
+        }
+        let (url, report) = seed::into_fresh_database(&harness, &profile, seed).await?;
+        eprintln!(
+            "pgharness: seeded {} rows (seed {}, {:.0} rows/s); serving until Ctrl-C",
+            report.total_rows(),
+            report.seed,
+            report.rows_per_second.unwrap_or(0.0)
+        );
+        println!("{url}");
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("pgharness: stopping the server");
+        Ok(0)
+    }
+    .await;
+    harness.server().shutdown().await;
+    result
 }
 
 /// Discovers the chain and starts a server for it.

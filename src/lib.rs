@@ -14,6 +14,7 @@ pub mod harness;
 pub mod properties;
 pub mod report;
 pub mod schema;
+pub mod seed;
 pub mod server;
 pub mod statement;
 pub mod testing;
@@ -49,6 +50,10 @@ pub enum Error {
     /// Reading the schema failed (exit 3: the server misbehaved).
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
+    /// Seed generation failed: a profile or schema problem (exit 2) or a
+    /// load the server refused (exit 1).
+    #[error(transparent)]
+    Generate(Box<generate::GenerateError>),
     /// Other invalid input: a file and what is wrong with it (exit 2).
     #[error("{0}")]
     Input(String),
@@ -66,6 +71,8 @@ impl Error {
             | Error::UnknownVersion(_)
             | Error::Input(_) => 2,
             Error::Server(server::ServerError::BadUrl(_)) => 2,
+            Error::Generate(e) if e.is_input_error() => 2,
+            Error::Generate(_) => 1,
             Error::Server(_) | Error::Schema(_) => 3,
         }
     }

@@ -29,8 +29,12 @@ fn main() {
         }
     };
     let format = cli.format;
+    let handles_interrupt = cli.handles_interrupt();
     let code = runtime.block_on(async move {
         let interrupted = async {
+            if handles_interrupt {
+                return std::future::pending().await;
+            }
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => 130,

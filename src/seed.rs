@@ -1,0 +1,281 @@
+//! `pgharness seed` / `cargo xtask seed`: a realistic, FK-consistent data
+//! set for the chain's head schema, written as a psql script, loaded into a
+//! database, or served from a throwaway server.
+//!
+//! The generator (`generate`) works from a schema snapshot; this module
+//! provides the snapshot (from a template database at head), and the safety
+//! rules around a user's database: a non-empty database is refused unless
+//! `--reset`, and `--reset` only undoes what this chain created.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::Connection;
+
+use crate::apply::apply_script;
+use crate::chain::Script;
+use crate::generate::{default_seed, generate, schema_script, Dataset, Profile};
+use crate::schema::{changed_objects, SchemaSnapshot};
+use crate::server::{mask_url, Server, ServerError};
+use crate::{Error, Harness};
+
+/// First line of every file `seed --out` writes: an existing file without
+/// it is the user's, and is never overwritten.
+pub const FILE_MARK: &str = "-- pgharness seed";
+
+/// Where the data goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A psql script: the schema through the chain, then the data.
+    File(PathBuf),
+    /// An existing database (URL): the chain applied, then the data.
+    Database {
+        /// The database URL.
+        url: String,
+        /// Undo this chain's migrations first when the database is at its
+        /// head.
+        reset: bool,
+    },
+}
+
+/// What a seed run did.
+#[derive(Debug, Clone)]
+pub struct SeedReport {
+    /// The seed used.
+    pub seed: u64,
+    /// Rows per table.
+    pub rows: Vec<(String, usize)>,
+    /// Rows loaded per second (not for files).
+    pub rows_per_second: Option<f64>,
+}
+
+impl SeedReport {
+    fn from_dataset(data: &Dataset, rows_per_second: Option<f64>) -> SeedReport {
+        SeedReport {
+            seed: data.seed(),
+            rows: data.row_counts().into_iter().collect(),
+            rows_per_second,
+        }
+    }
+
+    /// All rows.
+    pub fn total_rows(&self) -> usize {
+        self.rows.iter().map(|(_, n)| n).sum()
+    }
+}
+
+fn generate_error(e: crate::generate::GenerateError) -> Error {
+    Error::Generate(Box::new(e))
+}
+
+/// The head schema of the harness's chain, from a clone of its template.
+pub async fn head_schema(harness: &Harness) -> Result<SchemaSnapshot, Error> {
+    let db = harness.database_at(None).await?;
+    let mut conn = harness.connect(&db).await?;
+    let schema = SchemaSnapshot::capture(&mut conn).await;
+    drop(conn);
+    let _ = harness.drop_database(&db).await;
+    Ok(schema?)
+}
+
+/// The data set for `profile` on the head schema.
+pub async fn dataset(
+    harness: &Harness,
+    profile: &Profile,
+    seed: Option<u64>,
+) -> Result<Dataset, Error> {
+    let schema = head_schema(harness).await?;
+    let seed = seed.unwrap_or_else(|| default_seed(profile));
+    generate(&schema, profile, seed).map_err(generate_error)
+}
+
+/// Errors when `out` exists and is not a file `seed` wrote: the user's
+/// files are never overwritten.
+pub fn check_out_path(out: &Path) -> Result<(), Error> {
+    if let Ok(existing) = std::fs::read_to_string(out) {
+        if !existing.starts_with(FILE_MARK) {
+            return Err(Error::Input(format!(
+                "{}: exists and was not written by pgharness seed; refusing to overwrite it (remove it or choose another --out)",
+                out.display()
+            )));
+        }
+    } else if out.exists() {
+        return Err(Error::Input(format!(
+            "{}: exists and is not a pgharness seed file; refusing to overwrite it",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the psql script: bootstrap and chain, then the data. The file is
+/// written whole to a temporary name and renamed, and an existing file is
+/// replaced only if `seed` wrote it.
+pub async fn to_file(
+    harness: &Harness,
+    profile: &Profile,
+    seed: Option<u64>,
+    out: &Path,
+) -> Result<SeedReport, Error> {
+    check_out_path(out)?;
+    let data = dataset(harness, profile, seed).await?;
+    let mut text = format!(
+        "{FILE_MARK} (profile {}, seed {}): load with psql -v ON_ERROR_STOP=1 -f into an empty database\n",
+        profile_name(profile),
+        data.seed()
+    );
+    text.push_str(&schema_script(
+        harness.chain(),
+        &harness.config().server.bootstrap,
+    ));
+    text.push('\n');
+    text.push_str(&data.to_copy_sql());
+    let io = |e: std::io::Error| Error::Input(format!("{}: cannot write: {e}", out.display()));
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, out).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })?;
+    Ok(SeedReport::from_dataset(&data, None))
+}
+
+fn profile_name(profile: &Profile) -> String {
+    profile.path.display().to_string()
+}
+
+/// Loads the data set into a fresh database at head on the harness's own
+/// server (for `--serve`); returns the database's URL.
+pub async fn into_fresh_database(
+    harness: &Harness,
+    profile: &Profile,
+    seed: Option<u64>,
+) -> Result<(String, SeedReport), Error> {
+    let data = dataset(harness, profile, seed).await?;
+    let db = harness.database_at(None).await?;
+    let mut conn = harness.connect(&db).await?;
+    let stats = data.load(&mut conn).await.map_err(generate_error)?;
+    let _ = conn.close().await;
+    Ok((
+        db.url(),
+        SeedReport::from_dataset(&data, Some(stats.rows_per_second())),
+    ))
+}
+
+/// User objects in the database `conn` is connected to (tables, views,
+/// sequences, types, functions outside the system schemas, extensions'
+/// own objects excepted), as `kind name` lines, at most `limit`.
+async fn user_objects(conn: &mut sqlx::PgConnection, limit: i64) -> Result<Vec<String>, Error> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "with ext as (select objid, classid from pg_depend where deptype = 'e')
+         select kind || ' ' || name from (
+           select 'relation' as kind, n.nspname || '.' || c.relname as name
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+              and n.nspname not like 'pg_temp%'
+              and not exists (select 1 from ext where ext.classid = 'pg_class'::regclass and ext.objid = c.oid)
+           union all
+           select 'function', n.nspname || '.' || p.proname
+             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname not in ('pg_catalog', 'information_schema')
+              and not exists (select 1 from ext where ext.classid = 'pg_proc'::regclass and ext.objid = p.oid)
+           union all
+           select 'type', n.nspname || '.' || t.typname
+             from pg_type t join pg_namespace n on n.oid = t.typnamespace
+            where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+              and t.typrelid = 0 and t.typelem = 0
+              and not exists (select 1 from ext where ext.classid = 'pg_type'::regclass and ext.objid = t.oid)
+         ) o order by 1 limit $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|source| ServerError::Sql {
+        what: "listing the database's objects".into(),
+        source,
+    })?;
+    Ok(rows)
+}
+
+/// Applies the chain to the database at `url` and loads the data set. A
+/// database holding anything is refused unless `reset`; with `reset`, the
+/// database must be exactly at the chain's head (its schema snapshot equal
+/// to a fresh head's), and the chain's downs undo it first.
+pub async fn into_database(
+    harness: &Harness,
+    profile: &Profile,
+    seed: Option<u64>,
+    url: &str,
+    reset: bool,
+) -> Result<SeedReport, Error> {
+    let shown = mask_url(url);
+    let target = Server::connect_url(url).await?;
+    let db = target.database(
+        &url::Url::parse(url)
+            .ok()
+            .map(|u| u.path().trim_start_matches('/').to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "postgres".to_string()),
+    );
+    let mut conn = db.connect().await?;
+    let found = user_objects(&mut conn, 6).await?;
+    if !found.is_empty() {
+        if !reset {
+            return Err(Error::Input(format!(
+                "{shown}: the database is not empty ({}{}); seed never touches a database it did not create: use an empty database, or --reset if it holds only this chain's schema",
+                found.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if found.len() > 5 { ", ..." } else { "" }
+            )));
+        }
+        let head = head_schema(harness).await?;
+        let current = SchemaSnapshot::capture(&mut conn).await?;
+        let changes = changed_objects(&head, &current);
+        if !changes.is_empty() {
+            let list: Vec<String> = changes
+                .iter()
+                .take(5)
+                .map(|c| format!("{:?} {}", c.change, c.key))
+                .collect();
+            return Err(Error::Input(format!(
+                "{shown}: --reset only undoes this chain, but the database is not at its head ({} object(s) differ: {}); nothing was changed",
+                changes.len(),
+                list.join(", ")
+            )));
+        }
+        if let Some(m) = harness.chain().migrations.iter().find(|m| m.down.is_none()) {
+            return Err(Error::Input(format!(
+                "{shown}: --reset needs every migration's down script, and {} has none; nothing was changed",
+                m.id()
+            )));
+        }
+        for index in (0..harness.chain().migrations.len()).rev() {
+            harness.apply_down(&mut conn, index).await?;
+        }
+    }
+    if !harness.config().server.bootstrap.trim().is_empty() {
+        let script = Script {
+            path: "pgharness.toml (server.bootstrap)".into(),
+            sql: harness.config().server.bootstrap.clone(),
+            line_offset: 0,
+            transaction: true,
+        };
+        apply_script(&mut conn, &script, harness.chain().layout)
+            .await
+            .map_err(|e| Error::Bootstrap(Box::new(e)))?;
+    }
+    for index in 0..harness.chain().migrations.len() {
+        harness.apply_up(&mut conn, index).await?;
+    }
+    let schema = SchemaSnapshot::capture(&mut conn).await?;
+    let seed = seed.unwrap_or_else(|| default_seed(profile));
+    let data = generate(&schema, profile, seed).map_err(generate_error)?;
+    let stats = data.load(&mut conn).await.map_err(generate_error)?;
+    let _ = conn.close().await;
+    target.shutdown().await;
+    Ok(SeedReport::from_dataset(
+        &data,
+        Some(stats.rows_per_second()),
+    ))
+}
