@@ -138,8 +138,16 @@ fn a_container_left_by_a_killed_run_is_removed_by_the_next() {
 #[ignore = "needs a Docker engine and PGHARNESS_IMAGE; run by .ci/run"]
 fn the_head_snapshot_is_byte_identical_on_both_backends() {
     let schema = |backend: &str| {
-        let out = pgharness().args(["--backend", backend, "schema"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{backend}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = pgharness()
+            .args(["--backend", backend, "schema"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{backend}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let local = schema("local");
