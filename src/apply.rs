@@ -129,6 +129,36 @@ pub async fn apply_script(
     })
 }
 
+/// Whether `script` can run inside a transaction the caller holds: it does
+/// not opt out of transactions and does not manage its own.
+pub fn can_run_in_caller_transaction(script: &Script) -> bool {
+    script.transaction
+        && !statement::split(&script.sql)
+            .iter()
+            .any(statement::Statement::is_transaction_control)
+}
+
+/// Runs `script` inside the transaction the caller holds on `conn` (no
+/// BEGIN/COMMIT of its own): for checks that undo everything with one
+/// rollback. The caller must have checked
+/// [`can_run_in_caller_transaction`]; a failure leaves the caller's
+/// transaction aborted.
+pub async fn apply_script_within(
+    conn: &mut PgConnection,
+    script: &Script,
+    layout: Layout,
+) -> Result<ApplyStats, ApplyError> {
+    let statements = statement::split(&script.sql);
+    for stmt in &statements {
+        exec(conn, stmt.text)
+            .await
+            .map_err(|e| to_apply_error(script, Some(stmt), e, layout))?;
+    }
+    Ok(ApplyStats {
+        statements: statements.len(),
+    })
+}
+
 async fn exec(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ())
 }

@@ -204,6 +204,28 @@ impl Harness {
             .map_err(|error| migration_error(migration, error))
     }
 
+    /// Whether the up scripts of migrations `from..` can all run inside one
+    /// transaction the caller holds (see [`Harness::apply_up_within`]).
+    pub fn ups_fit_in_a_transaction(&self, from: usize) -> bool {
+        self.chain.migrations[from..]
+            .iter()
+            .all(|m| crate::apply::can_run_in_caller_transaction(&m.up))
+    }
+
+    /// Runs the up script of migration `index` inside the transaction the
+    /// caller holds on `conn`.
+    pub async fn apply_up_within(
+        &self,
+        conn: &mut PgConnection,
+        index: usize,
+    ) -> Result<(), Error> {
+        let migration = &self.chain.migrations[index];
+        crate::apply::apply_script_within(conn, &migration.up, self.chain.layout)
+            .await
+            .map(|_| ())
+            .map_err(|error| migration_error(migration, error))
+    }
+
     /// Runs the down script of migration `index`; `Ok(false)` when it has
     /// none.
     pub async fn apply_down(&self, conn: &mut PgConnection, index: usize) -> Result<bool, Error> {

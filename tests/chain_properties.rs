@@ -85,7 +85,7 @@ const FINDINGS: &[(&str, &str, &str, &str)] = &[
         "reinserts_seed_rows",
         "idempotency",
         "0001_color",
-        "table public.color: 2 rows before, 4 after",
+        "table public.color: 7 rows before, 9 after",
     ),
 ];
 

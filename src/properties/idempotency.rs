@@ -96,9 +96,11 @@ async fn check_migration(
             return Ok(r);
         }
         let mut r = PropertyResult::pass(PROPERTY, &id);
-        if rows > 0 {
-            r.message = format!("with {rows} generated rows");
-        }
+        r.message = match rows {
+            Ok(0) => String::new(),
+            Ok(n) => format!("with {n} generated rows"),
+            Err(why) => format!("without generated data: {why}"),
+        };
         Ok(r)
     }
     .await;

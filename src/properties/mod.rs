@@ -286,11 +286,27 @@ fn random_seed() -> u64 {
 }
 
 /// Fills the database with a small generated data set for its current
-/// schema; returns the number of rows.
-async fn fill_with_generated_data(conn: &mut PgConnection, seed: u64) -> Result<usize, Error> {
-    // PENDING(generator): wired when `generate` lands.
-    let _ = (conn, seed);
-    Ok(0)
+/// schema. Returns the number of rows, or why there is no data (a schema the
+/// generator cannot fill without a profile): the property then runs on the
+/// empty tables and says so.
+async fn fill_with_generated_data(
+    conn: &mut PgConnection,
+    seed: u64,
+) -> Result<Result<usize, String>, Error> {
+    let schema = capture(conn).await?;
+    let profile = crate::generate::Profile {
+        default_rows: 5,
+        on_limit: crate::generate::OnLimit::Cap,
+        ..crate::generate::Profile::default()
+    };
+    let data = match crate::generate::generate(&schema, &profile, seed) {
+        Ok(data) => data,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    match data.load(conn).await {
+        Ok(stats) => Ok(Ok(stats.total_rows)),
+        Err(e) => Ok(Err(format!("the generated data did not load: {e}"))),
+    }
 }
 
 /// Runs the `fidelity` property alone (for [`crate::testing::assert_head_snapshot`]).

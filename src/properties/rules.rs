@@ -695,12 +695,16 @@ async fn run_case(
         outcome?;
     }
     for check in file.checks.iter().filter(|c| c.expect == Expect::Preserve) {
+        let CaseState {
+            conn, exercised, ..
+        } = state;
         run_preserve(
             harness,
             level,
             check,
             data,
-            &mut state.exercised[check.number - 1],
+            &mut exercised[check.number - 1],
+            conn,
         )
         .await?;
     }
@@ -818,56 +822,101 @@ async fn run_check(
 }
 
 /// Data generated at the property's version, `before`, the chain migrated
-/// to head, `after`: the results must be equal.
+/// to head, `after`: the results must be equal. When every migration to
+/// head can run in a transaction, the case runs in one on the property's
+/// database and is rolled back; otherwise it gets a database of its own.
 async fn run_preserve(
     harness: &Harness,
     level: usize,
     check: &Check,
     data: &Dataset,
     exercised: &mut u64,
+    conn: &mut PgConnection,
 ) -> Result<(), TestCaseError> {
     let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
+    if harness.ups_fit_in_a_transaction(level) {
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(|e| fail(format!("BEGIN failed: {e}")))?;
+        let outcome = preserve_steps(harness, level, check, data, exercised, &mut tx, true).await;
+        let _ = tx.rollback().await;
+        return outcome;
+    }
     let db = harness
         .database_at_level(level)
         .await
         .map_err(|e| fail(format!("cannot create a database: {e}")))?;
     let outcome = async {
-        let mut conn = harness.connect(&db).await.map_err(|e| fail(format!("cannot connect: {e}")))?;
-        data.load(&mut conn).await.map_err(|e| fail(format!("the generated data set did not load: {e}")))?;
-        let before_sql = check.before.as_deref().unwrap_or_default();
-        let before = text_rows(&mut conn, before_sql).await.map_err(|e| fail(format!("`before` failed: {e}")))?;
-        if !before.is_empty() {
-            *exercised += 1;
-        }
-        for index in level..harness.chain().migrations.len() {
-            harness
-                .apply_up(&mut conn, index)
-                .await
-                .map_err(|e| fail(format!("migrating to head failed: {e}")))?;
-        }
-        let after_sql = check.after.as_deref().unwrap_or_default();
-        let after = text_rows(&mut conn, after_sql).await.map_err(|e| fail(format!("`after` failed: {e}")))?;
+        let mut conn = harness
+            .connect(&db)
+            .await
+            .map_err(|e| fail(format!("cannot connect: {e}")))?;
+        let outcome =
+            preserve_steps(harness, level, check, data, exercised, &mut conn, false).await;
         let _ = conn.close().await;
-        if before == after {
-            return Ok(());
-        }
-        let first_diff = before.iter().zip(&after).position(|(a, b)| a != b).unwrap_or(before.len().min(after.len()));
-        let show = |rows: &[Vec<Option<String>>], i: usize| {
-            rows.get(i).map_or("(no row)".to_string(), |r| {
-                let cells: Vec<String> = r.iter().map(|v| v.clone().unwrap_or_else(|| "NULL".into())).collect();
-                format!("({})", cells.join(", "))
-            })
-        };
-        Err(fail(format!(
-            "data not preserved across the migration to head: `before` returned {} rows, `after` {}; first difference at row {}: before {} after {}",
-            before.len(),
-            after.len(),
-            first_diff + 1,
-            show(&before, first_diff),
-            show(&after, first_diff)
-        )))
+        outcome
     }
     .await;
     let _ = harness.drop_database(&db).await;
     outcome
+}
+
+async fn preserve_steps(
+    harness: &Harness,
+    level: usize,
+    check: &Check,
+    data: &Dataset,
+    exercised: &mut u64,
+    conn: &mut PgConnection,
+    in_transaction: bool,
+) -> Result<(), TestCaseError> {
+    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
+    data.load(conn)
+        .await
+        .map_err(|e| fail(format!("the generated data set did not load: {e}")))?;
+    let before_sql = check.before.as_deref().unwrap_or_default();
+    let before = text_rows(conn, before_sql)
+        .await
+        .map_err(|e| fail(format!("`before` failed: {e}")))?;
+    if !before.is_empty() {
+        *exercised += 1;
+    }
+    for index in level..harness.chain().migrations.len() {
+        let applied = if in_transaction {
+            harness.apply_up_within(conn, index).await
+        } else {
+            harness.apply_up(conn, index).await
+        };
+        applied.map_err(|e| fail(format!("migrating to head failed: {e}")))?;
+    }
+    let after_sql = check.after.as_deref().unwrap_or_default();
+    let after = text_rows(conn, after_sql)
+        .await
+        .map_err(|e| fail(format!("`after` failed: {e}")))?;
+    if before == after {
+        return Ok(());
+    }
+    let first_diff = before
+        .iter()
+        .zip(&after)
+        .position(|(a, b)| a != b)
+        .unwrap_or(before.len().min(after.len()));
+    let show = |rows: &[Vec<Option<String>>], i: usize| {
+        rows.get(i).map_or("(no row)".to_string(), |r| {
+            let cells: Vec<String> = r
+                .iter()
+                .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+    };
+    Err(fail(format!(
+        "data not preserved across the migration to head: `before` returned {} rows, `after` {}; first difference at row {}: before {} after {}",
+        before.len(),
+        after.len(),
+        first_diff + 1,
+        show(&before, first_diff),
+        show(&after, first_diff)
+    )))
 }
