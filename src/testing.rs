@@ -122,3 +122,18 @@ pub async fn assert_head_snapshot(harness: &Harness) {
         panic!("{}\n{}", result.message, result.diff.unwrap_or_default());
     }
 }
+
+/// A new harness for the chain in `dir` (layout detected, default
+/// settings) on the shared server.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), pgharness::Error> {
+/// let harness = pgharness::testing::harness_for_dir("migrations").await?;
+/// let db = harness.database_at(Some("0003")).await?;
+/// # let _ = db; Ok(()) }
+/// ```
+pub async fn harness_for_dir(dir: impl AsRef<Path>) -> Result<Harness, Error> {
+    let mut config = Config::defaults(Path::new("."));
+    config.migrations.dir = dir.as_ref().to_path_buf();
+    harness_for(config).await
+}

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use pgharness::chain::{discover, Layout, LayoutChoice};
-use pgharness::config::Config;
 use pgharness::Error;
 
 fn fixture(rel: &str) -> PathBuf {
@@ -114,9 +113,9 @@ fn dbmate_sections_keep_file_line_numbers() {
 #[tokio::test]
 async fn every_layout_applies_to_a_real_server() {
     for case in CASES {
-        let mut config = Config::defaults(Path::new("."));
-        config.migrations.dir = fixture(case.dir);
-        let harness = pgharness::testing::harness_for(config).await.unwrap();
+        let harness = pgharness::testing::harness_for_dir(fixture(case.dir))
+            .await
+            .unwrap();
         let db = harness
             .database_at(None)
             .await
@@ -141,9 +140,9 @@ async fn every_layout_applies_to_a_real_server() {
 
 #[tokio::test]
 async fn a_syntax_error_is_reported_at_its_file_line_and_column() {
-    let mut config = Config::defaults(Path::new("."));
-    config.migrations.dir = fixture("broken/syntax_error");
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(fixture("broken/syntax_error"))
+        .await
+        .unwrap();
     let err = harness.database_at(None).await.unwrap_err();
     let Error::Migration { migration, error } = err else {
         panic!("expected a migration error, got {err}");
@@ -188,9 +187,9 @@ async fn a_runtime_error_points_at_its_statement_in_a_dbmate_file() {
         "-- migrate:up\ncreate table a (id int primary key);\ninsert into a values (1);\ninsert into a values (1);\n-- migrate:down\ndrop table a;\n",
     )
     .unwrap();
-    let mut config = Config::defaults(Path::new("."));
-    config.migrations.dir = dir.path().to_path_buf();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(dir.path())
+        .await
+        .unwrap();
     let Error::Migration { error, .. } = harness.database_at(None).await.unwrap_err() else {
         panic!("expected a migration error");
     };
@@ -219,9 +218,9 @@ async fn statements_that_cannot_run_in_a_transaction_get_a_layout_specific_hint(
         "create index concurrently a_id on a (id);\n",
     )
     .unwrap();
-    let mut config = Config::defaults(Path::new("."));
-    config.migrations.dir = dir.path().to_path_buf();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(dir.path())
+        .await
+        .unwrap();
     let Error::Migration { error, .. } = harness.database_at(None).await.unwrap_err() else {
         panic!("expected a migration error");
     };
@@ -244,9 +243,9 @@ async fn scripts_that_manage_their_own_transaction_are_not_wrapped() {
         "begin;\ncreate table a (id int);\ncommit;\ncreate index concurrently a_id on a (id);\n",
     )
     .unwrap();
-    let mut config = Config::defaults(Path::new("."));
-    config.migrations.dir = dir.path().to_path_buf();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(dir.path())
+        .await
+        .unwrap();
     let db = harness.database_at(None).await.unwrap();
     let mut conn = db.connect().await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from pg_indexes where indexname = 'a_id'")

@@ -313,9 +313,9 @@ async fn a_large_migration_is_applied() {
     }
     assert!(sql.len() > 10_000_000);
     std::fs::write(dir.path().join("0001_big.up.sql"), &sql).unwrap();
-    let mut config = pgharness::config::Config::defaults(Path::new("."));
-    config.migrations.dir = dir.path().to_path_buf();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(dir.path())
+        .await
+        .unwrap();
     let db = harness.database_at(None).await.unwrap();
     let mut conn = db.connect().await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from big")
@@ -338,9 +338,9 @@ async fn an_enum_label_used_in_the_migration_that_adds_it_gets_a_clear_message()
         "alter type mood add value 'meh';\ninsert into person values ('meh');\n",
     )
     .unwrap();
-    let mut config = pgharness::config::Config::defaults(Path::new("."));
-    config.migrations.dir = dir.path().to_path_buf();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(dir.path())
+        .await
+        .unwrap();
     let pgharness::Error::Migration { error, .. } = harness.database_at(None).await.unwrap_err()
     else {
         panic!("expected a migration error");
@@ -359,8 +359,8 @@ async fn an_enum_label_used_in_the_migration_that_adds_it_gets_a_clear_message()
         "-- no-transaction\nalter type mood add value 'meh';\ninsert into person values ('meh');\n",
     )
     .unwrap();
-    let mut config = pgharness::config::Config::defaults(Path::new("."));
-    config.migrations.dir = dir.path().to_path_buf();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let harness = pgharness::testing::harness_for_dir(dir.path())
+        .await
+        .unwrap();
     harness.database_at(None).await.unwrap();
 }

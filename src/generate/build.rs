@@ -188,8 +188,9 @@ pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Datas
         built.push(b);
     }
     // Foreign keys that close a cycle: now that every parent exists.
+    let mut removed: Vec<Vec<bool>> = built.iter().map(|b| vec![false; b.rows.len()]).collect();
     for (ti, t) in plan.tables.iter().enumerate() {
-        for (fi, fk) in t.fks.iter().enumerate() {
+        for fk in &t.fks {
             if fk.deferral == Deferral::None || fk.self_ref {
                 continue;
             }
@@ -197,12 +198,13 @@ pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Datas
             let parent_rows: Vec<Vec<Value>> = built[fk.parent].rows.clone();
             let candidates: Vec<usize> = (0..parent_rows.len())
                 .filter(|p| {
-                    fk.parent_columns
-                        .iter()
-                        .all(|c| !parent_rows[*p][*c].is_null())
+                    !removed[fk.parent][*p]
+                        && fk
+                            .parent_columns
+                            .iter()
+                            .all(|c| !parent_rows[*p][*c].is_null())
                 })
                 .collect();
-            let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); t.uniques.len()];
             let involved: Vec<usize> = t
                 .uniques
                 .iter()
@@ -210,44 +212,46 @@ pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Datas
                 .filter(|(_, u)| u.columns.iter().any(|c| fk.columns.contains(c)))
                 .map(|(i, _)| i)
                 .collect();
-            for ui in &involved {
-                // Keys without the fk's columns set yet are not final.
-                let _ = ui;
-            }
+            let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); t.uniques.len()];
             for r in 0..built[ti].rows.len() {
-                let mut done = false;
-                if !(fk.nullable && rng.chance(fk.null_ratio)) && !candidates.is_empty() {
-                    for _ in 0..ATTEMPTS {
-                        let p = candidates[pick(&mut rng, candidates.len(), t.distribution)];
-                        for (c, pc) in fk.columns.iter().zip(&fk.parent_columns) {
-                            built[ti].rows[r][*c] = parent_rows[p][*pc].clone();
-                        }
-                        let ok = involved.iter().all(|ui| {
-                            match key_of(&t.uniques[*ui], t, &built[ti].rows[r], plan.anchor) {
-                                Some(k) => !seen[*ui].contains(&k),
-                                None => true,
-                            }
-                        });
-                        if ok {
-                            done = true;
-                            break;
-                        }
-                    }
+                if removed[ti][r] {
+                    continue;
                 }
+                let wants_parent = !(fk.nullable && rng.chance(fk.null_ratio));
+                let done = wants_parent
+                    && close_link(
+                        plan,
+                        t,
+                        fk,
+                        &involved,
+                        &seen,
+                        &candidates,
+                        &parent_rows,
+                        &mut built[ti].rows[r],
+                        &mut rng,
+                    );
                 if !done {
                     for c in &fk.columns {
                         built[ti].rows[r][*c] = Value::Null;
                     }
                     if !fk.nullable {
-                        return Err(GenerateError::Limit {
-                            table: t.name.to_string(),
-                            constraint: fk.name.clone(),
-                            message: format!(
-                                "no row of {} is left for foreign key {} (NOT NULL, closing a cycle of foreign keys) \
-                                 of row {}; give {} more rows",
-                                fk.parent_name, fk.name, r + 1, fk.parent_name
-                            ),
-                        });
+                        if opts.on_limit == OnLimit::Error {
+                            return Err(GenerateError::Limit {
+                                table: t.name.to_string(),
+                                constraint: fk.name.clone(),
+                                message: format!(
+                                    "no row of {} is left for foreign key {} (NOT NULL, closing a cycle of foreign \
+                                     keys) of row {}: its unique keys are taken. Give {} more rows, or set \
+                                     on_limit = \"cap\"",
+                                    fk.parent_name,
+                                    fk.name,
+                                    r + 1,
+                                    fk.parent_name
+                                ),
+                            });
+                        }
+                        remove_row(plan, &mut built, &mut removed, ti, r);
+                        continue;
                     }
                 }
                 for ui in &involved {
@@ -256,10 +260,134 @@ pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Datas
                     }
                 }
             }
-            let _ = fi;
+        }
+    }
+    for (b, gone) in built.iter_mut().zip(&removed) {
+        if gone.iter().any(|g| *g) {
+            let rows = std::mem::take(&mut b.rows);
+            b.rows = rows
+                .into_iter()
+                .zip(gone)
+                .filter(|(_, g)| !**g)
+                .map(|(r, _)| r)
+                .collect();
         }
     }
     Ok(assemble(plan, seed, built))
+}
+
+/// Points `row` at a parent along a foreign key that closes a cycle,
+/// keeping the unique keys that include it free (other few-valued columns
+/// of those keys may change too). False when no parent fits.
+#[allow(clippy::too_many_arguments)]
+fn close_link(
+    plan: &Plan,
+    t: &TablePlan,
+    fk: &super::plan::FkPlan,
+    involved: &[usize],
+    seen: &[HashSet<String>],
+    candidates: &[usize],
+    parent_rows: &[Vec<Value>],
+    row: &mut [Value],
+    rng: &mut SeedRng,
+) -> bool {
+    if candidates.is_empty() {
+        return false;
+    }
+    let free = |row: &[Value]| {
+        involved.iter().all(|ui| {
+            key_of(&t.uniques[*ui], t, row, plan.anchor).is_none_or(|k| !seen[*ui].contains(&k))
+        })
+    };
+    let set = |row: &mut [Value], p: usize| {
+        for (c, pc) in fk.columns.iter().zip(&fk.parent_columns) {
+            row[*c] = parent_rows[p][*pc].clone();
+        }
+    };
+    // A few random parents (the profile's distribution), then all of them.
+    for _ in 0..8 {
+        let p = candidates[pick(rng, candidates.len(), t.distribution)];
+        set(row, p);
+        if free(row) {
+            return true;
+        }
+    }
+    let mut order: Vec<usize> = candidates.to_vec();
+    rng.shuffle(&mut order);
+    // The key's other few-valued columns the generator owns.
+    let others: Vec<(usize, Vec<Value>)> = involved
+        .iter()
+        .flat_map(|ui| t.uniques[*ui].columns.iter().copied())
+        .filter(|c| !fk.columns.contains(c))
+        .filter(|c| {
+            matches!(
+                t.columns[*c].source,
+                Source::Auto(_) | Source::Values { .. } | Source::Range { .. }
+            )
+        })
+        .filter_map(|c| t.columns[c].small_domain().map(|d| (c, d)))
+        .collect();
+    for p in order {
+        set(row, p);
+        if free(row) {
+            return true;
+        }
+        for (c, domain) in &others {
+            let old = row[*c].clone();
+            for v in domain {
+                row[*c] = v.clone();
+                if free(row) {
+                    return true;
+                }
+            }
+            row[*c] = old;
+        }
+    }
+    false
+}
+
+/// Removes a row that cannot be kept (capped), and what needs it: rows
+/// pointing at it lose the link when nullable, or go too.
+fn remove_row(plan: &Plan, built: &mut [Built], removed: &mut [Vec<bool>], ti: usize, r: usize) {
+    if removed[ti][r] {
+        return;
+    }
+    removed[ti][r] = true;
+    let mut cascade: Vec<(usize, usize)> = Vec::new();
+    for (ci, c) in plan.tables.iter().enumerate() {
+        for fk in c.fks.iter().filter(|f| f.parent == ti) {
+            let target: Vec<Value> = fk
+                .parent_columns
+                .iter()
+                .map(|pc| built[ti].rows[r][*pc].clone())
+                .collect();
+            for rc in 0..built[ci].rows.len() {
+                if removed[ci][rc] {
+                    continue;
+                }
+                let points = fk.columns.iter().zip(&target).all(|(col, v)| {
+                    let w = &built[ci].rows[rc][*col];
+                    !w.is_null() && super::expr::equals(w, v) == Some(true)
+                });
+                if !points {
+                    continue;
+                }
+                let mut unlinked = false;
+                for col in &fk.columns {
+                    if !c.columns[*col].not_null {
+                        built[ci].rows[rc][*col] = Value::Null;
+                        unlinked = true;
+                    }
+                }
+                if !unlinked {
+                    cascade.push((ci, rc));
+                }
+            }
+        }
+    }
+    for (ci, rc) in cascade {
+        remove_row(plan, built, removed, ci, rc);
+    }
 }
 
 /// Tables that get no rows: asked for none, or every row would need a

@@ -100,7 +100,7 @@ impl Fixup {
                 .iter()
                 .chain(set)
                 .zip(&types)
-                .map(|(v, ty)| format!("{}::{}", v.to_sql_literal(), ty))
+                .map(|(v, ty)| format!("({})::{}", v.to_sql_literal(), ty))
                 .collect();
             let _ = write!(
                 sql,
@@ -402,7 +402,7 @@ impl Dataset {
                     let vals: Vec<String> = row
                         .iter()
                         .zip(&t.types)
-                        .map(|(v, ty)| format!("{}::{ty}", v.to_sql_literal()))
+                        .map(|(v, ty)| format!("({})::{ty}", v.to_sql_literal()))
                         .collect();
                     let _ = writeln!(
                         out,

@@ -65,25 +65,19 @@ async fn check_migration(
         let schema_after = capture(&mut conn).await?;
         let (before, after) = (schema_before.render(), schema_after.render());
         if before != after {
-            let mut r = PropertyResult::fail(
+            return Ok(PropertyResult::fail_with_diff(
                 PROPERTY,
                 &id,
                 format!(
                     "{}: running the up again changes the schema",
                     migration.up.path.display()
                 ),
-            );
-            r.diff = Some(unified_diff(
-                &before,
-                &after,
-                "after up",
-                "after up, up again",
+                unified_diff(&before, &after, "after up", "after up, up again"),
             ));
-            return Ok(r);
         }
         let data_after = fingerprint(&mut conn).await?;
         if let Some(changes) = data_changes(&data_before, &data_after) {
-            let mut r = PropertyResult::fail(
+            return Ok(PropertyResult::fail_with_diff(
                 PROPERTY,
                 &id,
                 format!(
@@ -91,9 +85,8 @@ async fn check_migration(
                     migration.up.path.display(),
                     changes.lines().next().unwrap_or_default().trim()
                 ),
-            );
-            r.diff = Some(changes);
-            return Ok(r);
+                changes,
+            ));
         }
         let mut r = PropertyResult::pass(PROPERTY, &id);
         r.message = match rows {

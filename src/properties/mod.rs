@@ -79,6 +79,18 @@ impl PropertyResult {
         Self::new(property, target, Status::Skip, reason.into())
     }
 
+    /// A failure, with the one-line message and the evidence.
+    pub fn fail_with_diff(
+        property: &str,
+        target: &str,
+        message: impl Into<String>,
+        diff: String,
+    ) -> Self {
+        let mut r = Self::fail(property, target, message);
+        r.diff = Some(diff);
+        r
+    }
+
     /// A failure, with the one-line message.
     pub fn fail(property: &str, target: &str, message: impl Into<String>) -> Self {
         Self::new(property, target, Status::Fail, message.into())

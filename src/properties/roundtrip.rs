@@ -93,16 +93,12 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<PropertyResu
         }
         let after_up = capture(&mut conn).await?;
         if statement::is_blank(&down.sql) && before.render() != after_up.render() {
-            let mut r = PropertyResult::fail(
-                PROPERTY,
+            return Ok(PropertyResult::fail_with_diff(PROPERTY,
                 &id,
                 format!(
                     "{}: the down script is empty (or only comments), but the up changed the schema",
                     down.path.display()
-                ),
-            );
-            r.diff = Some(unified_diff(&before.render(), &after_up.render(), "before up", "after up"));
-            return Ok(r);
+                ), unified_diff(&before.render(), &after_up.render(), "before up", "after up")));
         }
         if let Err(e) = harness.apply_down(&mut conn, index).await {
             return apply_failure(PROPERTY, &id, Step::Down, e);
@@ -116,26 +112,18 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<PropertyResu
                 Err(Error::Migration { error, .. }) => format!("; and up after it fails: {}", error.headline()),
                 Err(other) => return Err(other),
             };
-            let mut r = PropertyResult::fail(
-                PROPERTY,
+            return Ok(PropertyResult::fail_with_diff(PROPERTY,
                 &id,
-                format!("{}: down does not restore the schema from before the up{redo}", down.path.display()),
-            );
-            r.diff = Some(diff);
-            return Ok(r);
+                format!("{}: down does not restore the schema from before the up{redo}", down.path.display()), diff));
         }
         if let Err(e) = harness.apply_up(&mut conn, index).await {
             return apply_failure(PROPERTY, &id, Step::UpAgain, e);
         }
         let after_redo = capture(&mut conn).await?;
         if let Some(diff) = compare(harness, &after_up, &after_redo, ("after up", "after up, down, up"), &mut note) {
-            let mut r = PropertyResult::fail(
-                PROPERTY,
+            return Ok(PropertyResult::fail_with_diff(PROPERTY,
                 &id,
-                format!("{}: up after down gives a different schema than the first up", migration.up.path.display()),
-            );
-            r.diff = Some(diff);
-            return Ok(r);
+                format!("{}: up after down gives a different schema than the first up", migration.up.path.display()), diff));
         }
         let mut r = PropertyResult::pass(PROPERTY, &id);
         if let Some(note) = note {
@@ -189,13 +177,12 @@ async fn check_chain(harness: &Harness) -> Result<PropertyResult, Error> {
             ("empty database", "after all ups, all downs"),
             &mut note,
         ) {
-            let mut r = PropertyResult::fail(
+            return Ok(PropertyResult::fail_with_diff(
                 PROPERTY,
                 "chain",
                 "all downs in reverse do not give back the empty database",
-            );
-            r.diff = Some(diff);
-            return Ok(r);
+                diff,
+            ));
         }
         for index in 0..migrations.len() {
             if let Err(e) = harness.apply_up(&mut conn, index).await {
@@ -210,13 +197,12 @@ async fn check_chain(harness: &Harness) -> Result<PropertyResult, Error> {
             ("head", "head after all downs and all ups"),
             &mut note,
         ) {
-            let mut r = PropertyResult::fail(
+            return Ok(PropertyResult::fail_with_diff(
                 PROPERTY,
                 "chain",
                 "all ups after all downs give a different head schema",
-            );
-            r.diff = Some(diff);
-            return Ok(r);
+                diff,
+            ));
         }
         let mut r = PropertyResult::pass(PROPERTY, "chain");
         if let Some(note) = note {

@@ -263,18 +263,7 @@ impl DockerServer {
         {
             return;
         }
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(async {
-                        let _ = tokio::time::timeout(Duration::from_secs(30), self.stop()).await;
-                    });
-                }
-            });
-        });
+        super::block_on_private_runtime(|| self.stop());
     }
 }
 

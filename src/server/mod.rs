@@ -445,21 +445,7 @@ impl Server {
                 if !has_work {
                     return;
                 }
-                // A private runtime on its own thread: this may be called
-                // from inside another runtime.
-                std::thread::scope(|scope| {
-                    scope.spawn(|| {
-                        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                        {
-                            let _ = rt.block_on(tokio::time::timeout(
-                                Duration::from_secs(30),
-                                self.shutdown(),
-                            ));
-                        }
-                    });
-                });
+                block_on_private_runtime(|| self.shutdown());
             }
         }
     }
@@ -469,6 +455,27 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown_blocking();
     }
+}
+
+/// Runs cleanup `work` to completion (at most 30 s) from places that cannot
+/// await: drop, exit hooks. A private runtime on a thread of its own, since
+/// this may be called from inside another runtime, or from none.
+/// `work` makes the future on that thread (sqlx futures are not `Send`).
+pub(crate) fn block_on_private_runtime<W, F>(work: W)
+where
+    W: FnOnce() -> F + Send,
+    F: std::future::Future<Output = ()>,
+{
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                let _ = rt.block_on(tokio::time::timeout(Duration::from_secs(30), work()));
+            }
+        });
+    });
 }
 
 /// Quotes an SQL identifier.
