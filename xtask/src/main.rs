@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: project automation (image, seed, bench).
 
+mod bench;
 mod image;
 
 use anyhow::{bail, Result};
@@ -9,6 +10,7 @@ fn main() -> Result<()> {
     let command = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     match command.as_str() {
+        "bench" => bench::run(&rest),
         "image" => image::run(&rest),
         "" | "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <image|seed|bench> [options]");

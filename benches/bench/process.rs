@@ -1,0 +1,218 @@
+//! Running the programs a user would otherwise run (`psql`, `pgbench`,
+//! `initdb`, `pg_ctl`) and the release `pgharness` binary, timed, with the
+//! child's peak memory from `wait4`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// What a finished child did.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Wall time from spawn to exit.
+    pub wall: Duration,
+    /// The exit status (128 + signal when killed).
+    pub code: i32,
+    /// Peak resident memory of the child (and its waited-for
+    /// descendants), KiB.
+    pub max_rss_kib: u64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The last lines of stderr, for an error message.
+    pub fn stderr_tail(&self) -> String {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        lines[lines.len().saturating_sub(6)..].join("\n    ")
+    }
+}
+
+/// Runs `cmd` to completion off the async runtime. stdout and stderr are
+/// captured (read on their own threads so a chatty child never blocks).
+pub async fn run(cmd: Command) -> Result<Finished> {
+    tokio::task::spawn_blocking(move || run_blocking(cmd))
+        .await
+        .context("the process runner task failed")?
+}
+
+fn run_blocking(mut cmd: Command) -> Result<Finished> {
+    let program = format!("{:?}", cmd.get_program());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("starting {program}"))?;
+    let pid = child.id() as libc::pid_t;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 on our own child with valid out-pointers. The
+        // child is reaped here, so `child` must not be waited on again.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e).with_context(|| format!("waiting for {program}"));
+        }
+    }
+    let wall = started.elapsed();
+    std::mem::forget(child);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    Ok(Finished {
+        wall,
+        code,
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// Runs `cmd` and fails unless it exits 0.
+pub async fn run_ok(cmd: Command, what: &str) -> Result<Finished> {
+    let done = run(cmd).await?;
+    if done.code != 0 {
+        bail!(
+            "{what} exited with {}:\n    {}",
+            done.code,
+            done.stderr_tail()
+        );
+    }
+    Ok(done)
+}
+
+/// How `psql`/`pgbench` reach a database: the server's private socket.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Socket directory, or host.
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+}
+
+impl Endpoint {
+    /// The endpoint of a pgharness database (socket when it has one).
+    pub fn of(db: &pgharness::server::Database) -> Endpoint {
+        let options = db.connect_options();
+        let host = match options.get_socket() {
+            Some(dir) => dir.display().to_string(),
+            None => options.get_host().to_string(),
+        };
+        let password = url::Url::parse(&db.url())
+            .ok()
+            .and_then(|u| u.password().map(str::to_string));
+        Endpoint {
+            host,
+            port: options.get_port(),
+            user: options.get_username().to_string(),
+            password,
+        }
+    }
+
+    fn apply(&self, cmd: &mut Command) {
+        cmd.args(["-h", &self.host])
+            .args(["-p", &self.port.to_string()])
+            .args(["-U", &self.user]);
+        if let Some(p) = &self.password {
+            cmd.env("PGPASSWORD", p);
+        }
+    }
+
+    /// `psql -X -q -v ON_ERROR_STOP=1 -1 -f file` into `database`: how a
+    /// person applies one migration file by hand.
+    pub fn psql_file(&self, psql: &Path, database: &str, file: &Path) -> Command {
+        let mut cmd = Command::new(psql);
+        self.apply(&mut cmd);
+        cmd.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-1",
+            "-d",
+            database,
+            "-f",
+        ])
+        .arg(file);
+        cmd
+    }
+
+    /// `pgbench -i -q -s scale` into `database`.
+    pub fn pgbench_init(&self, pgbench: &Path, database: &str, scale: u32) -> Command {
+        let mut cmd = Command::new(pgbench);
+        self.apply(&mut cmd);
+        cmd.args(["-i", "-q", "-s", &scale.to_string(), database]);
+        cmd
+    }
+}
+
+/// Runs `files` in order with one `psql -1 -f` each into `database`; the
+/// summed wall time of the whole sequence and the largest psql's peak RSS.
+pub async fn psql_sequence(
+    endpoint: &Endpoint,
+    psql: &Path,
+    database: &str,
+    files: &[PathBuf],
+) -> Result<(Duration, u64)> {
+    let started = Instant::now();
+    let mut peak = 0;
+    for file in files {
+        let done = run_ok(
+            endpoint.psql_file(psql, database, file),
+            &format!("psql -f {}", file.display()),
+        )
+        .await?;
+        peak = peak.max(done.max_rss_kib);
+    }
+    Ok((started.elapsed(), peak))
+}
+
+/// The full path of a client program: the server's bin dir first (same
+/// version), then `PATH`.
+pub fn client_program(bin_dir: &Path, name: &str) -> Result<PathBuf> {
+    let local = bin_dir.join(name);
+    if local.is_file() {
+        return Ok(local);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    bail!("`{name}` not found in {} or PATH", bin_dir.display())
+}

@@ -1,0 +1,319 @@
+//! Row 5: constraint property throughput. pgharness: the release binary's
+//! `check --only properties`, whose JSON summary gives cases/s (5a), and
+//! the rate it reports for `goal_unique.toml` alone (5b). Baseline: the
+//! same work written by hand, a loop over one connection on a database at
+//! head: per case, a transaction that inserts goal_unique's data set (a
+//! user, 4 cycles, 8 goals), runs both of its checks (each row in a
+//! savepoint), then rolls back.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use sqlx::{Connection, Row as _};
+
+use crate::process::run;
+use crate::report::{Figure, Row, Unit, Verdict};
+use crate::Bench;
+
+pub async fn measure(bench: &Bench) -> Vec<Row> {
+    let mut all = Row::new(
+        "5a",
+        "constraint property cases/s, all sample properties (JSON summary)",
+        BASELINE,
+        ">= 500 cases/s",
+    );
+    let mut like = Row::new(
+        "5b",
+        "constraint property cases/s, goal_unique.toml alone (like for like)",
+        BASELINE,
+        "— (the target is on 5a)",
+    );
+    if let Err(e) = measure_into(bench, &mut all, &mut like).await {
+        for row in [&mut all, &mut like] {
+            if row.verdict != Verdict::Pending {
+                row.error(format!("{e:#}"));
+            }
+        }
+    }
+    vec![all, like]
+}
+
+const BASELINE: &str =
+    "hand-written loop over one connection: goal_unique's data set and both checks per case";
+
+/// What one `check --only properties` run said.
+enum Outcome {
+    Rates {
+        /// The summary's figure.
+        overall: f64,
+        cases: Option<u64>,
+        /// `(property, cases/s)` from each result's message.
+        each: Vec<(String, f64)>,
+    },
+    NotAvailable(String),
+}
+
+async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()> {
+    let runs = bench.options.pick(2, 5);
+    let files = std::fs::read_dir(&bench.config.properties.dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+                .count()
+        })
+        .unwrap_or(0);
+    let mut overall = Vec::new();
+    let mut goal_unique = Vec::new();
+    let mut each_last = Vec::new();
+    let mut base = Vec::new();
+    let mut pending = None;
+    let cases = u64::from(bench.config.properties.cases).max(256);
+    for run in 0..runs {
+        if pending.is_none() {
+            match pgharness_run(bench, run as u64 + 1).await? {
+                Outcome::Rates {
+                    overall: rate,
+                    cases,
+                    each,
+                } => {
+                    overall.push(rate);
+                    if let Some((_, r)) = each.iter().find(|(p, _)| p.ends_with("goal_unique")) {
+                        goal_unique.push(*r);
+                    }
+                    if let Some(c) = cases {
+                        all.details = serde_json::json!({ "cases_per_run": c });
+                    }
+                    each_last = each;
+                }
+                Outcome::NotAvailable(why) => pending = Some(why),
+            }
+        }
+        base.push(baseline_rate(bench, cases).await?);
+    }
+    let baseline = Figure::of(Unit::CasesPerSec, base);
+    if let Some(why) = pending {
+        for row in [all, like] {
+            row.baseline = baseline.clone();
+            row.pending(format!("properties runner not available ({why})"));
+        }
+        return Ok(());
+    }
+    let overall = Figure::of(Unit::CasesPerSec, overall);
+    let median = overall.as_ref().map_or(0.0, |f| f.median);
+    all.figures(overall, baseline.clone());
+    all.judge(median >= 500.0);
+    let listing: Vec<String> = each_last
+        .iter()
+        .map(|(p, r)| format!("{} {r:.0}", p.trim_start_matches("property:")))
+        .collect();
+    all.note(format!(
+        "{files} property files, {} cases each; per property (cases/s, last run): {}",
+        bench.config.properties.cases,
+        listing.join(", ")
+    ));
+    // Where the time goes: each property's share, from its own rate, and
+    // what is left (per-property database clone, schema capture, setup).
+    let per_file = f64::from(bench.config.properties.cases);
+    let spent: Vec<(String, f64)> = each_last
+        .iter()
+        .map(|(p, r)| (p.trim_start_matches("property:").to_string(), per_file / r))
+        .collect();
+    let cases_total = per_file * each_last.len() as f64;
+    let total = cases_total / median.max(1e-9);
+    let in_cases: f64 = spent.iter().map(|(_, t)| t).sum();
+    let shares: Vec<String> = spent
+        .iter()
+        .map(|(p, t)| format!("{p} {:.0} ms ({:.0}%)", t * 1e3, 100.0 * t / total))
+        .collect();
+    all.note(format!(
+        "where the time goes (median run ≈ {:.0} ms): {}; outside the cases (clones, schema capture, strategy setup) {:.0} ms ({:.0}%)",
+        total * 1e3,
+        shares.join(", "),
+        (total - in_cases) * 1e3,
+        100.0 * (total - in_cases) / total
+    ));
+    like.figures(Figure::of(Unit::CasesPerSec, goal_unique), baseline);
+    like.note(format!(
+        "baseline per case ({cases} cases per run): BEGIN, 1 user, 4 cycles, 8 goals (2 kinds each), `for_each` + a duplicate insert in a savepoint per goal (must fail 23505), the lateral `for_each` + an insert of a missing kind per cycle (must succeed), ROLLBACK"
+    ));
+    Ok(())
+}
+
+async fn pgharness_run(bench: &Bench, seed: u64) -> Result<Outcome> {
+    let seed = seed.to_string();
+    let cmd = bench.pgharness(
+        &bench.root,
+        &[
+            "--backend",
+            "local",
+            "--format",
+            "json",
+            "check",
+            "--only",
+            "properties",
+            "--seed",
+            &seed,
+        ],
+    );
+    let done = run(cmd).await?;
+    let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
+    if done.code == 2 {
+        let message = report["error"]["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| done.stderr_tail());
+        if message.contains("properties") {
+            return Ok(Outcome::NotAvailable(format!(
+                "`check --only properties`: {message}"
+            )));
+        }
+    }
+    if done.code > 1 || report.is_null() {
+        bail!(
+            "check --only properties exited {}:\n    {}",
+            done.code,
+            done.stderr_tail()
+        );
+    }
+    let Some(overall) = find_number(&report["summary"], "cases_per") else {
+        return Ok(Outcome::NotAvailable(
+            "the JSON summary has no cases/s figure".to_string(),
+        ));
+    };
+    // "64 cases, 301 cases/s; exercised in …"
+    let each = report["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let message = r["message"].as_str()?;
+            let before = message.split(" cases/s").next()?;
+            let rate = before.rsplit(' ').next()?.parse::<f64>().ok()?;
+            Some((r["property"].as_str()?.to_string(), rate))
+        })
+        .collect();
+    Ok(Outcome::Rates {
+        overall,
+        cases: report["summary"]["cases"].as_u64(),
+        each,
+    })
+}
+
+/// The first number under a key containing `needle`, searched depth-first.
+fn find_number(value: &serde_json::Value, needle: &str) -> Option<f64> {
+    match value {
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains(needle) {
+                v.as_f64()
+            } else {
+                find_number(v, needle)
+            }
+        }),
+        serde_json::Value::Array(items) => items.iter().find_map(|v| find_number(v, needle)),
+        _ => None,
+    }
+}
+
+/// Runs `cases` cases by hand; returns cases/s.
+async fn baseline_rate(bench: &Bench, cases: u64) -> Result<f64> {
+    let db = bench.harness.database_at(None).await?;
+    let result = async {
+        let mut conn = db.connect().await?;
+        // One case untimed: plans and caches warm, as for the runner.
+        one_case(&mut conn, 0).await?;
+        let t = Instant::now();
+        for case in 1..=cases {
+            one_case(&mut conn, case).await?;
+        }
+        let rate = cases as f64 / t.elapsed().as_secs_f64();
+        let _ = conn.close().await;
+        Ok::<_, anyhow::Error>(rate)
+    }
+    .await;
+    bench.harness.drop_database(&db).await?;
+    result.context("baseline property loop")
+}
+
+async fn one_case(conn: &mut sqlx::PgConnection, case: u64) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    let user: i64 = sqlx::query_scalar(
+        "insert into app_users (email, display_name) values ($1, $2) returning id",
+    )
+    .bind(format!("case{case}@example.com"))
+    .bind(format!("Case {case}"))
+    .fetch_one(&mut *tx)
+    .await?;
+    let cycles: Vec<i64> = sqlx::query_scalar(
+        "insert into cycle (owner_id, title, start_date)
+         select $1, 'cycle ' || g, date '2025-01-06' + 84 * g from generate_series(1, 4) g
+         returning id",
+    )
+    .bind(user)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into goal (cycle_id, kind, title)
+         select c, k::goal_kind, 'goal ' || k from unnest($1::bigint[]) c,
+           unnest(array['career', 'health']) k",
+    )
+    .bind(&cycles)
+    .execute(&mut *tx)
+    .await?;
+    let rows = sqlx::query("select cycle_id, kind::text from goal")
+        .fetch_all(&mut *tx)
+        .await?;
+    for r in rows {
+        let cycle: i64 = r.try_get(0)?;
+        let kind: String = r.try_get(1)?;
+        sqlx::raw_sql("savepoint check_case")
+            .execute(&mut *tx)
+            .await?;
+        let outcome = sqlx::query(
+            "insert into goal (cycle_id, kind, title) values ($1, $2::goal_kind, 'again')",
+        )
+        .bind(cycle)
+        .bind(&kind)
+        .execute(&mut *tx)
+        .await;
+        sqlx::raw_sql("rollback to savepoint check_case")
+            .execute(&mut *tx)
+            .await?;
+        match outcome {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {}
+            other => bail!("the duplicate goal was not rejected with 23505: {other:?}"),
+        }
+    }
+    // Check 2: a kind the cycle does not have yet is accepted.
+    let rows = sqlx::query(
+        "select c.id, k.kind::text
+           from cycle c
+          cross join lateral (select kind from unnest(enum_range(null::goal_kind)) kind
+                               where not exists (select 1 from goal g
+                                                  where g.cycle_id = c.id and g.kind = kind)
+                               limit 1) k",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let cycle: i64 = r.try_get(0)?;
+        let kind: String = r.try_get(1)?;
+        sqlx::raw_sql("savepoint check_case")
+            .execute(&mut *tx)
+            .await?;
+        let outcome = sqlx::query(
+            "insert into goal (cycle_id, kind, title) values ($1, $2::goal_kind, 'new kind')",
+        )
+        .bind(cycle)
+        .bind(&kind)
+        .execute(&mut *tx)
+        .await;
+        sqlx::raw_sql("rollback to savepoint check_case")
+            .execute(&mut *tx)
+            .await?;
+        if let Err(e) = outcome {
+            bail!("a new kind of goal was rejected: {e}");
+        }
+    }
+    tx.rollback().await?;
+    Ok(())
+}
