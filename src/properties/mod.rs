@@ -325,3 +325,15 @@ async fn fill_with_generated_data(
 pub async fn fidelity_check(harness: &Harness) -> Result<PropertyResult, Error> {
     fidelity::check(harness).await
 }
+
+/// Runs blocking `work` from async code: through `block_in_place` on a
+/// multi-threaded runtime (so other tasks keep running), directly on a
+/// current-thread one (where nothing else needs the thread meanwhile).
+fn blocking<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}

@@ -403,7 +403,7 @@ use crate::Harness;
 
 /// At most this many `for_each` rows are tried per check and case: enough
 /// to exercise a rule, bounded so a large data set stays fast.
-const MAX_ROWS_PER_CHECK: usize = 64;
+const MAX_ROWS_PER_CHECK: usize = 16;
 
 /// What the runner counted, for the report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -424,8 +424,38 @@ pub(super) async fn check(
     let mut results = Vec::new();
     let mut count = CaseCount::default();
     let started = std::time::Instant::now();
-    for file in &files {
-        let (result, n) = run_property(harness, file, cases, seed).await?;
+    // Files run at once, each on a thread with a runtime of its own: the
+    // cases of one file are sequential (proptest), the server is not.
+    let outcomes = super::blocking(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .iter()
+                .map(|file| {
+                    scope.spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(|e| Error::Input(format!("cannot start a runtime: {e}")))?;
+                        rt.block_on(run_property(harness, file, cases, seed))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(&files)
+                .map(|(h, file)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Input(format!(
+                            "{}: the property runner panicked",
+                            file.path.display()
+                        )))
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    for outcome in outcomes {
+        let (result, n) = outcome?;
         results.push(result);
         count.cases += n;
     }
