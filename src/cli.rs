@@ -316,14 +316,31 @@ async fn run_seed(
     if let Some(out) = out {
         seed::check_out_path(out)?;
     }
-    // The throwaway server is for the chain's schema (and for --serve); the
-    // target URL is not a server to make databases on.
-    let mut server_config = config.clone();
-    server_config.server.database_url = None;
-    if server_config.server.backend == BackendChoice::Url {
-        server_config.server.backend = BackendChoice::Auto;
+    if let Some(url) = &cli.database_url {
+        let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+        // --reset compares the database with a fresh head, made on a
+        // throwaway server; a plain seed needs no other server.
+        let reference = if reset {
+            Some(start(throwaway_config(&config)).await?)
+        } else {
+            None
+        };
+        let result =
+            seed::into_database(&config, &chain, &profile, seed, url, reference.as_ref()).await;
+        if let Some(reference) = &reference {
+            reference.server().shutdown().await;
+        }
+        let report = result?;
+        eprintln!(
+            "pgharness: seeded {} with {} rows (seed {}, {:.0} rows/s)",
+            mask_url(url),
+            report.total_rows(),
+            report.seed,
+            report.rows_per_second.unwrap_or(0.0)
+        );
+        return Ok(0);
     }
-    let harness = start(server_config).await?;
+    let harness = start(throwaway_config(&config)).await?;
     let result = async {
         if let Some(out) = out {
             let report = seed::to_file(&harness, &profile, seed, out).await?;
@@ -333,17 +350,6 @@ async fn run_seed(
                 report.total_rows(),
                 report.seed,
                 out.display()
-            );
-            return Ok(0);
-        }
-        if let Some(url) = &cli.database_url {
-            let report = seed::into_database(&harness, &profile, seed, url, reset).await?;
-            eprintln!(
-                "pgharness: seeded {} with {} rows (seed {}, {:.0} rows/s)",
-                mask_url(url),
-                report.total_rows(),
-                report.seed,
-                report.rows_per_second.unwrap_or(0.0)
             );
             return Ok(0);
         }
@@ -362,6 +368,17 @@ async fn run_seed(
     .await;
     harness.server().shutdown().await;
     result
+}
+
+/// The config for a throwaway server: never the URL the user gave (for
+/// `seed` that is a target, not a server to make databases on).
+fn throwaway_config(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.server.database_url = None;
+    if config.server.backend == BackendChoice::Url {
+        config.server.backend = BackendChoice::Auto;
+    }
+    config
 }
 
 /// Discovers the chain and starts a server for it.

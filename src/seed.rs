@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use sqlx::Connection;
 
 use crate::apply::apply_script;
-use crate::chain::Script;
+use crate::chain::{Chain, Script};
+use crate::config::Config;
 use crate::generate::{default_seed, generate, schema_script, Dataset, Profile};
 use crate::schema::{changed_objects, SchemaSnapshot};
 use crate::server::{mask_url, Server, ServerError};
@@ -203,16 +204,37 @@ async fn user_objects(conn: &mut sqlx::PgConnection, limit: i64) -> Result<Vec<S
 /// database holding anything is refused unless `reset`; with `reset`, the
 /// database must be exactly at the chain's head (its schema snapshot equal
 /// to a fresh head's), and the chain's downs undo it first.
+///
+/// `reset_reference` is a harness on a throwaway server, needed only for
+/// `--reset` (the fresh head schema to compare with); without it a
+/// non-empty database is refused and no other server is started.
 pub async fn into_database(
+    config: &Config,
+    chain: &Chain,
+    profile: &Profile,
+    seed: Option<u64>,
+    url: &str,
+    reset_reference: Option<&Harness>,
+) -> Result<SeedReport, Error> {
+    let shown = mask_url(url);
+    let server = std::sync::Arc::new(Server::connect_url(url).await?);
+    // The target's own harness: only its apply steps are used; it makes no
+    // databases.
+    let harness = Harness::with_server(config.clone(), chain.clone(), server.clone());
+    let result = seed_target(&harness, profile, seed, url, &shown, reset_reference).await;
+    server.shutdown().await;
+    result
+}
+
+async fn seed_target(
     harness: &Harness,
     profile: &Profile,
     seed: Option<u64>,
     url: &str,
-    reset: bool,
+    shown: &str,
+    reset_reference: Option<&Harness>,
 ) -> Result<SeedReport, Error> {
-    let shown = mask_url(url);
-    let target = Server::connect_url(url).await?;
-    let db = target.database(
+    let db = harness.server().database(
         &url::Url::parse(url)
             .ok()
             .map(|u| u.path().trim_start_matches('/').to_string())
@@ -222,14 +244,14 @@ pub async fn into_database(
     let mut conn = db.connect().await?;
     let found = user_objects(&mut conn, 6).await?;
     if !found.is_empty() {
-        if !reset {
+        let Some(reference) = reset_reference else {
             return Err(Error::Input(format!(
                 "{shown}: the database is not empty ({}{}); seed never touches a database it did not create: use an empty database, or --reset if it holds only this chain's schema",
                 found.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
                 if found.len() > 5 { ", ..." } else { "" }
             )));
-        }
-        let head = head_schema(harness).await?;
+        };
+        let head = head_schema(reference).await?;
         let current = SchemaSnapshot::capture(&mut conn).await?;
         let changes = changed_objects(&head, &current);
         if !changes.is_empty() {
@@ -273,7 +295,6 @@ pub async fn into_database(
     let data = generate(&schema, profile, seed).map_err(generate_error)?;
     let stats = data.load(&mut conn).await.map_err(generate_error)?;
     let _ = conn.close().await;
-    target.shutdown().await;
     Ok(SeedReport::from_dataset(
         &data,
         Some(stats.rows_per_second()),
