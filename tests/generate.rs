@@ -441,6 +441,8 @@ const TYPES: &[(&str, &[&str])] = &[
     ("posint", &["{c} < 1000"]),
     ("text[]", &["cardinality({c}) <= 3"]),
     ("integer[]", &[]),
+    ("varchar(1)", &[]),
+    ("short_text", &[]),
 ];
 
 #[derive(Debug, Clone)]
@@ -479,6 +481,10 @@ struct TableSpec {
     /// `check (c0 <= c1)` between the first two columns when comparable.
     pair_check: bool,
     generated: bool,
+    /// A unique index on `lower(c0)` (text) or a partial unique index.
+    unique_index: bool,
+    /// An AFTER INSERT trigger writing to the `log` table.
+    audited: bool,
 }
 
 fn col_spec() -> impl Strategy<Value = ColSpec> {
@@ -529,15 +535,21 @@ fn table_spec(n_tables: usize) -> impl Strategy<Value = TableSpec> {
         any::<bool>(),
         any::<bool>(),
         prop::bool::weighted(0.3),
+        prop::bool::weighted(0.3),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(pk, cols, fks, unique_with_fk, pair_check, generated)| TableSpec {
-                pk,
-                cols,
-                fks,
-                unique_with_fk,
-                pair_check,
-                generated,
+            |(pk, cols, fks, unique_with_fk, pair_check, generated, unique_index, audited)| {
+                TableSpec {
+                    pk,
+                    cols,
+                    fks,
+                    unique_with_fk,
+                    pair_check,
+                    generated,
+                    unique_index,
+                    audited,
+                }
             },
         )
 }
@@ -555,8 +567,13 @@ fn schema_spec() -> impl Strategy<Value = (Vec<TableSpec>, Vec<usize>)> {
 /// cannot evaluate / a cycle of NOT NULL, non-deferrable foreign keys.
 fn ddl(tables: &[TableSpec]) -> String {
     let mut out = String::from(
-        "create type mood as enum ('sad', 'ok', 'happy');\ncreate domain posint as integer check (value > 0);\n",
+        "create type mood as enum ('sad', 'ok', 'happy');\ncreate domain posint as integer check (value > 0);\n\
+         create domain short_text as text check (length(value) between 1 and 8);\n\
+         create table log (id bigserial primary key, tbl text not null, at timestamptz not null default now());\n\
+         create function log_insert() returns trigger language plpgsql as $$ begin \
+           insert into log (tbl) values (tg_table_name); return null; end $$;\n",
     );
+    let mut extra = String::new();
     let mut alters = String::new();
     for (i, t) in tables.iter().enumerate() {
         let mut cols: Vec<String> = Vec::new();
@@ -642,6 +659,30 @@ fn ddl(tables: &[TableSpec]) -> String {
             };
             cons.push(format!("constraint t{i}_fk_unique unique ({first}, c0)"));
         }
+        if t.fks.len() >= 2
+            && !t.fks[0].not_null
+            && !t.fks[1].not_null
+            && !matches!(tables[t.fks[0].target].pk, Pk::Composite)
+            && !matches!(tables[t.fks[1].target].pk, Pk::Composite)
+        {
+            cons.push("constraint exclusive_arc check (num_nonnulls(f0, f1) = 1)".into());
+        }
+        if t.unique_index {
+            if matches!(TYPES[t.cols[0].ty].0, "text" | "varchar(3)") {
+                extra.push_str(&format!(
+                    "create unique index t{i}_lower on t{i} (lower(c0));\n"
+                ));
+            } else if !matches!(TYPES[t.cols[0].ty].0, "json") {
+                extra.push_str(&format!(
+                    "create unique index t{i}_partial on t{i} (c0) where c0 is not null;\n"
+                ));
+            }
+        }
+        if t.audited {
+            extra.push_str(&format!(
+                "create trigger t{i}_log after insert on t{i} for each row execute function log_insert();\n"
+            ));
+        }
         cols.extend(cons);
         out.push_str(&format!(
             "create table t{i} (\n  {}\n);\n",
@@ -649,6 +690,7 @@ fn ddl(tables: &[TableSpec]) -> String {
         ));
     }
     out.push_str(&alters);
+    out.push_str(&extra);
     out
 }
 
@@ -695,7 +737,7 @@ fn random_schemas_are_filled_without_constraint_violations() {
         .block_on(pgharness::testing::shared_server())
         .expect("a server");
     let mut runner = TestRunner::new(Config {
-        cases: 300,
+        cases: 24,
         failure_persistence: None,
         ..Config::default()
     });
@@ -725,10 +767,11 @@ fn random_schemas_are_filled_without_constraint_violations() {
                         .enumerate()
                         .map(|(i, n)| (["t0", "t1", "t2", "t3"][i], *n)),
                 );
+                profile.set_rows("log", 3);
                 profile.on_limit = OnLimit::Cap;
                 // Realistic values, or a proptest case with boundary values.
                 let outcome = if boundary {
-                    dataset_strategy(&schema, &profile).and_then(|strategy| {
+                    dataset_strategy(&schema, &profile).map(|strategy| {
                         let mut runner = TestRunner::new_with_rng(
                             Config::default(),
                             proptest::test_runner::TestRng::from_seed(
@@ -736,18 +779,35 @@ fn random_schemas_are_filled_without_constraint_violations() {
                                 &[seed as u8; 32],
                             ),
                         );
-                        Ok(strategy
+                        strategy
                             .new_tree(&mut runner)
                             .expect("a data set")
-                            .current())
+                            .current()
                     })
                 } else {
                     generate(&schema, &profile, seed)
                 };
                 let result = match outcome {
-                    Ok(data) => match data.load(&mut conn).await {
+                    // Foreign keys checked row by row, or after the load.
+                    Ok(data) => match data
+                        .load_with_options(
+                            &mut conn,
+                            &pgharness::generate::LoadOptions {
+                                progress: false,
+                                foreign_keys: if seed % 2 == 0 {
+                                    pgharness::generate::ForeignKeyChecks::PerRow
+                                } else {
+                                    pgharness::generate::ForeignKeyChecks::AfterLoad
+                                },
+                            },
+                        )
+                        .await
+                    {
                         Ok(_) => {
                             for (table, n) in data.row_counts() {
+                                if table == "public.log" {
+                                    continue;
+                                }
                                 let got = count(&mut conn, &table)
                                     .await
                                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -784,4 +844,115 @@ fn random_schemas_are_filled_without_constraint_violations() {
         "most random schemas should be fillable, {} were",
         filled.get()
     );
+}
+
+#[tokio::test]
+async fn foreign_keys_checked_after_the_load_leave_the_schema_as_it_was() -> TestResult {
+    use pgharness::generate::{ForeignKeyChecks, LoadOptions};
+    let (mut conn, _) = sample_head().await?;
+    sqlx::raw_sql("comment on constraint goal_cycle_id_fkey on goal is 'goals belong to a cycle'")
+        .execute(&mut conn)
+        .await?;
+    let before = SchemaSnapshot::capture(&mut conn).await?;
+    let profile = Profile::load(&root().join("seeds/ci.toml"))?;
+    let data = generate(&before, &profile, 5)?;
+    let options = LoadOptions {
+        progress: false,
+        foreign_keys: ForeignKeyChecks::AfterLoad,
+    };
+    data.load_with_options(&mut conn, &options).await?;
+    let after = SchemaSnapshot::capture(&mut conn).await?;
+    assert_eq!(before.render(), after.render());
+    assert_eq!(
+        count(&mut conn, "task").await?,
+        data.row_counts()["public.task"]
+    );
+    // The re-added constraints are live.
+    let err =
+        sqlx::query("insert into goal (cycle_id, kind, title) values (-1, 'career', 'orphan')")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+    assert!(err.to_string().contains("goal_cycle_id_fkey"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sql_and_default_rules_are_left_to_the_server() -> TestResult {
+    let ddl = "create table member (
+                 id bigint generated always as identity primary key,
+                 name text not null,
+                 email text not null unique,
+                 joined timestamptz not null default '2020-02-02 00:00:00+00');";
+    let (mut conn, schema) = custom_schema(ddl).await?;
+    let profile = Profile::parse(
+        "[tables.member]\nrows = 25\n\
+         [tables.member.columns.email]\nsql = \"'m' || id || '@example.com'\"\n\
+         [tables.member.columns.joined]\ndefault = true\n",
+        Path::new("server.toml"),
+    )?;
+    let data = generate(&schema, &profile, 9)?;
+    // Through COPY into a staging table and INSERT ... SELECT.
+    data.load(&mut conn).await?;
+    let (n, distinct, defaults): (i64, i64, i64) = sqlx::query_as(
+        "select count(*), count(distinct email), count(*) filter (where joined = '2020-02-02 00:00:00+00')
+           from member where email = 'm' || id || '@example.com'",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    assert_eq!((n, distinct, defaults), (25, 25, 25));
+    // And through psql.
+    let server = pgharness::testing::shared_server().await?;
+    let db = server.create_database().await?;
+    let mut conn2 = db.connect().await?;
+    sqlx::raw_sql(ddl).execute(&mut conn2).await?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("data.sql");
+    std::fs::write(&file, data.to_copy_sql())?;
+    let out = Command::new("psql")
+        .arg(db.url())
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(&file)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&mut conn2, "member").await?, 25);
+    Ok(())
+}
+
+#[tokio::test]
+async fn partitioned_tables_get_rows_inside_their_partitions() -> TestResult {
+    let (mut conn, schema) = custom_schema(
+        "create table event (id bigint not null, happened_on date not null, kind text not null,
+                             primary key (id, happened_on)) partition by range (happened_on);
+         create table event_2023 partition of event for values from ('2023-01-01') to ('2024-01-01');
+         create table event_2024 partition of event for values from ('2024-01-01') to ('2024-07-01');
+         create table region_sales (region text not null, amount numeric(10,2) not null check (amount > 0))
+           partition by list (region);
+         create table sales_eu partition of region_sales for values in ('de', 'fr');
+         create table sales_us partition of region_sales for values in ('us');",
+    )
+    .await?;
+    let data = generate(
+        &schema,
+        &Profile::with_rows([("event", 40), ("region_sales", 30)]),
+        4,
+    )?;
+    assert!(
+        data.table("event_2023").is_none(),
+        "partitions are loaded through their parent"
+    );
+    data.load(&mut conn).await?;
+    assert_eq!(count(&mut conn, "event").await?, 40);
+    assert_eq!(count(&mut conn, "region_sales").await?, 30);
+    let both: i64 = sqlx::query_scalar(
+        "select (select count(*) from event_2023) * (select count(*) from event_2024)",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    assert!(both > 0, "rows in every partition");
+    Ok(())
 }

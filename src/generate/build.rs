@@ -217,9 +217,19 @@ pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Datas
                 if removed[ti][r] {
                     continue;
                 }
+                let set_null = |row: &mut [Value]| {
+                    for c in &fk.columns {
+                        row[*c] = Value::Null;
+                    }
+                };
                 let wants_parent = !(fk.nullable && rng.chance(fk.null_ratio));
-                let done = wants_parent
-                    && close_link(
+                let mut done = false;
+                if !wants_parent {
+                    set_null(&mut built[ti].rows[r]);
+                    done = link_checks_pass(plan, t, fk, &built[ti].rows[r]);
+                }
+                if !done {
+                    done = close_link(
                         plan,
                         t,
                         fk,
@@ -230,19 +240,24 @@ pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Datas
                         &mut built[ti].rows[r],
                         &mut rng,
                     );
+                }
+                if !done && fk.nullable {
+                    set_null(&mut built[ti].rows[r]);
+                    done = link_checks_pass(plan, t, fk, &built[ti].rows[r]);
+                }
                 if !done {
                     for c in &fk.columns {
                         built[ti].rows[r][*c] = Value::Null;
                     }
-                    if !fk.nullable {
+                    if !fk.nullable || !link_checks_pass(plan, t, fk, &built[ti].rows[r]) {
                         if opts.on_limit == OnLimit::Error {
                             return Err(GenerateError::Limit {
                                 table: t.name.to_string(),
                                 constraint: fk.name.clone(),
                                 message: format!(
                                     "no row of {} is left for foreign key {} (NOT NULL, closing a cycle of foreign \
-                                     keys) of row {}: its unique keys are taken. Give {} more rows, or set \
-                                     on_limit = \"cap\"",
+                                     keys) of row {}: its unique keys are taken or its checks fail. Give {} more rows, \
+                                     or set on_limit = \"cap\"",
                                     fk.parent_name,
                                     fk.name,
                                     r + 1,
@@ -297,7 +312,7 @@ fn close_link(
     let free = |row: &[Value]| {
         involved.iter().all(|ui| {
             key_of(&t.uniques[*ui], t, row, plan.anchor).is_none_or(|k| !seen[*ui].contains(&k))
-        })
+        }) && link_checks_pass(plan, t, fk, row)
     };
     let set = |row: &mut [Value], p: usize| {
         for (c, pc) in fk.columns.iter().zip(&fk.parent_columns) {
@@ -346,6 +361,32 @@ fn close_link(
     false
 }
 
+/// Whether the checks that read a late-linked foreign key's columns pass.
+fn link_checks_pass(plan: &Plan, t: &TablePlan, fk: &super::plan::FkPlan, row: &[Value]) -> bool {
+    let env = RowEnv {
+        table: t,
+        row,
+        anchor: plan.anchor,
+        value: None,
+        depth: 0,
+    };
+    t.checks
+        .iter()
+        .filter(|c| !c.trusted && c.domain_of.is_none())
+        .all(|c| {
+            if !c.columns.iter().any(|x| fk.columns.contains(x)) {
+                return true;
+            }
+            match &c.expr {
+                Ok(e) => check(e, &env) == Verdict::Pass,
+                Err(_) => true,
+            }
+        })
+}
+
+// Indexes, not iterators: rows of one table are read while rows of
+// another are changed.
+#[allow(clippy::needless_range_loop)]
 /// Removes a row that cannot be kept (capped), and what needs it: rows
 /// pointing at it lose the link when nullable, or go too.
 fn remove_row(plan: &Plan, built: &mut [Built], removed: &mut [Vec<bool>], ti: usize, r: usize) {
@@ -687,10 +728,10 @@ fn build_table(
                 rows.push(row);
                 ancestry.push(anc);
             }
-            Err(RowFailure::Fatal(e)) => return Err(e),
+            Err(RowFailure::Fatal(e)) => return Err(*e),
             Err(RowFailure::Skip(e)) => {
                 dropped += 1;
-                last_failure = Some(e);
+                last_failure = Some(*e);
             }
         }
     }
@@ -702,11 +743,14 @@ fn build_table(
     Ok(Built { rows, ancestry })
 }
 
+/// A row's ancestors: (table, row) pairs.
+type Ancestry = Vec<(u32, u32)>;
+
 enum RowFailure {
     /// Stop everything.
-    Fatal(GenerateError),
+    Fatal(Box<GenerateError>),
     /// This row cannot be placed (a limit); skipped in cap mode.
-    Skip(GenerateError),
+    Skip(Box<GenerateError>),
 }
 
 /// The rows of `parent_table` consistent with `fixed` ancestors.
@@ -758,6 +802,16 @@ fn merge_ancestry(into: &mut Vec<(u32, u32)>, from: &[(u32, u32)]) {
     }
 }
 
+impl RowFailure {
+    fn fatal(e: GenerateError) -> RowFailure {
+        RowFailure::Fatal(Box::new(e))
+    }
+
+    fn skip(e: GenerateError) -> RowFailure {
+        RowFailure::Skip(Box::new(e))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn make_row(
     plan: &Plan,
@@ -771,7 +825,7 @@ fn make_row(
     opts: &BuildOptions,
     seen: &[HashSet<String>],
     suffix_counter: &mut u64,
-) -> Result<(Vec<Value>, Vec<(u32, u32)>), RowFailure> {
+) -> Result<(Vec<Value>, Ancestry), RowFailure> {
     let t = &plan.tables[ti];
     let tname = t.name.to_string();
     let mut row = vec![Value::Null; t.columns.len()];
@@ -804,7 +858,7 @@ fn make_row(
         let p = if Some(f) == t.grouping && group_parent.is_some() {
             group_parent
         } else {
-            choose_parent(plan, t, f, &fixed, built, cache, ctx.rng, opts)
+            choose_parent(t, f, &fixed, built, cache, ctx.rng)
         };
         set_fk(t, f, p, &mut row, built);
         chosen[f] = p;
@@ -819,7 +873,7 @@ fn make_row(
     });
     for &i in &t.order {
         if let Some(v) = column_value(t, i, &row, parent_created.as_ref(), &mut ctx)
-            .map_err(RowFailure::Fatal)?
+            .map_err(RowFailure::fatal)?
         {
             row[i] = v;
         }
@@ -869,8 +923,8 @@ fn make_row(
             let c = &t.checks[ci];
             if attempt >= ATTEMPTS {
                 return Err(match unknown {
-                    Some(why) => RowFailure::Fatal(unsupported_check(&tname, c, &t.columns, &why)),
-                    None => RowFailure::Skip(GenerateError::CheckUnsatisfied {
+                    Some(why) => RowFailure::fatal(unsupported_check(&tname, c, &t.columns, &why)),
+                    None => RowFailure::skip(GenerateError::CheckUnsatisfied {
                         table: tname,
                         constraint: c.name.clone(),
                         definition: c.definition.clone(),
@@ -884,7 +938,7 @@ fn make_row(
             let mut redrawn = false;
             for &col in &c.columns {
                 if redraw(t, col, &mut row, &mut ctx, parent_created.as_ref(), attempt)
-                    .map_err(RowFailure::Fatal)?
+                    .map_err(RowFailure::fatal)?
                 {
                     redrawn = true;
                 }
@@ -898,7 +952,7 @@ fn make_row(
                     let p = if fk.nullable && ctx.rng.chance(0.5) {
                         None
                     } else {
-                        choose_parent(plan, t, f, &[], built, cache, ctx.rng, opts)
+                        choose_parent(t, f, &[], built, cache, ctx.rng)
                     };
                     set_fk(t, f, p, &mut row, built);
                     redrawn = true;
@@ -906,8 +960,8 @@ fn make_row(
             }
             if !redrawn {
                 return Err(match unknown {
-                    Some(why) => RowFailure::Fatal(unsupported_check(&tname, c, &t.columns, &why)),
-                    None => RowFailure::Skip(GenerateError::CheckUnsatisfied {
+                    Some(why) => RowFailure::fatal(unsupported_check(&tname, c, &t.columns, &why)),
+                    None => RowFailure::skip(GenerateError::CheckUnsatisfied {
                         table: tname,
                         constraint: c.name.clone(),
                         definition: c.definition.clone(),
@@ -931,7 +985,7 @@ fn make_row(
                 .iter()
                 .map(|c| t.columns[*c].name.as_str())
                 .collect();
-            return Err(RowFailure::Skip(GenerateError::Limit {
+            return Err(RowFailure::skip(GenerateError::Limit {
                 table: tname,
                 constraint: u.name.clone(),
                 message: format!(
@@ -952,20 +1006,19 @@ fn make_row(
             &mut ctx,
             built,
             cache,
-            opts,
             parent_created.as_ref(),
             attempt,
             suffix_counter,
             earlier,
         )
-        .map_err(RowFailure::Fatal)?
+        .map_err(RowFailure::fatal)?
         {
             let cols: Vec<&str> = u
                 .columns
                 .iter()
                 .map(|c| t.columns[*c].name.as_str())
                 .collect();
-            return Err(RowFailure::Skip(GenerateError::Limit {
+            return Err(RowFailure::skip(GenerateError::Limit {
                 table: tname,
                 constraint: u.name.clone(),
                 message: format!(
@@ -976,7 +1029,6 @@ fn make_row(
                 ),
             }));
         }
-        let _ = ui;
     }
     let mut anc = vec![(ti as u32, ordinal as u32)];
     merge_ancestry(&mut anc, &fixed);
@@ -1015,14 +1067,12 @@ fn domain_verdict(
 
 #[allow(clippy::too_many_arguments)]
 fn choose_parent(
-    plan: &Plan,
     t: &TablePlan,
     f: usize,
     fixed: &[(u32, u32)],
     built: &[Built],
     cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
     rng: &mut SeedRng,
-    _opts: &BuildOptions,
 ) -> Option<usize> {
     let fk = &t.fks[f];
     if fk.nullable && rng.chance(fk.null_ratio) {
@@ -1050,7 +1100,6 @@ fn choose_parent(
             }
         }
     }
-    let _ = plan;
     for _ in 0..8 {
         let p = pick(rng, parent.rows.len(), t.distribution);
         if usable(p) {
@@ -1161,10 +1210,19 @@ fn column_value(
             if ctx.rng.chance(null_p) {
                 Value::Null
             } else {
+                // A partitioned table's key: inside one partition.
+                let partition = if c.partitions.is_empty() {
+                    None
+                } else {
+                    Some(
+                        c.restriction
+                            .and(&c.partitions[ctx.rng.index(c.partitions.len())]),
+                    )
+                };
                 let spec = ValueSpec {
                     ty: &c.ty,
                     semantic: *semantic,
-                    restriction: &c.restriction,
+                    restriction: partition.as_ref().unwrap_or(&c.restriction),
                 };
                 match generate_value(&spec, ctx, not_before.as_ref()) {
                     Some(v) => v,
@@ -1273,7 +1331,6 @@ fn fix_unique(
     ctx: &mut GenCtx<'_>,
     built: &[Built],
     cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
-    opts: &BuildOptions,
     parent_created: Option<&Value>,
     attempt: usize,
     suffix_counter: &mut u64,
@@ -1397,7 +1454,6 @@ fn fix_unique(
             return Ok(true);
         }
     }
-    let _ = opts;
     Ok(false)
 }
 

@@ -1474,6 +1474,29 @@ impl Restriction {
         });
     }
 
+    /// This restriction and `other`, both.
+    pub(crate) fn and(&self, other: &Restriction) -> Restriction {
+        let mut r = self.clone();
+        if let Some((v, inc)) = &other.min {
+            r.tighten_min(v.clone(), *inc);
+        }
+        if let Some((v, inc)) = &other.max {
+            r.tighten_max(v.clone(), *inc);
+        }
+        if let Some(a) = &other.allowed {
+            r.allow(a.clone());
+        }
+        r.excluded.extend(other.excluded.iter().cloned());
+        r.min_len = r.min_len.max(other.min_len);
+        r.max_len = match (r.max_len, other.max_len) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        r.json_kind = r.json_kind.or(other.json_kind);
+        r.not_null |= other.not_null;
+        r
+    }
+
     /// Whether `v` is inside what this restriction allows (as far as it can
     /// tell; the checks themselves have the last word).
     pub(crate) fn admits(&self, v: &Value) -> bool {

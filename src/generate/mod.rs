@@ -68,9 +68,15 @@
 //!   and the fix: give its columns values in the profile and list it in
 //!   `assume_checks`. Checks reading a column the server computes (a
 //!   profile `sql` or `default` rule) are trusted.
+//! - **Partitioned tables** are loaded through the parent; for range and
+//!   list partitioning on one column without a default partition, each
+//!   row's key falls inside one of the partitions (hash partitions take
+//!   any row; expression keys and sub-partition bounds are not read).
 //! - **Triggers** fire normally during the load (nothing is disabled); the
 //!   load runs in one transaction as the connection's user (row-level
-//!   security does not apply to table owners and superusers).
+//!   security does not apply to table owners and superusers). Large loads
+//!   check foreign keys once per constraint after the COPYs rather than
+//!   once per row ([`ForeignKeyChecks`]).
 //!
 //! Property tests use [`dataset_strategy`]: the same generator, with row
 //! counts, style (realistic or simplest values) and boundary values
@@ -93,7 +99,7 @@ mod value;
 
 use crate::schema::SchemaSnapshot;
 
-pub use dataset::{Dataset, LoadStats, TableData};
+pub use dataset::{Dataset, ForeignKeyChecks, LoadOptions, LoadStats, TableData};
 pub use error::GenerateError;
 pub use profile::{
     ColumnProfile, ColumnRule, Distribution, OnLimit, PerParent, Profile, Scalar, TableProfile,

@@ -72,6 +72,9 @@ pub(crate) struct ColPlan {
     pub sequence: Option<QualifiedName>,
     /// `GENERATED ALWAYS AS IDENTITY`.
     pub identity_always: bool,
+    /// For a partitioned table's key column: one restriction per
+    /// partition; each row picks one.
+    pub partitions: Vec<Restriction>,
 }
 
 impl ColPlan {
@@ -482,14 +485,13 @@ pub(crate) fn plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, G
             continue;
         };
         let parent = ordered[i].fks[g].parent;
-        let Some(created) = ordered[i]
+        let has_created = ordered[i]
             .columns
             .iter()
-            .position(|c| matches!(c.source, Source::Auto(Semantic::Created)))
-        else {
+            .any(|c| matches!(c.source, Source::Auto(Semantic::Created)));
+        if !has_created {
             continue;
-        };
-        let _ = created;
+        }
         if let Some(p) = ordered.get(parent) {
             if let Some(pc) = p
                 .columns
@@ -545,6 +547,7 @@ fn table_plan(
             profiled: false,
             sequence: None,
             identity_always: false,
+            partitions: Vec::new(),
         };
         if let Some(g) = &c.generated {
             col.write = Write::Omit;
@@ -612,15 +615,11 @@ fn table_plan(
                 message,
             };
             let col = &mut columns[i];
-            if col.generated.is_some()
-                || (col.write == Write::Omit
-                    && col.generated.is_none()
-                    && matches!(col.source, Source::Server)
-                    && cp.rule != ColumnRule::Auto)
-            {
-                if col.generated.is_some() {
-                    return Err(bad("is a generated column (GENERATED ALWAYS AS ... STORED): it is never written".into()));
-                }
+            if col.generated.is_some() {
+                return Err(bad(
+                    "is a generated column (GENERATED ALWAYS AS ... STORED): it is never written"
+                        .into(),
+                ));
             }
             if let Some(r) = cp.null_ratio {
                 if r > 0.0 && col.not_null {
@@ -727,6 +726,9 @@ fn table_plan(
     }
     // Checks.
     let mut checks = Vec::new();
+    if let Some(check) = partition_bounds(schema, name, table, &mut columns) {
+        checks.push(check);
+    }
     for c in table
         .constraints
         .iter()
@@ -1073,6 +1075,136 @@ pub(crate) fn column_list(check: &CheckPlan, columns: &[ColPlan]) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// For a table partitioned by ranges or lists of one column, without a
+/// default partition: the key column's per-partition restrictions, and a
+/// check that every row falls in a partition. (Hash partitions take any
+/// row; expression keys and sub-partitions are not read.)
+fn partition_bounds(
+    schema: &SchemaSnapshot,
+    name: &QualifiedName,
+    table: &Table,
+    columns: &mut [ColPlan],
+) -> Option<CheckPlan> {
+    let key = table.partition_key.as_deref()?.trim();
+    let (kind, rest) = key.split_once(' ')?;
+    let col_name = rest.trim().strip_prefix('(')?.strip_suffix(')')?.trim();
+    let col = columns.iter().position(|c| c.name == col_name)?;
+    if kind != "range" && kind != "list" {
+        return None;
+    }
+    let bounds: Vec<&str> = schema
+        .tables
+        .values()
+        .filter_map(|t| t.partition_of.as_ref())
+        .filter(|p| &p.parent == name)
+        .map(|p| p.bound.as_str())
+        .collect();
+    if bounds.is_empty() || bounds.iter().any(|b| b.trim() == "default") {
+        return None;
+    }
+    let ty = columns[col].ty.clone();
+    let value = |text: &str| -> Option<Option<Value>> {
+        let text = text.trim();
+        if text == "minvalue" || text == "maxvalue" {
+            return Some(None);
+        }
+        let scalar = match parse_expr(text).ok()? {
+            Expr::Const(Value::Text(t)) => Scalar::Text(t),
+            Expr::Const(Value::Int(i)) => Scalar::Int(i),
+            Expr::Const(Value::Float(f)) => Scalar::Float(f),
+            Expr::Neg(inner) => match *inner {
+                Expr::Const(Value::Int(i)) => Scalar::Int(-i),
+                Expr::Const(Value::Float(f)) => Scalar::Float(-f),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        scalar_value(&scalar, &ty).ok().map(Some)
+    };
+    let column = || Box::new(Expr::Column(col_name.to_string()));
+    let mut restrictions = Vec::new();
+    let mut alternatives = Vec::new();
+    for b in &bounds {
+        let b = b.trim();
+        if kind == "range" {
+            let inner = b.strip_prefix("for values from (")?;
+            let (from, to) = inner.split_once(") to (")?;
+            let to = to.strip_suffix(')')?;
+            let (lo, hi) = (value(from)?, value(to)?);
+            let mut r = Restriction::default();
+            let mut parts = Vec::new();
+            if let Some(lo) = lo {
+                r.min = Some((lo.clone(), true));
+                parts.push(Expr::Binary(
+                    ">=".into(),
+                    column(),
+                    Box::new(Expr::Const(lo)),
+                ));
+            }
+            if let Some(hi) = hi {
+                r.max = Some((hi.clone(), false));
+                parts.push(Expr::Binary(
+                    "<".into(),
+                    column(),
+                    Box::new(Expr::Const(hi)),
+                ));
+            }
+            restrictions.push(r);
+            alternatives.push(Expr::And(parts));
+        } else {
+            let inner = b.strip_prefix("for values in (")?.strip_suffix(')')?;
+            let mut values = Vec::new();
+            for item in split_top_level(inner) {
+                if let Some(v) = value(&item)? {
+                    values.push(v);
+                }
+            }
+            restrictions.push(Restriction {
+                allowed: Some(values.clone()),
+                ..Restriction::default()
+            });
+            alternatives.push(Expr::InList(
+                column(),
+                values.into_iter().map(Expr::Const).collect(),
+                false,
+            ));
+        }
+    }
+    columns[col].partitions = restrictions;
+    columns[col].not_null = true;
+    columns[col].null_ratio = 0.0;
+    Some(CheckPlan {
+        name: format!("partition bounds of {name}"),
+        definition: bounds.join("; "),
+        expr: Ok(Expr::Or(alternatives)),
+        columns: vec![col],
+        trusted: false,
+        domain_of: None,
+        per_element: false,
+    })
+}
+
+/// Splits `a, 'b, c', d` at the commas outside quotes.
+fn split_top_level(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 /// A profile scalar as a value of the column's type.

@@ -770,11 +770,7 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
             }
         }
         Base::Numeric { precision, scale } => {
-            let scale = scale.unwrap_or(if spec.semantic == Semantic::Money {
-                2
-            } else {
-                2
-            });
+            let scale = scale.unwrap_or(2);
             let int_digits = precision
                 .map(|p| p.saturating_sub(scale))
                 .unwrap_or(12)
@@ -806,14 +802,12 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
             };
             decimal_in(x, a, b, 2)
         }
-        Base::Text {
-            max_chars, fixed, ..
-        } => {
+        Base::Text { max_chars, .. } => {
             let max = match (max_chars, r.max_len) {
                 (Some(a), Some(b)) => Some((*a).min(b)),
                 (a, b) => a.or(b),
             };
-            let min = r.min_len.unwrap_or(0).max(if *fixed { 0 } else { 0 });
+            let min = r.min_len.unwrap_or(0);
             let text = if ctx.style.realistic {
                 realistic_text(spec.semantic, ctx, max)
             } else {

@@ -35,8 +35,8 @@ impl SeedRng {
     }
 
     /// An independent generator for a named part of the work (a table, a
-    /// column): adding a table to a profile does not change the values of
-    /// the others.
+    /// link): a table's values depend on the seed, its own settings and its
+    /// parents' rows, not on how many values other tables drew.
     pub(crate) fn derive(seed: u64, label: &str) -> SeedRng {
         // FNV-1a of the label, mixed with the seed.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;

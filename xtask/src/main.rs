@@ -2,6 +2,7 @@
 
 mod bench;
 mod image;
+mod seed;
 
 use anyhow::{bail, Result};
 
@@ -12,6 +13,7 @@ fn main() -> Result<()> {
     match command.as_str() {
         "bench" => bench::run(&rest),
         "image" => image::run(&rest),
+        "seed" => seed::run(&rest),
         "" | "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <image|seed|bench> [options]");
             Ok(())
