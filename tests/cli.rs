@@ -277,3 +277,61 @@ fn a_malformed_url_exits_2_and_its_password_never_shows() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_property_file_with_a_syntax_error_exits_2_naming_file_and_line() {
+    let project = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(project.path().join("properties")).unwrap();
+    std::fs::copy(
+        fixture("bad/property_syntax.toml"),
+        project.path().join("properties/broken.toml"),
+    )
+    .unwrap();
+    let config = project.path().join("pgharness.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[migrations]\ndir = \"{}\"\n",
+            root.join("tests/fixtures/layouts/sqlx").display()
+        ),
+    )
+    .unwrap();
+    let out = pgharness(&[
+        "-c",
+        config.to_str().unwrap(),
+        "check",
+        "--only",
+        "properties",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr.lines().find(|l| l.contains("error")).unwrap_or("");
+    assert!(line.contains("properties/broken.toml:3:"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_profile_naming_a_missing_table_exits_2_naming_file_line_and_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("never.sql");
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["seed", "--profile"])
+        .arg(fixture("bad/profile_missing_table.toml"))
+        .arg("--out")
+        .arg(&out_file)
+        .current_dir(root)
+        .env_remove("PGHARNESS_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr.lines().find(|l| l.contains("error")).unwrap_or("");
+    assert!(
+        line.contains("profile_missing_table.toml:5") && line.contains("customers"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out_file.exists(), "nothing is written on an error");
+}
