@@ -28,6 +28,15 @@ fn run_dirs(tmp: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A temporary chain directory holding `files` (name, SQL).
+fn chain_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, sql) in files {
+        std::fs::write(dir.path().join(name), sql).unwrap();
+    }
+    dir
+}
+
 /// Polls `condition` every 20 ms for at most `limit`.
 fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -51,17 +60,10 @@ fn postmaster_pid(run_dir: &Path) -> Option<i32> {
 #[test]
 fn a_killed_run_stops_its_server_and_the_next_run_reaps_its_dir() {
     let tmp = tempfile::tempdir().unwrap();
-    let chain = tempfile::tempdir().unwrap();
-    std::fs::write(
-        chain.path().join("0001_a.up.sql"),
-        "create table a (id int);\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chain.path().join("0002_slow.up.sql"),
-        "select pg_sleep(120);\n",
-    )
-    .unwrap();
+    let chain = chain_dir(&[
+        ("0001_a.up.sql", "create table a (id int);\n"),
+        ("0002_slow.up.sql", "select pg_sleep(120);\n"),
+    ]);
 
     let mut child = pgharness(tmp.path())
         .args(["--migrations"])
@@ -116,17 +118,13 @@ fn a_killed_run_stops_its_server_and_the_next_run_reaps_its_dir() {
 #[test]
 fn a_hanging_migration_hits_the_statement_timeout() {
     let tmp = tempfile::tempdir().unwrap();
-    let chain = tempfile::tempdir().unwrap();
-    std::fs::write(
-        chain.path().join("0001_a.up.sql"),
-        "create table a (id int);\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chain.path().join("0002_slow.up.sql"),
-        "-- waits forever\nselect pg_sleep(600);\n",
-    )
-    .unwrap();
+    let chain = chain_dir(&[
+        ("0001_a.up.sql", "create table a (id int);\n"),
+        (
+            "0002_slow.up.sql",
+            "-- waits forever\nselect pg_sleep(600);\n",
+        ),
+    ]);
     let started = Instant::now();
     let out = pgharness(tmp.path())
         .args(["--timeout", "1", "--migrations"])
@@ -151,12 +149,7 @@ fn a_hanging_migration_hits_the_statement_timeout() {
 #[test]
 fn ctrl_c_cleans_up_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
-    let chain = tempfile::tempdir().unwrap();
-    std::fs::write(
-        chain.path().join("0001_slow.up.sql"),
-        "select pg_sleep(120);\n",
-    )
-    .unwrap();
+    let chain = chain_dir(&[("0001_slow.up.sql", "select pg_sleep(120);\n")]);
     let child = pgharness(tmp.path())
         .arg("--migrations")
         .arg(chain.path())
@@ -191,17 +184,10 @@ fn ctrl_c_cleans_up_and_exits_130() {
 #[test]
 fn a_server_that_dies_mid_run_exits_3_without_hanging() {
     let tmp = tempfile::tempdir().unwrap();
-    let chain = tempfile::tempdir().unwrap();
-    std::fs::write(
-        chain.path().join("0001_a.up.sql"),
-        "create table a (id int);\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chain.path().join("0002_slow.up.sql"),
-        "select pg_sleep(60);\n",
-    )
-    .unwrap();
+    let chain = chain_dir(&[
+        ("0001_a.up.sql", "create table a (id int);\n"),
+        ("0002_slow.up.sql", "select pg_sleep(60);\n"),
+    ]);
     let child = pgharness(tmp.path())
         .args(["--migrations"])
         .arg(chain.path())
