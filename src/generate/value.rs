@@ -130,26 +130,7 @@ impl Value {
 /// An SQL string literal (`E'...'` when it holds a backslash or a control
 /// character, so that the statement stays on its lines).
 pub(crate) fn sql_string(text: &str) -> String {
-    let needs_escape = text.chars().any(|c| c == '\\' || c.is_control());
-    if !needs_escape {
-        return format!("'{}'", text.replace('\'', "''"));
-    }
-    let mut out = String::from("E'");
-    for c in text.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    crate::schema::sql_literal(text)
 }
 
 /// Appends one field of `COPY ... FROM stdin` text format.

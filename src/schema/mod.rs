@@ -34,6 +34,8 @@ use std::collections::BTreeMap;
 pub use diff::{changed_objects, colorize_diff, unified_diff, Change, ObjectChange};
 pub use model::*;
 pub use render::{ColumnOrder, ObjectKey, ObjectKind, RenderOptions};
+/// SQL string literals, the one way (also used by the generator).
+pub(crate) use sql_text::literal as sql_literal;
 
 /// Reading a snapshot failed.
 #[derive(Debug, thiserror::Error)]
