@@ -3,7 +3,10 @@
 //! `pgharness/postgres:15-debian` without a registry), so plain `cargo test`
 //! lists them as ignored; `.ci/run` runs them with `--ignored` and
 //! `PGHARNESS_REQUIRE_DOCKER=1` whenever an engine is reachable, and then a
-//! container that cannot start fails the test.
+//! container that cannot start fails the test. Run them one at a time
+//! (`--test-threads=1`): every run reaps what killed runs left, so a
+//! concurrent test would reap the container the SIGKILL test leaves for its
+//! own next run.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

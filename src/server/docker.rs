@@ -132,6 +132,11 @@ pub async fn reap_leftovers() -> Result<usize, ServerError> {
                 tracing::info!("reaped container {short} left by a killed run");
                 reaped += 1;
             }
+            // Another run is reaping it right now, or has just done so.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => {}
             Err(e) => tracing::warn!("could not remove leftover container {id}: {e}"),
         }
     }
