@@ -708,11 +708,10 @@ async fn run_case(
             .await
             .map_err(|e| TestCaseError::fail(format!("BEGIN failed: {e}")))?;
         let outcome = async {
-            sqlx::raw_sql("set constraints all immediate")
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| TestCaseError::fail(format!("SET CONSTRAINTS failed: {e}")))?;
-            data.load(&mut tx).await.map_err(|e| {
+            // The data set as the INSERTs a failure would show, in one round
+            // trip; then deferred constraints fire inside the case.
+            let batch = format!("{}\nSET CONSTRAINTS ALL IMMEDIATE;", data.to_inserts());
+            sqlx::raw_sql(&batch).execute(&mut *tx).await.map_err(|e| {
                 TestCaseError::fail(format!("the generated data set did not load: {e}"))
             })?;
             for check in &plain {
@@ -902,7 +901,14 @@ async fn preserve_steps(
     in_transaction: bool,
 ) -> Result<(), TestCaseError> {
     let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
-    data.load(conn)
+    let inserts = data.to_inserts();
+    let batch = if in_transaction {
+        inserts
+    } else {
+        format!("BEGIN;\n{inserts}\nCOMMIT;")
+    };
+    sqlx::raw_sql(&batch)
+        .execute(&mut *conn)
         .await
         .map_err(|e| fail(format!("the generated data set did not load: {e}")))?;
     let before_sql = check.before.as_deref().unwrap_or_default();
