@@ -37,6 +37,29 @@ fn chain_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// How many sessions of the server in `run_dir` are in `pg_sleep`.
+fn sleeping_queries(run_dir: &Path) -> usize {
+    let Ok(text) = std::fs::read_to_string(run_dir.join("data/postmaster.pid")) else {
+        return 0;
+    };
+    let Some(port) = text.lines().nth(3).map(str::trim) else {
+        return 0;
+    };
+    let out = Command::new("psql")
+        .args([
+            "-X", "-At", "-U", "postgres", "-d", "postgres", "-p", port, "-h",
+        ])
+        .arg(run_dir)
+        .args([
+            "-c",
+            "select count(*) from pg_stat_activity where query like 'select pg_sleep%'",
+        ])
+        .output();
+    out.ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Polls `condition` every 20 ms for at most `limit`.
 fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -201,9 +224,13 @@ fn a_server_that_dies_mid_run_exits_3_without_hanging() {
         pid = run_dirs(tmp.path()).first().and_then(|d| postmaster_pid(d));
         pid.is_some()
     }));
-    // Give the run time to reach the sleeping migration, then pull the
-    // server out from under it.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until the run is inside the sleeping migration (seen through the
+    // server's private socket), then pull the server out from under it.
+    let run_dir = run_dirs(tmp.path())[0].clone();
+    assert!(
+        wait_for(Duration::from_secs(30), || sleeping_queries(&run_dir) > 0),
+        "the run never reached the slow migration"
+    );
     let started = Instant::now();
     // SAFETY: plain kill(2) of the postmaster we found.
     unsafe { libc::kill(pid.unwrap(), libc::SIGKILL) };
