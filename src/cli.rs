@@ -10,10 +10,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::chain::{discover, Chain, LayoutChoice};
 use crate::config::{BackendChoice, Config};
 use crate::generate::Profile;
-use crate::properties::fidelity::{head_schema, SnapshotFile};
+use crate::properties::fidelity::SnapshotFile;
 use crate::properties::{check, CheckOptions, PropertyKind};
 use crate::report::Report;
-use crate::schema::{colorize_diff, unified_diff, SchemaSnapshot};
+use crate::schema::{colorize_diff, unified_diff};
 use crate::seed;
 use crate::server::{mask_url, Server};
 use crate::{Error, Harness};
@@ -225,14 +225,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
         } => run_seed(&cli, config, profile, *seed, out.as_deref(), *serve, *reset).await,
         Command::Schema { at } => {
             let harness = start(config).await?;
-            let result = async {
-                let level = harness.level_of(at.as_deref())?;
-                let db = harness.database_at_level(level).await?;
-                let mut conn = harness.connect(&db).await?;
-                let snapshot = SchemaSnapshot::capture(&mut conn).await?;
-                Ok::<_, Error>(snapshot)
-            }
-            .await;
+            let result = harness.schema_at(at.as_deref()).await;
             harness.server().shutdown().await;
             let snapshot = result?;
             match cli.format {
@@ -246,7 +239,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Snapshot { accept } => {
             let harness = start(config).await?;
-            let result = head_schema(&harness).await;
+            let result = harness.schema_at(None).await.map(|s| s.render());
             harness.server().shutdown().await;
             let actual = result?;
             let file = SnapshotFile::head(&harness);

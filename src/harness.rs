@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use crate::apply::{apply_script, ApplyError};
 use crate::chain::{discover, Chain, Migration};
 use crate::config::Config;
+use crate::schema::SchemaSnapshot;
 use crate::server::{Database, Server, ServerError};
 use crate::Error;
 
@@ -111,6 +112,17 @@ impl Harness {
             .await?)
     }
 
+    /// The schema snapshot at `version` (`None` or `"head"` for the head),
+    /// read from a clone of its template that is dropped afterwards.
+    pub async fn schema_at(&self, version: Option<&str>) -> Result<SchemaSnapshot, Error> {
+        let db = self.database_at(version).await?;
+        let mut conn = self.connect(&db).await?;
+        let snapshot = SchemaSnapshot::capture(&mut conn).await;
+        drop(conn);
+        let _ = self.drop_database(&db).await;
+        Ok(snapshot?)
+    }
+
     /// A fresh database holding only the bootstrap SQL: what the chain
     /// starts from.
     pub async fn fresh_database(&self) -> Result<Database, Error> {
@@ -145,7 +157,7 @@ impl Harness {
         };
         let mut conn = self.connect(&db).await?;
         let result = if level == 0 {
-            self.run_bootstrap(&mut conn).await
+            self.apply_bootstrap(&mut conn).await
         } else {
             self.apply_up(&mut conn, level - 1).await
         };
@@ -171,7 +183,9 @@ impl Harness {
         Ok(conn)
     }
 
-    async fn run_bootstrap(&self, conn: &mut PgConnection) -> Result<(), Error> {
+    /// Runs the configured bootstrap SQL (roles, extensions, schemas the
+    /// platform provides) on `conn`; nothing when there is none.
+    pub async fn apply_bootstrap(&self, conn: &mut PgConnection) -> Result<(), Error> {
         if self.config.server.bootstrap.trim().is_empty() {
             return Ok(());
         }

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
 
-use crate::apply::apply_script;
-use crate::chain::{Chain, Script};
+use crate::chain::Chain;
 use crate::config::Config;
 use crate::generate::{default_seed, generate, schema_script, Dataset, Profile};
 use crate::schema::{changed_objects, SchemaSnapshot};
@@ -68,23 +67,13 @@ fn generate_error(e: crate::generate::GenerateError) -> Error {
     Error::Generate(Box::new(e))
 }
 
-/// The head schema of the harness's chain, from a clone of its template.
-pub async fn head_schema(harness: &Harness) -> Result<SchemaSnapshot, Error> {
-    let db = harness.database_at(None).await?;
-    let mut conn = harness.connect(&db).await?;
-    let schema = SchemaSnapshot::capture(&mut conn).await;
-    drop(conn);
-    let _ = harness.drop_database(&db).await;
-    Ok(schema?)
-}
-
 /// The data set for `profile` on the head schema.
 pub async fn dataset(
     harness: &Harness,
     profile: &Profile,
     seed: Option<u64>,
 ) -> Result<Dataset, Error> {
-    let schema = head_schema(harness).await?;
+    let schema = harness.schema_at(None).await?;
     let seed = seed.unwrap_or_else(|| default_seed(profile));
     generate(&schema, profile, seed).map_err(generate_error)
 }
@@ -221,7 +210,7 @@ pub async fn into_database(
     // The target's own harness: only its apply steps are used; it makes no
     // databases.
     let harness = Harness::with_server(config.clone(), chain.clone(), server.clone());
-    let result = seed_target(&harness, profile, seed, url, &shown, reset_reference).await;
+    let result = seed_target(&harness, profile, seed, &shown, reset_reference).await;
     server.shutdown().await;
     result
 }
@@ -230,18 +219,11 @@ async fn seed_target(
     harness: &Harness,
     profile: &Profile,
     seed: Option<u64>,
-    url: &str,
     shown: &str,
     reset_reference: Option<&Harness>,
 ) -> Result<SeedReport, Error> {
-    let db = harness.server().database(
-        &url::Url::parse(url)
-            .ok()
-            .map(|u| u.path().trim_start_matches('/').to_string())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| "postgres".to_string()),
-    );
-    let mut conn = db.connect().await?;
+    // The URL names the target database: the server's admin connection.
+    let mut conn = harness.server().admin_connection().await?;
     let found = user_objects(&mut conn, 6).await?;
     if !found.is_empty() {
         let Some(reference) = reset_reference else {
@@ -251,7 +233,7 @@ async fn seed_target(
                 if found.len() > 5 { ", ..." } else { "" }
             )));
         };
-        let head = head_schema(reference).await?;
+        let head = reference.schema_at(None).await?;
         let current = SchemaSnapshot::capture(&mut conn).await?;
         let changes = changed_objects(&head, &current);
         if !changes.is_empty() {
@@ -276,17 +258,7 @@ async fn seed_target(
             harness.apply_down(&mut conn, index).await?;
         }
     }
-    if !harness.config().server.bootstrap.trim().is_empty() {
-        let script = Script {
-            path: "pgharness.toml (server.bootstrap)".into(),
-            sql: harness.config().server.bootstrap.clone(),
-            line_offset: 0,
-            transaction: true,
-        };
-        apply_script(&mut conn, &script, harness.chain().layout)
-            .await
-            .map_err(|e| Error::Bootstrap(Box::new(e)))?;
-    }
+    harness.apply_bootstrap(&mut conn).await?;
     for index in 0..harness.chain().migrations.len() {
         harness.apply_up(&mut conn, index).await?;
     }

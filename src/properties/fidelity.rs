@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{capture, PropertyResult};
+use super::PropertyResult;
 use crate::schema::unified_diff;
 use crate::{Error, Harness};
 
@@ -97,20 +97,10 @@ fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// The head schema of the harness's chain, rendered.
-pub async fn head_schema(harness: &Harness) -> Result<String, Error> {
-    let db = harness.database_at(None).await?;
-    let mut conn = harness.connect(&db).await?;
-    let snapshot = capture(&mut conn).await;
-    drop(conn);
-    let _ = harness.drop_database(&db).await;
-    Ok(snapshot?.render())
-}
-
 /// Compares the head schema with the approved snapshot.
 pub(super) async fn check(harness: &Harness) -> Result<PropertyResult, Error> {
     let file = SnapshotFile::head(harness);
-    let actual = head_schema(harness).await?;
+    let actual = harness.schema_at(None).await?.render();
     let chain_dir = &harness.chain().dir;
     let Some(approved) = file.read()? else {
         let mut r = PropertyResult::fail(

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use futures_util::stream::{self, StreamExt};
 use sqlx::postgres::PgConnection;
 
 use super::{apply_failure, capture, PropertyResult, Status, Step};
@@ -14,7 +13,6 @@ use crate::server::{quote_ident, ServerError};
 use crate::{Error, Harness};
 
 const PROPERTY: &str = "idempotency";
-const CONCURRENCY: usize = 4;
 
 /// Runs the property on the migrations `selected` (indices into the chain).
 pub(super) async fn check(
@@ -22,13 +20,7 @@ pub(super) async fn check(
     selected: &[usize],
     seed: u64,
 ) -> Result<Vec<PropertyResult>, Error> {
-    stream::iter(selected.iter().copied())
-        .map(|index| check_migration(harness, index, seed))
-        .buffered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect()
+    super::per_migration(selected, |index| check_migration(harness, index, seed)).await
 }
 
 async fn check_migration(

@@ -337,3 +337,24 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
         _ => work(),
     }
 }
+
+/// How many migrations a per-migration property checks at once: each check
+/// holds one database and one connection; the server does the work.
+const MIGRATION_CONCURRENCY: usize = 4;
+
+/// Runs `check` on each selected migration index, a few at once, results in
+/// chain order; the first error ends the run.
+async fn per_migration<F, Fut>(selected: &[usize], check: F) -> Result<Vec<PropertyResult>, Error>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<PropertyResult, Error>>,
+{
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(selected.iter().copied())
+        .map(check)
+        .buffered(MIGRATION_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}

@@ -2,18 +2,12 @@
 //! previous schema exactly and up again reproduces the same schema; for the
 //! whole chain, all ups, all downs (back to the empty database), all ups.
 
-use futures_util::stream::{self, StreamExt};
-
 use super::{apply_failure, capture, PropertyResult, Step};
 use crate::chain::Migration;
 use crate::schema::{unified_diff, ColumnOrder, RenderOptions, SchemaSnapshot};
 use crate::{statement, Error, Harness};
 
 const PROPERTY: &str = "roundtrip";
-
-/// How many migrations are checked at once: each check holds one database
-/// and one connection; the server does the work.
-const CONCURRENCY: usize = 4;
 
 /// Runs the property on the migrations `selected` (indices into the chain),
 /// then on the whole chain unless a single migration was selected.
@@ -22,13 +16,8 @@ pub(super) async fn check(
     selected: &[usize],
     whole_chain: bool,
 ) -> Result<Vec<PropertyResult>, Error> {
-    let mut results: Vec<PropertyResult> = stream::iter(selected.iter().copied())
-        .map(|index| check_migration(harness, index))
-        .buffered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+    let mut results =
+        super::per_migration(selected, |index| check_migration(harness, index)).await?;
     if whole_chain {
         results.push(check_chain(harness).await?);
     }

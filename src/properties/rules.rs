@@ -398,7 +398,7 @@ use sqlx::{Connection, Row, ValueRef};
 
 use super::{PropertyResult, Status};
 use crate::generate::{dataset_strategy, Dataset, Profile};
-use crate::server::quote_ident;
+use crate::server::{quote_ident, Database};
 use crate::Harness;
 
 /// At most this many `for_each` rows are tried per check and case: enough
@@ -424,21 +424,13 @@ pub(super) async fn check(
     let mut results = Vec::new();
     let mut count = CaseCount::default();
     let started = std::time::Instant::now();
-    // Files run at once, each on a thread with a runtime of its own: the
-    // cases of one file are sequential (proptest), the server is not.
+    // Files run at once, each on a thread of its own: the cases of one file
+    // are sequential (proptest), the server is not.
     let outcomes = super::blocking(|| {
         std::thread::scope(|scope| {
             let handles: Vec<_> = files
                 .iter()
-                .map(|file| {
-                    scope.spawn(move || {
-                        let rt = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .map_err(|e| Error::Input(format!("cannot start a runtime: {e}")))?;
-                        rt.block_on(run_property(harness, file, cases, seed))
-                    })
-                })
+                .map(|file| scope.spawn(move || run_property(harness, file, cases, seed)))
                 .collect();
             handles
                 .into_iter()
@@ -529,7 +521,60 @@ struct CaseState {
     cases: u64,
 }
 
-async fn run_property(
+/// What a property's cases produced: proptest's verdict, how many cases
+/// exercised each check, and how many cases ran.
+type CasesOutcome = (Result<(), TestError<Dataset>>, Vec<u64>, u64);
+
+/// Draws and runs the cases of `file` on `db`, one connection, through
+/// proptest's runner (shrinking, persisted failures).
+fn run_cases(
+    rt: &tokio::runtime::Runtime,
+    harness: &Harness,
+    file: &PropertyFile,
+    level: usize,
+    db: &Database,
+    cases: u32,
+    seed: u64,
+) -> Result<CasesOutcome, Error> {
+    let mut conn = rt.block_on(harness.connect(db))?;
+    let schema = rt.block_on(super::capture(&mut conn))?;
+    let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
+    let strategy = dataset_strategy(&schema, &profile)
+        .map_err(|e| Error::Input(format!("{}: [data]: {e}", file.path.display())))?;
+    // proptest wants a `&'static str` for the regressions file; one small
+    // string per property file and run.
+    let regressions: &'static str = Box::leak(
+        file.regressions_path()
+            .display()
+            .to_string()
+            .into_boxed_str(),
+    );
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        max_shrink_iters: 1024,
+        ..ProptestConfig::default()
+    };
+    let state = RefCell::new(CaseState {
+        conn,
+        exercised: vec![0; file.checks.len()],
+        cases: 0,
+    });
+    let mut runner = TestRunner::new_with_rng(config, rng_for(seed, &file.stem));
+    let result = runner.run(&strategy, |data: Dataset| {
+        let mut state = state.borrow_mut();
+        state.cases += 1;
+        rt.block_on(run_case(harness, file, level, &mut state, &data))
+    });
+    let state = state.into_inner();
+    let _ = rt.block_on(state.conn.close());
+    Ok((result, state.exercised, state.cases))
+}
+
+/// Runs one property file on the calling thread, with a current-thread
+/// runtime of its own: proptest drives cases through a synchronous closure,
+/// which blocks on the runtime for each case.
+fn run_property(
     harness: &Harness,
     file: &PropertyFile,
     cases: u32,
@@ -538,69 +583,17 @@ async fn run_property(
     let property = file.property();
     let in_file = |e: Error| Error::Input(format!("{}: {e}", file.path.display()));
     let level = harness.level_of(file.at.as_deref()).map_err(in_file)?;
-    let db = harness.database_at_level(level).await?;
-    let mut conn = harness.connect(&db).await?;
-    let schema = super::capture(&mut conn).await?;
-    let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
-    let regressions: &'static str = Box::leak(
-        file.regressions_path()
-            .display()
-            .to_string()
-            .into_boxed_str(),
-    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Input(format!("cannot start a runtime: {e}")))?;
+    let db = rt.block_on(harness.database_at_level(level))?;
     let started = std::time::Instant::now();
-    let checks = &file.checks;
-    let (db_ref, schema_ref, profile_ref) = (&db, &schema, &profile);
-    // proptest drives cases through a synchronous closure: run it on a
-    // thread of its own with a runtime of its own, borrowing the harness.
-    let outcome = std::thread::scope(|scope| {
-        scope
-            .spawn(move || -> Result<_, Error> {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Error::Input(format!("cannot start a runtime: {e}")))?;
-                // Built here: proptest strategies are not Send.
-                let strategy = dataset_strategy(schema_ref, profile_ref)
-                    .map_err(|e| Error::Input(format!("{}: [data]: {e}", file.path.display())))?;
-                let conn = rt.block_on(harness.connect(db_ref))?;
-                let state = RefCell::new(CaseState {
-                    conn,
-                    exercised: vec![0; checks.len()],
-                    cases: 0,
-                });
-                let config = ProptestConfig {
-                    cases,
-                    failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-                        regressions,
-                    ))),
-                    max_shrink_iters: 1024,
-                    ..ProptestConfig::default()
-                };
-                let mut runner = TestRunner::new_with_rng(config, rng_for(seed, &file.stem));
-                let result = runner.run(&strategy, |data: Dataset| {
-                    let mut state = state.borrow_mut();
-                    state.cases += 1;
-                    rt.block_on(run_case(harness, file, level, &mut state, &data))
-                });
-                let state = state.into_inner();
-                rt.block_on(async {
-                    let _ = state.conn.close().await;
-                });
-                Ok((result, state.exercised, state.cases))
-            })
-            .join()
-            .unwrap_or_else(|_| {
-                Err(Error::Input(format!(
-                    "{}: the property runner panicked",
-                    file.path.display()
-                )))
-            })
-    });
-    drop(conn);
-    let _ = harness.drop_database(&db).await;
+    let outcome = run_cases(&rt, harness, file, level, &db, cases, seed);
+    let _ = rt.block_on(harness.drop_database(&db));
     let (result, exercised, cases_run) = outcome?;
     let elapsed = started.elapsed().as_secs_f64();
+    let checks = &file.checks;
     let rerun = format!("check --only properties --seed {seed}");
     let mut r = match result {
         Ok(()) => {
@@ -664,7 +657,7 @@ async fn run_property(
             for line in minimal.to_inserts().lines() {
                 let _ = writeln!(evidence, "  {line}");
             }
-            let _ = writeln!(evidence, "reproduce: --seed {seed} (the failing case is also saved in {regressions} and replayed first)");
+            let _ = writeln!(evidence, "reproduce: --seed {seed} (the failing case is also saved in {} and replayed first)", file.regressions_path().display());
             r.diff = Some(evidence);
             r.rerun = Some(rerun.clone());
             r
