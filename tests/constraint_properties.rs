@@ -2,25 +2,15 @@
 //! sample's rules hold, and broken variants of the sample chain are caught
 //! with a minimal counterexample.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{copy_dir, root};
+
+use std::path::Path;
 use std::process::Command;
 
 use pgharness::config::Config;
 use pgharness::properties::{check, CheckOptions, PropertyKind, PropertyResult, Status};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
 
 /// A copy of the sample project with `file` of its chain patched
 /// (`from` -> `to`, which must occur) and only the property `property`.

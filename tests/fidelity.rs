@@ -2,22 +2,16 @@
 //! chain gains a column fails against the approved snapshot with a readable
 //! diff, and passes once the change is accepted.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
+use common::{copy_dir, root};
+
+use std::path::Path;
+use std::process::{Command, Output};
 
 /// A copy of the sample project (config, chain, approved snapshot).
 fn sample_copy() -> tempfile::TempDir {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         root.join("pgharness.toml"),
@@ -135,7 +129,7 @@ fn in_ci_a_missing_snapshot_fails_and_nothing_is_written() {
 
 #[test]
 fn schema_prints_any_version() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let out = pgharness(&root, &["schema", "--at", "0005"], false);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -154,7 +148,7 @@ fn schema_prints_any_version() {
 
 #[tokio::test]
 async fn the_library_asserts_the_head_snapshot_in_one_line() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let harness = pgharness::testing::harness(root.join("pgharness.toml"))
         .await
         .unwrap();
