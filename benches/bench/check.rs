@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use crate::process::{psql_sequence, run, Endpoint};
+use crate::process::{psql_sequence, run_check, Endpoint};
 use crate::report::{Figure, Row, Unit};
 use crate::Bench;
 
@@ -64,21 +64,7 @@ async fn measure_into(bench: &Bench, wall_row: &mut Row, memory_row: &mut Row) -
             &bench.root,
             &["--backend", "local", "--format", "json", "check"],
         );
-        let done = run(cmd).await?;
-        let report: serde_json::Value = serde_json::from_str(&done.stdout).with_context(|| {
-            format!(
-                "pgharness check exited {} without a JSON report:\n    {}",
-                done.code,
-                done.stderr_tail()
-            )
-        })?;
-        if done.code > 1 {
-            bail!(
-                "pgharness check exited {}: {}",
-                done.code,
-                report["error"]["message"]
-            );
-        }
+        let (done, report) = run_check(cmd).await?;
         wall.push(done.wall);
         check.push(report["summary"]["seconds"].as_f64().unwrap_or(f64::NAN));
         rss.push(done.max_rss_kib as f64 / 1024.0);

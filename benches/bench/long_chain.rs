@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use pgharness::schema::SchemaSnapshot;
 
-use crate::process::{psql_sequence, run, Endpoint};
+use crate::process::{psql_sequence, run_check, Endpoint};
 use crate::report::{Figure, Row, Unit, Verdict};
 use crate::synthetic::write_chain;
 use crate::Bench;
@@ -93,21 +93,7 @@ async fn measure_size(bench: &Bench, n: usize, row: &mut Row) -> Result<Size> {
                 "apply,roundtrip",
             ],
         );
-        let done = run(cmd).await?;
-        let report: serde_json::Value = serde_json::from_str(&done.stdout).with_context(|| {
-            format!(
-                "pgharness check exited {} without a JSON report:\n    {}",
-                done.code,
-                done.stderr_tail()
-            )
-        })?;
-        if done.code > 1 {
-            bail!(
-                "pgharness check exited {}: {}",
-                done.code,
-                report["error"]["message"]
-            );
-        }
+        let (done, report) = run_check(cmd).await?;
         let summary = &report["summary"];
         let failed = summary["failed"].as_u64().unwrap_or(0);
         if failed > 0

@@ -112,6 +112,28 @@ pub async fn run_ok(cmd: Command, what: &str) -> Result<Finished> {
     Ok(done)
 }
 
+/// Runs a `pgharness --format json check` command: what it did, and its
+/// JSON report. Fails without a report, or when the check could not run
+/// (exit status above 1; 1 is failing properties).
+pub async fn run_check(cmd: Command) -> Result<(Finished, serde_json::Value)> {
+    let done = run(cmd).await?;
+    let report: serde_json::Value = serde_json::from_str(&done.stdout).with_context(|| {
+        format!(
+            "pgharness check exited {} without a JSON report:\n    {}",
+            done.code,
+            done.stderr_tail()
+        )
+    })?;
+    if done.code > 1 {
+        bail!(
+            "pgharness check exited {}: {}",
+            done.code,
+            report["error"]["message"]
+        );
+    }
+    Ok((done, report))
+}
+
 /// How `psql`/`pgbench` reach a database: the server's private socket.
 #[derive(Debug, Clone)]
 pub struct Endpoint {

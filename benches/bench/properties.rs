@@ -265,19 +265,13 @@ async fn one_case(conn: &mut sqlx::PgConnection, case: u64) -> Result<()> {
     for r in rows {
         let cycle: i64 = r.try_get(0)?;
         let kind: String = r.try_get(1)?;
-        sqlx::raw_sql("savepoint check_case")
-            .execute(&mut *tx)
-            .await?;
-        let outcome = sqlx::query(
+        let outcome = insert_in_savepoint(
+            &mut tx,
             "insert into goal (cycle_id, kind, title) values ($1, $2::goal_kind, 'again')",
+            cycle,
+            &kind,
         )
-        .bind(cycle)
-        .bind(&kind)
-        .execute(&mut *tx)
-        .await;
-        sqlx::raw_sql("rollback to savepoint check_case")
-            .execute(&mut *tx)
-            .await?;
+        .await?;
         match outcome {
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {}
             other => bail!("the duplicate goal was not rejected with 23505: {other:?}"),
@@ -297,23 +291,39 @@ async fn one_case(conn: &mut sqlx::PgConnection, case: u64) -> Result<()> {
     for r in rows {
         let cycle: i64 = r.try_get(0)?;
         let kind: String = r.try_get(1)?;
-        sqlx::raw_sql("savepoint check_case")
-            .execute(&mut *tx)
-            .await?;
-        let outcome = sqlx::query(
+        let outcome = insert_in_savepoint(
+            &mut tx,
             "insert into goal (cycle_id, kind, title) values ($1, $2::goal_kind, 'new kind')",
+            cycle,
+            &kind,
         )
-        .bind(cycle)
-        .bind(&kind)
-        .execute(&mut *tx)
-        .await;
-        sqlx::raw_sql("rollback to savepoint check_case")
-            .execute(&mut *tx)
-            .await?;
+        .await?;
         if let Err(e) = outcome {
             bail!("a new kind of goal was rejected: {e}");
         }
     }
     tx.rollback().await?;
     Ok(())
+}
+
+/// Runs `insert` (of a goal: `$1` the cycle, `$2` the kind) in a
+/// savepoint, rolled back after: the database's verdict.
+async fn insert_in_savepoint(
+    conn: &mut sqlx::PgConnection,
+    insert: &'static str,
+    cycle: i64,
+    kind: &String,
+) -> Result<Result<sqlx::postgres::PgQueryResult, sqlx::Error>> {
+    sqlx::raw_sql("savepoint check_case")
+        .execute(&mut *conn)
+        .await?;
+    let outcome = sqlx::query(insert)
+        .bind(cycle)
+        .bind(kind)
+        .execute(&mut *conn)
+        .await;
+    sqlx::raw_sql("rollback to savepoint check_case")
+        .execute(&mut *conn)
+        .await?;
+    Ok(outcome)
 }

@@ -8,7 +8,7 @@ use sqlx::types::chrono::{DateTime, Utc};
 use super::dataset::{Dataset, Fixup, TableData};
 use super::expr::{check, eval, predicate, Env, Eval, Verdict};
 use super::plan::{
-    column_list, unsupported_check, ColPlan, Deferral, KeyPart, Plan, Source, TablePlan,
+    column_list, unsupported_check, CheckPlan, ColPlan, Deferral, KeyPart, Plan, Source, TablePlan,
     UniquePlan, Write,
 };
 use super::profile::{Distribution, OnLimit};
@@ -504,12 +504,7 @@ fn per_parent_capacity(
         if !bounded {
             continue;
         }
-        let cols: Vec<&str> = u
-            .columns
-            .iter()
-            .map(|c| t.columns[*c].name.as_str())
-            .collect();
-        let label = format!("UNIQUE {} ({})", u.name, cols.join(", "));
+        let label = unique_label(u, t);
         let detail = if why.is_empty() {
             String::new()
         } else {
@@ -520,6 +515,16 @@ fn per_parent_capacity(
         }
     }
     best
+}
+
+/// `UNIQUE name (col, ...)`, for messages.
+fn unique_label(u: &UniquePlan, t: &TablePlan) -> String {
+    let cols: Vec<&str> = u
+        .columns
+        .iter()
+        .map(|c| t.columns[*c].name.as_str())
+        .collect();
+    format!("UNIQUE {} ({})", u.name, cols.join(", "))
 }
 
 /// The number of values column `c` can take, when small, and why.
@@ -677,18 +682,12 @@ fn build_table(
                 }
                 if bounded && (n as u128) > cap {
                     if !cap_mode {
-                        let cols: Vec<&str> = u
-                            .columns
-                            .iter()
-                            .map(|c| t.columns[*c].name.as_str())
-                            .collect();
                         return Err(limit(
                             u.name.clone(),
                             format!(
-                                "{n} rows requested, but UNIQUE {} ({}) allows at most {cap}. Lower `rows`, or set \
+                                "{n} rows requested, but {} allows at most {cap}. Lower `rows`, or set \
                                  on_limit = \"cap\"",
-                                u.name,
-                                cols.join(", ")
+                                unique_label(u, t)
                             ),
                         ));
                     }
@@ -810,6 +809,27 @@ impl RowFailure {
     fn skip(e: GenerateError) -> RowFailure {
         RowFailure::Skip(Box::new(e))
     }
+
+    /// Check `c` of `table` still fails after `attempts` draws: fatal when
+    /// it could not be evaluated (`unknown` says why), else a skip.
+    fn check(
+        table: String,
+        c: &CheckPlan,
+        columns: &[ColPlan],
+        unknown: Option<String>,
+        attempts: usize,
+    ) -> RowFailure {
+        match unknown {
+            Some(why) => RowFailure::fatal(unsupported_check(&table, c, columns, &why)),
+            None => RowFailure::skip(GenerateError::CheckUnsatisfied {
+                table,
+                constraint: c.name.clone(),
+                definition: c.definition.clone(),
+                columns: column_list(c, columns),
+                attempts,
+            }),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -922,16 +942,7 @@ fn make_row(
         if let Some((ci, unknown)) = failing {
             let c = &t.checks[ci];
             if attempt >= ATTEMPTS {
-                return Err(match unknown {
-                    Some(why) => RowFailure::fatal(unsupported_check(&tname, c, &t.columns, &why)),
-                    None => RowFailure::skip(GenerateError::CheckUnsatisfied {
-                        table: tname,
-                        constraint: c.name.clone(),
-                        definition: c.definition.clone(),
-                        columns: column_list(c, &t.columns),
-                        attempts: ATTEMPTS,
-                    }),
-                });
+                return Err(RowFailure::check(tname, c, &t.columns, unknown, ATTEMPTS));
             }
             // Re-draw the check's free columns (more NULLs on later tries:
             // `a is null or ...`, exclusive arcs).
@@ -959,16 +970,7 @@ fn make_row(
                 }
             }
             if !redrawn {
-                return Err(match unknown {
-                    Some(why) => RowFailure::fatal(unsupported_check(&tname, c, &t.columns, &why)),
-                    None => RowFailure::skip(GenerateError::CheckUnsatisfied {
-                        table: tname,
-                        constraint: c.name.clone(),
-                        definition: c.definition.clone(),
-                        columns: column_list(c, &t.columns),
-                        attempts: attempt,
-                    }),
-                });
+                return Err(RowFailure::check(tname, c, &t.columns, unknown, attempt));
             }
             continue;
         }
@@ -980,20 +982,14 @@ fn make_row(
             break;
         };
         if attempt >= ATTEMPTS {
-            let cols: Vec<&str> = u
-                .columns
-                .iter()
-                .map(|c| t.columns[*c].name.as_str())
-                .collect();
             return Err(RowFailure::skip(GenerateError::Limit {
                 table: tname,
                 constraint: u.name.clone(),
                 message: format!(
-                    "no new value for UNIQUE {} ({}) after {ATTEMPTS} attempts: its columns have too few values \
+                    "no new value for {} after {ATTEMPTS} attempts: its columns have too few values \
                      for the rows requested. Lower `rows`/`per_parent`, widen the columns' values in the \
                      profile, or set on_limit = \"cap\"",
-                    u.name,
-                    cols.join(", ")
+                    unique_label(u, t)
                 ),
             }));
         }
@@ -1013,19 +1009,13 @@ fn make_row(
         )
         .map_err(RowFailure::fatal)?
         {
-            let cols: Vec<&str> = u
-                .columns
-                .iter()
-                .map(|c| t.columns[*c].name.as_str())
-                .collect();
             return Err(RowFailure::skip(GenerateError::Limit {
                 table: tname,
                 constraint: u.name.clone(),
                 message: format!(
-                    "UNIQUE {} ({}) has no value left for this row: all combinations are taken. Lower \
+                    "{} has no value left for this row: all combinations are taken. Lower \
                      `rows`/`per_parent`, or set on_limit = \"cap\"",
-                    u.name,
-                    cols.join(", ")
+                    unique_label(u, t)
                 ),
             }));
         }

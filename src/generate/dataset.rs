@@ -58,6 +58,33 @@ impl TableData {
     fn qualified_name(&self) -> String {
         qualified(&self.name)
     }
+
+    /// `INSERT INTO t (columns)` for the written columns followed by the
+    /// ones the server computes (with `OVERRIDING SYSTEM VALUE` where a
+    /// `GENERATED ALWAYS` identity is written), and the SELECT list that
+    /// fills them: the written columns, then each `sql` expression.
+    fn insert_into(&self) -> (String, String) {
+        let mut cols = self.qualified_columns();
+        let mut exprs = self.qualified_columns();
+        for (c, e) in &self.sql_columns {
+            if !cols.is_empty() {
+                cols.push_str(", ");
+                exprs.push_str(", ");
+            }
+            cols.push_str(&quote_ident(c));
+            exprs.push_str(&format!("({e})"));
+        }
+        let head = format!(
+            "INSERT INTO {} ({cols}){}",
+            self.qualified_name(),
+            if self.overriding {
+                " OVERRIDING SYSTEM VALUE"
+            } else {
+                ""
+            }
+        );
+        (head, exprs)
+    }
 }
 
 fn qualified(name: &QualifiedName) -> String {
@@ -331,24 +358,9 @@ impl Dataset {
             t.qualified_name()
         );
         let copy = format!("COPY {stage} ({}) FROM stdin;", t.qualified_columns());
-        let mut cols = t.qualified_columns();
-        let mut exprs = t.qualified_columns();
-        for (c, e) in &t.sql_columns {
-            if !cols.is_empty() {
-                cols.push_str(", ");
-                exprs.push_str(", ");
-            }
-            cols.push_str(&quote_ident(c));
-            exprs.push_str(&format!("({e})"));
-        }
+        let (insert, exprs) = t.insert_into();
         let after = format!(
-            "INSERT INTO {} ({cols}){} SELECT {exprs} FROM {stage};\nDROP TABLE {stage};\n{}",
-            t.qualified_name(),
-            if t.overriding {
-                " OVERRIDING SYSTEM VALUE"
-            } else {
-                ""
-            },
+            "{insert} SELECT {exprs} FROM {stage};\nDROP TABLE {stage};\n{}",
             Self::setval_sql(t)
         );
         (before, copy, after)
@@ -403,18 +415,12 @@ impl Dataset {
         &self,
         conn: &mut PgConnection,
     ) -> Result<Vec<DroppedForeignKey>, GenerateError> {
-        let schemas: Vec<String> = self
+        let (schemas, names): (Vec<String>, Vec<String>) = self
             .tables
             .iter()
             .filter(|t| !t.rows.is_empty())
-            .map(|t| t.name.schema.clone())
-            .collect();
-        let names: Vec<String> = self
-            .tables
-            .iter()
-            .filter(|t| !t.rows.is_empty())
-            .map(|t| t.name.name.clone())
-            .collect();
+            .map(|t| (t.name.schema.clone(), t.name.name.clone()))
+            .unzip();
         if names.is_empty() {
             return Ok(Vec::new());
         }
@@ -490,18 +496,9 @@ impl Dataset {
             if t.rows.is_empty() {
                 continue;
             }
+            let (insert, exprs) = t.insert_into();
             if t.sql_columns.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "INSERT INTO {} ({}){} VALUES",
-                    t.qualified_name(),
-                    t.qualified_columns(),
-                    if t.overriding {
-                        " OVERRIDING SYSTEM VALUE"
-                    } else {
-                        ""
-                    }
-                );
+                let _ = writeln!(out, "{insert} VALUES");
                 for (ri, row) in t.rows.iter().enumerate() {
                     let vals: Vec<String> = row.iter().map(Value::to_sql_literal).collect();
                     let _ = writeln!(
@@ -512,26 +509,7 @@ impl Dataset {
                     );
                 }
             } else {
-                let mut cols = t.qualified_columns();
-                let mut exprs = t.qualified_columns();
-                for (c, e) in &t.sql_columns {
-                    if !cols.is_empty() {
-                        cols.push_str(", ");
-                        exprs.push_str(", ");
-                    }
-                    cols.push_str(&quote_ident(c));
-                    exprs.push_str(&format!("({e})"));
-                }
-                let _ = writeln!(
-                    out,
-                    "INSERT INTO {} ({cols}){} SELECT {exprs} FROM (VALUES",
-                    t.qualified_name(),
-                    if t.overriding {
-                        " OVERRIDING SYSTEM VALUE"
-                    } else {
-                        ""
-                    }
-                );
+                let _ = writeln!(out, "{insert} SELECT {exprs} FROM (VALUES");
                 for (ri, row) in t.rows.iter().enumerate() {
                     let vals: Vec<String> = row
                         .iter()

@@ -853,24 +853,20 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
                 Value::TimestampTz(ts)
             }
         }
-        Base::Time => {
+        Base::Time | Base::TimeTz => {
             let secs = if ctx.style.realistic {
                 ctx.rng.range_i64(6 * 3600, 22 * 3600) / 60 * 60
             } else {
                 0
             };
-            Value::Time(NaiveTime::from_num_seconds_from_midnight_opt(
-                secs as u32,
-                0,
-            )?)
-        }
-        Base::TimeTz => {
-            let secs = if ctx.style.realistic {
-                ctx.rng.range_i64(6 * 3600, 22 * 3600) / 60 * 60
+            if spec.ty.base == Base::Time {
+                Value::Time(NaiveTime::from_num_seconds_from_midnight_opt(
+                    secs as u32,
+                    0,
+                )?)
             } else {
-                0
-            };
-            Value::Literal(format!("{:02}:{:02}:00+00", secs / 3600, secs / 60 % 60))
+                Value::Literal(format!("{:02}:{:02}:00+00", secs / 3600, secs / 60 % 60))
+            }
         }
         Base::Interval => {
             if ctx.style.realistic {
