@@ -110,7 +110,7 @@ pub async fn apply_script(
             .map_err(|e| to_apply_error(script, None, e, layout))?;
     }
     for stmt in &statements {
-        if let Err(e) = exec(conn, stmt.text).await {
+        if let Err(e) = run_statement(conn, stmt).await {
             let err = to_apply_error(script, Some(stmt), e, layout);
             if (wrap || own_transaction) && !err.connection_lost {
                 // Leave the connection usable; the error is what matters.
@@ -118,6 +118,21 @@ pub async fn apply_script(
             }
             return Err(err);
         }
+    }
+    if let Some(begin) = statement::unclosed_begin(&statements) {
+        // psql would roll this transaction back when the script ends: every
+        // statement after the BEGIN would silently not have happened.
+        let _ = exec(conn, "rollback").await;
+        let mut err = to_apply_error(
+            script,
+            Some(&begin),
+            sqlx::Error::Protocol(String::new()),
+            layout,
+        );
+        err.connection_lost = false;
+        err.message = "this BEGIN is never committed: the script ends with its transaction open, so psql rolls back everything after it".to_string();
+        err.hint = Some("add COMMIT at the end of the script".to_string());
+        return Err(err);
     }
     if wrap {
         exec(conn, "commit")
@@ -150,13 +165,34 @@ pub async fn apply_script_within(
 ) -> Result<ApplyStats, ApplyError> {
     let statements = statement::split(&script.sql);
     for stmt in &statements {
-        exec(conn, stmt.text)
+        run_statement(conn, stmt)
             .await
             .map_err(|e| to_apply_error(script, Some(stmt), e, layout))?;
     }
     Ok(ApplyStats {
         statements: statements.len(),
     })
+}
+
+/// Runs one statement as psql would: SQL as a simple query, `COPY ... FROM
+/// stdin` with the script's inline data, harmless meta-commands not at all
+/// (the chain reader refuses the others).
+async fn run_statement(
+    conn: &mut PgConnection,
+    stmt: &statement::Statement<'_>,
+) -> Result<(), sqlx::Error> {
+    if stmt.meta {
+        return Ok(());
+    }
+    let Some(data) = stmt.copy_data else {
+        return exec(conn, stmt.text).await;
+    };
+    let mut copy = conn.copy_in_raw(stmt.text).await?;
+    if let Err(e) = copy.send(data.as_bytes()).await {
+        let _ = copy.abort("the script's COPY data could not be sent").await;
+        return Err(e);
+    }
+    copy.finish().await.map(|_| ())
 }
 
 async fn exec(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {

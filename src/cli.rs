@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::chain::{discover, Chain, LayoutChoice};
+use crate::chain::{Chain, LayoutChoice};
 use crate::config::{BackendChoice, Config};
 use crate::generate::Profile;
 use crate::properties::fidelity::SnapshotFile;
@@ -17,6 +17,33 @@ use crate::schema::{colorize_diff, unified_diff};
 use crate::seed;
 use crate::server::{mask_url, Server};
 use crate::{Error, Harness};
+
+/// Writes `text` to stdout. A closed stdout (`pgharness list | head`) is
+/// not worth a panic: what the reader no longer wants is dropped.
+pub fn write_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// Writes a line to stderr, ignoring a closed stderr (see [`write_stdout`]).
+pub fn write_stderr_line(text: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}
+
+macro_rules! errln {
+    ($($arg:tt)*) => { write_stderr_line(&format!($($arg)*)) };
+}
+
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(&format!($($arg)*)) };
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => { write_stdout(&format!("{}\n", format_args!($($arg)*))) };
+}
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,7 +210,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
     let config = cli.config()?;
     match &cli.command {
         Command::List => {
-            let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+            let chain = config.migrations.discover()?;
             print_list(&chain, cli.format);
             Ok(0)
         }
@@ -211,8 +238,8 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 &cli.rerun_prefix(),
             );
             match cli.format {
-                Format::Json => println!("{}", report.to_json()),
-                Format::Human => print!("{}", report.to_human(std::io::stdout().is_terminal())),
+                Format::Json => outln!("{}", report.to_json()),
+                Format::Human => out!("{}", report.to_human(std::io::stdout().is_terminal())),
             }
             Ok(if report.passed() { 0 } else { 1 })
         }
@@ -229,11 +256,11 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             harness.server().shutdown().await;
             let snapshot = result?;
             match cli.format {
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&snapshot).unwrap_or_default()
                 ),
-                Format::Human => print!("{}", snapshot.render()),
+                Format::Human => out!("{}", snapshot.render()),
             }
             Ok(0)
         }
@@ -245,7 +272,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             let file = SnapshotFile::head(&harness);
             if *accept {
                 file.accept(&actual, &harness.chain().dir)?;
-                eprintln!("pgharness: wrote {}", file.path.display());
+                errln!("pgharness: wrote {}", file.path.display());
                 return Ok(0);
             }
             let approved = file.read()?;
@@ -256,7 +283,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 "head schema",
             );
             if approved.as_deref().map(str::trim_end) == Some(actual.trim_end()) {
-                println!("{} matches the head schema", file.path.display());
+                outln!("{} matches the head schema", file.path.display());
                 return Ok(0);
             }
             let colored = if std::io::stdout().is_terminal() {
@@ -264,16 +291,16 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             } else {
                 diff
             };
-            print!("{colored}");
+            out!("{colored}");
             let what = match approved {
                 Some(_) => format!("the head schema differs from {}", file.path.display()),
                 None => format!("no approved snapshot at {}", file.path.display()),
             };
             if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0") {
-                eprintln!("pgharness: {what} (CI: nothing written)");
+                errln!("pgharness: {what} (CI: nothing written)");
             } else {
                 file.write_pending(&actual, &harness.chain().dir)?;
-                eprintln!(
+                errln!(
                     "pgharness: {what}; wrote {} (accept with `pgharness snapshot --accept` or `cargo insta review`)",
                     file.pending_path().display()
                 );
@@ -310,7 +337,7 @@ async fn run_seed(
         seed::check_out_path(out)?;
     }
     if let Some(url) = &cli.database_url {
-        let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+        let chain = config.migrations.discover()?;
         // --reset compares the database with a fresh head, made on a
         // throwaway server; a plain seed needs no other server.
         let reference = if reset {
@@ -324,7 +351,7 @@ async fn run_seed(
             reference.server().shutdown().await;
         }
         let report = result?;
-        eprintln!(
+        errln!(
             "pgharness: seeded {} with {} rows (seed {}, {:.0} rows/s)",
             mask_url(url),
             report.total_rows(),
@@ -337,7 +364,7 @@ async fn run_seed(
     let result = async {
         if let Some(out) = out {
             let report = seed::to_file(&harness, &profile, seed, out).await?;
-            eprintln!(
+            errln!(
                 "pgharness: wrote {} ({} rows, seed {}); load it with: psql -v ON_ERROR_STOP=1 -f {} <empty database>",
                 out.display(),
                 report.total_rows(),
@@ -347,15 +374,15 @@ async fn run_seed(
             return Ok(0);
         }
         let (url, report) = seed::into_fresh_database(&harness, &profile, seed).await?;
-        eprintln!(
+        errln!(
             "pgharness: seeded {} rows (seed {}, {:.0} rows/s); serving until Ctrl-C",
             report.total_rows(),
             report.seed,
             report.rows_per_second.unwrap_or(0.0)
         );
-        println!("{url}");
+        outln!("{url}");
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("pgharness: stopping the server");
+        errln!("pgharness: stopping the server");
         Ok(0)
     }
     .await;
@@ -376,7 +403,7 @@ fn throwaway_config(config: &Config) -> Config {
 
 /// Discovers the chain and starts a server for it.
 async fn start(config: Config) -> Result<Harness, Error> {
-    let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+    let chain = config.migrations.discover()?;
     let server = std::sync::Arc::new(Server::start(&config.server).await?);
     Ok(Harness::with_server(config, chain, server))
 }
@@ -427,13 +454,13 @@ fn print_list(chain: &Chain, format: Format) {
                 },
                 "migrations": migrations,
             });
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
         }
         Format::Human => {
-            println!(
+            outln!(
                 "{} ({}, {} migrations)",
                 chain.dir.display(),
                 chain.layout,
@@ -456,7 +483,7 @@ fn print_list(chain: &Chain, format: Format) {
                 } else {
                     "  no-transaction"
                 };
-                println!("  {:width$}  {down}  {}{tx}", m.id(), m.up.path.display());
+                outln!("  {:width$}  {down}  {}{tx}", m.id(), m.up.path.display());
             }
         }
     }

@@ -71,6 +71,16 @@ pub struct MigrationsConfig {
     pub dir: PathBuf,
     /// Its layout, or auto-detection.
     pub layout: LayoutChoice,
+    /// Globs (relative to `dir`) of entries the chain's tool is configured
+    /// to skip.
+    pub ignore: Vec<String>,
+}
+
+impl MigrationsConfig {
+    /// Discovers the chain this configuration names.
+    pub fn discover(&self) -> Result<crate::chain::Chain, crate::chain::ChainError> {
+        crate::chain::discover_ignoring(&self.dir, self.layout, &self.ignore)
+    }
 }
 
 /// How to get a server.
@@ -98,12 +108,24 @@ pub struct PropertiesConfig {
     pub cases: u32,
 }
 
+/// Whether the chain is held to re-runnability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdempotencyMode {
+    /// Held to it when the chain shows it is meant to be re-runnable (its
+    /// up scripts guard their statements); otherwise one summary line.
+    #[default]
+    Auto,
+    /// Every migration must be re-runnable.
+    Required,
+    /// The chain is declared not idempotent: one skip.
+    Off,
+}
+
 /// Idempotency property settings.
 #[derive(Debug, Clone, Default)]
 pub struct IdempotencyConfig {
-    /// False declares the whole chain not idempotent: every migration is
-    /// reported as skipped with that reason.
-    pub enabled: bool,
+    /// `auto` (default), `true` or `false`.
+    pub enabled: IdempotencyMode,
     /// Migrations declared not idempotent (version, name or id).
     pub skip: Vec<String>,
 }
@@ -161,6 +183,7 @@ struct FileConfig {
 struct FileMigrations {
     dir: Option<PathBuf>,
     layout: Option<String>,
+    ignore: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,7 +212,7 @@ struct FileDir {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileIdempotency {
-    enabled: Option<bool>,
+    enabled: Option<toml::Value>,
     skip: Option<Vec<String>>,
 }
 
@@ -284,6 +307,7 @@ impl Config {
             migrations: MigrationsConfig {
                 dir: resolve(file.migrations.dir, "migrations"),
                 layout,
+                ignore: file.migrations.ignore.unwrap_or_default(),
             },
             server: ServerConfig {
                 backend,
@@ -309,7 +333,17 @@ impl Config {
             seeds_dir: resolve(file.seeds.dir, "seeds"),
             snapshots_dir: resolve(file.snapshots.dir, "snapshots"),
             idempotency: IdempotencyConfig {
-                enabled: file.idempotency.enabled.unwrap_or(true),
+                enabled: match file.idempotency.enabled {
+                    None => IdempotencyMode::Auto,
+                    Some(toml::Value::Boolean(true)) => IdempotencyMode::Required,
+                    Some(toml::Value::Boolean(false)) => IdempotencyMode::Off,
+                    Some(toml::Value::String(s)) if s == "auto" => IdempotencyMode::Auto,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "idempotency.enabled: expected \"auto\", true or false, found {other}"
+                        )))
+                    }
+                },
                 skip: file.idempotency.skip.unwrap_or_default(),
             },
             roundtrip: RoundtripConfig {

@@ -10,7 +10,7 @@ use sqlx::Connection;
 use tokio::sync::OnceCell;
 
 use crate::apply::{apply_script, ApplyError};
-use crate::chain::{discover, Chain, Migration};
+use crate::chain::{Chain, Migration};
 use crate::config::Config;
 use crate::schema::SchemaSnapshot;
 use crate::server::{Database, Server, ServerError};
@@ -48,7 +48,7 @@ impl std::fmt::Debug for Harness {
 impl Harness {
     /// Discovers the chain and starts a server, both as `config` says.
     pub async fn new(config: Config) -> Result<Harness, Error> {
-        let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+        let chain = config.migrations.discover()?;
         let server = Arc::new(Server::start(&config.server).await?);
         Ok(Self::with_server(config, chain, server))
     }
@@ -141,6 +141,30 @@ impl Harness {
                 .await?;
         }
         Ok(self.templates[level].get().cloned().unwrap_or_default())
+    }
+
+    /// How far the chain applies to an empty database: every template is
+    /// built up to the first migration that fails, which is returned with
+    /// its error. Errors that are not a migration's (the server went away)
+    /// end the run.
+    pub async fn reach(&self) -> Result<Reach, Error> {
+        for level in 1..self.templates.len() {
+            match self.template(level).await {
+                Ok(_) => {}
+                Err(error @ Error::Migration { .. }) => {
+                    return Ok(Reach {
+                        applied: level - 1,
+                        failure: Some(error),
+                    })
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        self.template(0).await?;
+        Ok(Reach {
+            applied: self.chain.migrations.len(),
+            failure: None,
+        })
     }
 
     async fn build_template(&self, level: usize) -> Result<String, Error> {
@@ -256,6 +280,41 @@ impl Harness {
     /// Drops a database made by this harness (e.g. a test's scratch one).
     pub async fn drop_database(&self, db: &Database) -> Result<(), Error> {
         Ok(self.server.drop_database(db.name()).await?)
+    }
+}
+
+/// How far a chain applies: see [`Harness::reach`].
+#[derive(Debug)]
+pub struct Reach {
+    /// Migrations that applied, in order: `0..applied` are reachable.
+    pub applied: usize,
+    /// The error of migration `applied`, when the chain stops there.
+    pub failure: Option<Error>,
+}
+
+impl Reach {
+    /// Whether migration `index` (0-based) was applied on the way to head.
+    pub fn applies(&self, index: usize) -> bool {
+        index < self.applied
+    }
+
+    /// Why migration `index` cannot be checked, when it is not reachable.
+    pub fn unreachable_reason(&self, chain: &Chain, index: usize) -> Option<String> {
+        if self.applies(index) {
+            return None;
+        }
+        let failing = chain.migrations.get(self.applied)?.id();
+        Some(if index == self.applied {
+            "does not apply (see apply)".to_string()
+        } else {
+            format!("not reached: {failing} failed to apply")
+        })
+    }
+
+    /// Why head-level checks cannot run, when the chain stops short.
+    pub fn head_unreachable_reason(&self, chain: &Chain) -> Option<String> {
+        let failing = chain.migrations.get(self.applied)?.id();
+        Some(format!("the chain does not reach head: {failing} failed to apply"))
     }
 }
 

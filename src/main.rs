@@ -51,14 +51,14 @@ fn main() {
                     let message = error.to_string();
                     if format == Format::Json {
                         let value = serde_json::json!({"error": {"message": message, "exit": code}});
-                        println!("{value}");
+                        cli::write_stdout(&format!("{value}\n"));
                     }
-                    eprintln!("pgharness: error: {message}");
+                    cli::write_stderr_line(&format!("pgharness: error: {message}"));
                     code
                 }
             },
             code = interrupted => {
-                eprintln!("pgharness: interrupted; cleaned up");
+                cli::write_stderr_line("pgharness: interrupted; cleaned up");
                 code
             }
         }

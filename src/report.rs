@@ -51,6 +51,8 @@ pub struct Summary {
     pub failed: usize,
     /// Results that were skipped.
     pub skipped: usize,
+    /// Results that held on what could be checked, with a part unchecked.
+    pub partial: usize,
     /// Wall time of the check in seconds.
     pub seconds: f64,
     /// Generated cases run by constraint properties (when any ran).
@@ -84,6 +86,7 @@ impl Report {
             passed: count(Status::Pass),
             failed: count(Status::Fail),
             skipped: count(Status::Skip),
+            partial: count(Status::Partial),
             seconds: (outcome.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
             cases: (outcome.cases > 0).then_some(outcome.cases),
             cases_per_second: (outcome.cases > 0).then(|| {
@@ -147,6 +150,7 @@ impl Report {
                 Status::Pass => paint("32", "PASS"),
                 Status::Fail => paint("1;31", "FAIL"),
                 Status::Skip => paint("33", "SKIP"),
+                Status::Partial => paint("35", "PART"),
             };
             let _ = write!(out, "{status}  {:width$}  {}", r.property, r.target);
             match r.status {
@@ -156,6 +160,12 @@ impl Report {
                 }
                 Status::Skip => {
                     let _ = writeln!(out, "  ({})", r.message);
+                }
+                Status::Partial => {
+                    let _ = writeln!(out, "  ({})", r.message);
+                    if let Some(rerun) = &r.rerun {
+                        let _ = writeln!(out, "      rerun: {rerun}");
+                    }
                 }
                 Status::Fail => {
                     out.push('\n');
@@ -187,9 +197,14 @@ impl Report {
             (Some(n), Some(rate)) => format!(", {n} generated cases at {rate:.0}/s"),
             _ => String::new(),
         };
+        let partial = if s.partial > 0 {
+            format!(", {} partly checked", s.partial)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "\n{} passed, {} failed, {} skipped ({:.2} s{cases}; seed {})",
+            "\n{} passed, {} failed, {} skipped{partial} ({:.2} s{cases}; seed {})",
             s.passed, s.failed, s.skipped, s.seconds, s.seed
         );
         out

@@ -12,11 +12,45 @@ pub struct Statement<'a> {
     /// Byte offset of the first character of the statement in the script.
     pub start: usize,
     /// The statement's text, from its first token up to and including the
-    /// terminating semicolon when there is one.
+    /// terminating semicolon when there is one. For a psql meta-command,
+    /// the command line (`\set ON_ERROR_STOP on`).
     pub text: &'a str,
+    /// For `COPY ... FROM stdin`: the inline data that follows it in the
+    /// script, up to (not including) the `\.` line, as psql sends it.
+    pub copy_data: Option<&'a str>,
+    /// Whether this is a psql meta-command (a line starting with `\`)
+    /// rather than SQL.
+    pub meta: bool,
 }
 
 impl Statement<'_> {
+    /// The psql meta-command's name (`\set` -> `set`), for a meta-command.
+    pub fn meta_command(&self) -> Option<&str> {
+        if !self.meta {
+            return None;
+        }
+        let name = self.text.trim_start_matches('\\');
+        Some(name.split(|c: char| c.is_whitespace()).next().unwrap_or(""))
+    }
+
+    /// Whether psql would run this meta-command with no effect on the
+    /// database (output settings, echo, pg_dump's `\restrict` guard), so
+    /// the harness can pass over it.
+    pub fn is_harmless_meta(&self) -> bool {
+        matches!(
+            self.meta_command(),
+            Some(
+                "echo" | "qecho" | "warn" | "timing" | "pset" | "a" | "t" | "x" | "H" | "C"
+                    | "f" | "o" | "restrict" | "unrestrict" | "encoding" | "q" | "quit"
+            )
+        ) || self.is_on_error_stop()
+    }
+
+    fn is_on_error_stop(&self) -> bool {
+        let words: Vec<&str> = self.text.split_whitespace().collect();
+        matches!(words.as_slice(), ["\\set", "ON_ERROR_STOP", ..] | ["\\set", "VERBOSITY", ..] | ["\\set", "ECHO", ..])
+    }
+
     /// The statement's first keyword, lower-cased (`create`, `begin`, ...).
     pub fn keyword(&self) -> String {
         first_words(self.text, 1)
@@ -75,22 +109,51 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
     let mut word_count = 0usize;
     let mut prev_word = String::new();
     let mut depth = 0usize;
+    // `COPY ... FROM stdin`: its data follows the statement in the script.
+    let mut first_word = String::new();
+    let mut from_stdin = false;
     loop {
         let token_start = lexer.skip_trivia();
+        // A psql meta-command: a backslash where a statement would start,
+        // running to the end of its line.
+        if start.is_none() && lexer.peek(0) == Some(b'\\') {
+            let end = sql[token_start..]
+                .find('\n')
+                .map_or(sql.len(), |i| token_start + i);
+            out.push(Statement {
+                start: token_start,
+                text: sql[token_start..end].trim_end(),
+                copy_data: None,
+                meta: true,
+            });
+            lexer.pos = end;
+            continue;
+        }
         let Some(token) = lexer.next_token() else {
             break;
         };
         match token {
             Token::Semicolon if depth == 0 => {
                 if let Some(s) = start.take() {
+                    let text = &sql[s..lexer.pos];
+                    let copy_data = if from_stdin && first_word == "copy" {
+                        let data = lexer.copy_data();
+                        Some(data)
+                    } else {
+                        None
+                    };
                     out.push(Statement {
                         start: s,
-                        text: &sql[s..lexer.pos],
+                        text,
+                        copy_data,
+                        meta: false,
                     });
                 }
                 is_routine = false;
                 word_count = 0;
                 prev_word.clear();
+                first_word.clear();
+                from_stdin = false;
             }
             Token::Semicolon => {}
             Token::Word(w) => {
@@ -99,6 +162,12 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
                 word_count += 1;
                 if word_count <= 6 && (w == "function" || w == "procedure") {
                     is_routine = true;
+                }
+                if word_count == 1 {
+                    first_word = w.clone();
+                }
+                if prev_word == "from" && w == "stdin" {
+                    from_stdin = true;
                 }
                 if is_routine {
                     match w.as_str() {
@@ -118,10 +187,34 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
     if let Some(s) = start {
         let text = sql[s..].trim_end();
         if !text.is_empty() {
-            out.push(Statement { start: s, text });
+            out.push(Statement {
+                start: s,
+                text,
+                copy_data: None,
+                meta: false,
+            });
         }
     }
     out
+}
+
+/// The first statement that opens a transaction block the script never
+/// closes (`BEGIN` without a later `COMMIT`/`ROLLBACK`/`END`): psql rolls
+/// such a transaction back when the script ends, silently undoing it.
+pub fn unclosed_begin<'a>(statements: &[Statement<'a>]) -> Option<Statement<'a>> {
+    let mut open: Option<&Statement<'a>> = None;
+    for stmt in statements {
+        if !stmt.is_transaction_control() {
+            continue;
+        }
+        match stmt.keyword().as_str() {
+            "begin" | "start" => {
+                open.get_or_insert(stmt);
+            }
+            _ => open = None,
+        }
+    }
+    open.cloned()
 }
 
 /// Byte ranges of the positional parameters (`$1`, `$2`, ...) of `sql`,
@@ -295,6 +388,27 @@ impl<'a> Lexer<'a> {
                 Some(Token::Other)
             }
         }
+    }
+
+    /// After `COPY ... FROM stdin;`: consumes the rest of the line, then the
+    /// data lines up to a line that is `\.` (or the end of the script), and
+    /// returns the data as psql would send it.
+    fn copy_data(&mut self) -> &'a str {
+        let rest = &self.src[self.pos..];
+        let data_start = self.pos + rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let mut line_start = data_start;
+        while line_start < self.bytes.len() {
+            let line_end = self.src[line_start..]
+                .find('\n')
+                .map_or(self.bytes.len(), |i| line_start + i);
+            if self.src[line_start..line_end].trim_end_matches('\r') == "\\." {
+                self.pos = line_end;
+                return &self.src[data_start..line_start];
+            }
+            line_start = line_end + 1;
+        }
+        self.pos = self.bytes.len();
+        &self.src[data_start.min(self.bytes.len())..]
     }
 
     /// Consumes a quoted string or identifier; a doubled quote is an escaped

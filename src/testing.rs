@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::chain::discover;
 use crate::config::{BackendChoice, Config, ServerConfig};
 use crate::server::Server;
 use crate::{Error, Harness};
@@ -96,7 +95,7 @@ pub async fn harness(path: impl AsRef<Path>) -> Result<Arc<Harness>, Error> {
 /// A new harness for `config` on the shared server (templates are not
 /// shared with other harnesses).
 pub async fn harness_for(config: Config) -> Result<Harness, Error> {
-    let chain = discover(&config.migrations.dir, config.migrations.layout)?;
+    let chain = config.migrations.discover()?;
     let server = shared_server().await?;
     Ok(Harness::with_server(config, chain, server))
 }

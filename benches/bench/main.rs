@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pgharness::chain::{discover, Chain, Script};
+use pgharness::chain::{Chain, Script};
 use pgharness::config::Config;
 use pgharness::server::local::Binaries;
 use pgharness::server::Server;
@@ -222,7 +222,7 @@ async fn run(options: Options) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_pgharness"));
     let config = Config::load(&root.join("pgharness.toml")).context("loading pgharness.toml")?;
-    let chain = discover(&config.migrations.dir, config.migrations.layout)
+    let chain = config.migrations.discover()
         .context("discovering the sample chain")?;
     let bins = Binaries::find().context("finding the PostgreSQL binaries")?;
     let psql = process::client_program(&bins.bin_dir, "psql")?;

@@ -28,6 +28,9 @@ pub enum Status {
     Fail,
     /// The property was not checked (the message says why).
     Skip,
+    /// The property held on what could be checked, but part of it could not
+    /// be (the message says what): not a failure, not a full pass.
+    Partial,
 }
 
 /// Where in a migration file a failure is.
@@ -72,6 +75,11 @@ impl PropertyResult {
     /// A pass of `property` on `target`.
     pub fn pass(property: &str, target: &str) -> Self {
         Self::new(property, target, Status::Pass, String::new())
+    }
+
+    /// A partial check: what held, and what could not be checked.
+    pub fn partial(property: &str, target: &str, message: impl Into<String>) -> Self {
+        Self::new(property, target, Status::Partial, message.into())
     }
 
     /// A skip, with the reason.
@@ -207,22 +215,63 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let mut results = Vec::new();
     let mut cases = 0;
     let mut case_time = Duration::ZERO;
+    // Every property stands on the chain's templates: find how far the chain
+    // applies first, so that a failing migration is one finding and every
+    // other property still runs on the prefix that applied.
+    let mut reach = harness.reach().await?;
+    let chain = harness.chain();
+    let (reachable, unreachable): (Vec<usize>, Vec<usize>) =
+        selected.iter().partition(|&&i| reach.applies(i));
+    let unreachable: Vec<(String, String)> = unreachable
+        .iter()
+        .filter_map(|&i| Some((chain.migrations[i].id(), reach.unreachable_reason(chain, i)?)))
+        .collect();
+    let not_reached = |property: &str| -> Vec<PropertyResult> {
+        unreachable
+            .iter()
+            .map(|(id, why)| PropertyResult::skip(property, id, why.clone()))
+            .collect()
+    };
+    let head_skip = reach.head_unreachable_reason(chain);
     for kind in &options.properties {
         match kind {
-            PropertyKind::Apply => results.extend(apply::check(harness).await?),
+            PropertyKind::Apply => results.extend(apply::check(harness, &mut reach)?),
             PropertyKind::Idempotency => {
-                results.extend(idempotency::check(harness, &selected, seed).await?)
+                let mut found = idempotency::check(harness, &reachable, seed).await?;
+                found.extend(not_reached("idempotency"));
+                sort_by_chain(chain, &mut found);
+                results.extend(found);
             }
             PropertyKind::Roundtrip => {
-                results.extend(roundtrip::check(harness, &selected, whole_chain).await?)
-            }
-            PropertyKind::Fidelity => results.push(fidelity::check(harness).await?),
-            PropertyKind::Properties => {
-                let (found, count) = rules::check(harness, options.cases, seed).await?;
+                let mut found = roundtrip::check(harness, &reachable).await?;
+                found.extend(not_reached("roundtrip"));
+                sort_by_chain(chain, &mut found);
                 results.extend(found);
-                cases += count.cases;
-                case_time += count.elapsed;
+                if whole_chain {
+                    results.push(match &head_skip {
+                        Some(why) => PropertyResult::skip("roundtrip", "chain", why.clone()),
+                        None => roundtrip::check_chain(harness).await?,
+                    });
+                }
             }
+            PropertyKind::Fidelity => results.push(match &head_skip {
+                Some(why) => PropertyResult::skip("fidelity", "chain", why.clone()),
+                None => fidelity::check(harness).await?,
+            }),
+            PropertyKind::Properties => match &head_skip {
+                Some(why) => {
+                    for file in rules::load_dir(&harness.config().properties.dir)? {
+                        let target = file.name.clone();
+                        results.push(PropertyResult::skip(&file.property(), &target, why.clone()));
+                    }
+                }
+                None => {
+                    let (found, count) = rules::check(harness, options.cases, seed).await?;
+                    results.extend(found);
+                    cases += count.cases;
+                    case_time += count.elapsed;
+                }
+            },
         }
     }
     Ok(CheckOutcome {
@@ -232,6 +281,18 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
         case_time,
         seed,
     })
+}
+
+/// Orders per-migration results by the migration's place in the chain (the
+/// sort is stable, so several results of one migration keep their order).
+fn sort_by_chain(chain: &crate::chain::Chain, results: &mut [PropertyResult]) {
+    results.sort_by_key(|r| {
+        chain
+            .migrations
+            .iter()
+            .position(|m| m.id() == r.target)
+            .unwrap_or(usize::MAX)
+    });
 }
 
 /// Reads the schema snapshot of the database `conn` is connected to.

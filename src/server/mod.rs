@@ -365,11 +365,15 @@ impl Server {
             .unwrap_or_else(|e| e.into_inner())
             .push(name.to_string());
         let result = sqlx::raw_sql(&sql).execute(&mut conn).await;
+        let result = match result {
+            Ok(_) => copy_database_settings(&mut conn, template, name).await,
+            Err(source) => Err(ServerError::Sql {
+                what: format!("creating database {name} from {template}"),
+                source,
+            }),
+        };
         let _ = conn.close().await;
-        result.map_err(|source| ServerError::Sql {
-            what: format!("creating database {name} from {template}"),
-            source,
-        })?;
+        result?;
         Ok(self.database(name))
     }
 
@@ -476,6 +480,66 @@ where
             }
         });
     });
+}
+
+/// `CREATE DATABASE ... TEMPLATE` copies a database's contents but not its
+/// settings (`ALTER DATABASE ... SET`, `ALTER ROLE ... IN DATABASE ...
+/// SET`), which live in the shared catalog: a bootstrap that sets the
+/// search_path would be lost in every clone. Copies them from `template` to
+/// `name`. Each value goes through `set_config` and `SET ... FROM CURRENT`,
+/// so it is stored exactly as Postgres stored it (list values included).
+async fn copy_database_settings(
+    conn: &mut PgConnection,
+    template: &str,
+    name: &str,
+) -> Result<(), ServerError> {
+    let sql_error = |what: String| move |source| ServerError::Sql { what, source };
+    let rows: Vec<(Option<String>, Vec<String>)> = sqlx::query_as(
+        "select r.rolname::text, s.setconfig
+           from pg_db_role_setting s
+           join pg_database d on d.oid = s.setdatabase
+           left join pg_roles r on r.oid = s.setrole
+          where d.datname = $1",
+    )
+    .bind(template)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(sql_error(format!("reading the settings of {template}")))?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let what = format!("copying the settings of {template} to {name}");
+    sqlx::raw_sql("begin")
+        .execute(&mut *conn)
+        .await
+        .map_err(sql_error(what.clone()))?;
+    let result = async {
+        for (role, settings) in &rows {
+            for setting in settings {
+                let Some((key, value)) = setting.split_once('=') else {
+                    continue;
+                };
+                sqlx::query("select set_config($1, $2, true)")
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *conn)
+                    .await?;
+                let key = key.split('.').map(quote_ident).collect::<Vec<_>>().join(".");
+                let target = match role {
+                    Some(role) => format!("role {} in database {}", quote_ident(role), quote_ident(name)),
+                    None => format!("database {}", quote_ident(name)),
+                };
+                sqlx::raw_sql(&format!("alter {target} set {key} from current"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok::<(), sqlx::Error>(())
+    }
+    .await;
+    let end = if result.is_ok() { "commit" } else { "rollback" };
+    let ended = sqlx::raw_sql(end).execute(&mut *conn).await;
+    result.and(ended.map(|_| ())).map_err(sql_error(what))
 }
 
 /// Quotes an SQL identifier.

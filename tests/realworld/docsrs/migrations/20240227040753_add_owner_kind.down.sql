@@ -1,0 +1,4 @@
+ALTER TABLE owners
+DROP COLUMN IF EXISTS kind;
+
+DROP TYPE IF EXISTS owner_kind;

@@ -1,0 +1,1 @@
+CREATE INDEX releases_rustdoc_status_idx ON releases USING btree (rustdoc_status ASC);

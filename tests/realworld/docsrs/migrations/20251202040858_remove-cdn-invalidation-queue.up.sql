@@ -1,0 +1,1 @@
+DROP TABLE cdn_invalidation_queue;

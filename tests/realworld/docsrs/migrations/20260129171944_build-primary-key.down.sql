@@ -1,0 +1,2 @@
+ALTER TABLE builds DROP CONSTRAINT builds_pkey;
+DROP INDEX builds_build_started_idx ;

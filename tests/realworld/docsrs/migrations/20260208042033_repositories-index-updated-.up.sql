@@ -1,0 +1,1 @@
+CREATE INDEX repositories_updated_idx ON repositories USING btree (updated_at);

@@ -1,0 +1,1 @@
+DROP FUNCTION remove_unassigned_deployment_indexes();

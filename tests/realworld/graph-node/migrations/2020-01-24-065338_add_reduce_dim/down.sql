@@ -1,0 +1,1 @@
+drop function reduce_dim(anyarray);

@@ -1,0 +1,2 @@
+alter table subgraphs.subgraph
+  drop constraint subgraph_name_uq;

@@ -1,0 +1,4 @@
+alter table
+    subgraphs.subgraph_manifest
+drop
+    column features;

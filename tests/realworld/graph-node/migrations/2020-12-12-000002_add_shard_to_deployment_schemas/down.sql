@@ -1,0 +1,2 @@
+alter table deployment_schemas
+ drop column shard;

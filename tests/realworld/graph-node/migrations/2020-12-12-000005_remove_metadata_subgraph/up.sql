@@ -1,0 +1,2 @@
+delete from deployment_schemas
+ where id = 0;

@@ -1,0 +1,2 @@
+alter table deployment_schemas
+  alter column network drop not null;

@@ -1,0 +1,2 @@
+alter table subgraphs.subgraph_deployment
+    drop column firehose_cursor;

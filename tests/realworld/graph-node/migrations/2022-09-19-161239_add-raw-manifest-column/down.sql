@@ -1,0 +1,1 @@
+alter table subgraphs.subgraph_manifest drop column raw_yaml;

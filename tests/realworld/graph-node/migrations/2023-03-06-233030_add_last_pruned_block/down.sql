@@ -1,0 +1,2 @@
+alter table subgraphs.table_stats
+      drop column last_pruned_block;

@@ -1,0 +1,2 @@
+alter table subgraphs.subgraph_features
+drop column handlers;

@@ -1,0 +1,1 @@
+drop table public.graphman_command_executions;

@@ -1,0 +1,1 @@
+CREATE INDEX ON "transactions" (priority_op_id) WHERE priority_op_id IS NOT NULL;

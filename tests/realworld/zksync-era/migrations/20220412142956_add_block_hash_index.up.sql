@@ -1,0 +1,1 @@
+CREATE INDEX blocks_hash ON blocks USING hash (hash);

@@ -1,0 +1,1 @@
+ALTER TABLE transactions ADD COLUMN l1_block_number INT;

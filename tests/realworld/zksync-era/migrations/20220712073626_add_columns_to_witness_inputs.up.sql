@@ -1,0 +1,1 @@
+ALTER TABLE witness_inputs ADD COLUMN status TEXT NOT NULL;

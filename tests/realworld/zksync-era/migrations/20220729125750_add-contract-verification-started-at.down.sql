@@ -1,0 +1,2 @@
+ALTER TABLE contract_verification_requests
+    DROP COLUMN IF EXISTS processing_started_at;

@@ -1,0 +1,1 @@
+ALTER TABLE blocks DROP COLUMN IF EXISTS ergs_per_pubdata_limit;

@@ -1,0 +1,2 @@
+DROP TABLE contract_verification_zksolc_versions;
+DROP TABLE contract_verification_solc_versions;

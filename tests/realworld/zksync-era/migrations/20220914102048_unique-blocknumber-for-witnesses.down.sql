@@ -1,0 +1,1 @@
+ALTER TABLE witness_inputs DROP CONSTRAINT unique_witnesses;

@@ -1,0 +1,1 @@
+DROP INDEX miniblocks_hash;

@@ -1,0 +1,1 @@
+ALTER TABLE l1_batches DROP COLUMN skip_proof;

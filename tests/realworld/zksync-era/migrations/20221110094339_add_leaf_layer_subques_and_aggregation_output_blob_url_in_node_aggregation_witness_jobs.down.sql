@@ -1,0 +1,2 @@
+ALTER TABLE leaf_aggregation_witness_jobs DROP COLUMN IF EXISTS leaf_layer_subqueues_blob_url;
+ALTER TABLE leaf_aggregation_witness_jobs DROP COLUMN IF EXISTS aggregation_outputs_blob_url;

@@ -1,0 +1,2 @@
+ALTER TABLE prover_jobs
+    ADD proccesed_by TEXT;

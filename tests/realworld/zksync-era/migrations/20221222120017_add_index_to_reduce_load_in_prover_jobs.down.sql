@@ -1,0 +1,1 @@
+DROP index ix_prover_jobs_t1;

@@ -1,0 +1,2 @@
+ALTER TABLE witness_inputs DROP CONSTRAINT witness_inputs_l1_batch_number_fkey;
+

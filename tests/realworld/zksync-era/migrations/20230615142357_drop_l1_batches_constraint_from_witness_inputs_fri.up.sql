@@ -1,0 +1,2 @@
+ALTER TABLE witness_inputs_fri DROP CONSTRAINT witness_inputs_fri_l1_batch_number_fkey;
+

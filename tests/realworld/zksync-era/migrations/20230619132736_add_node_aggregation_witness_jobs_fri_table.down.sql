@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS node_aggregation_witness_jobs_fri;

@@ -1,0 +1,1 @@
+ALTER TABLE leaf_aggregation_witness_jobs_fri DROP COLUMN IF EXISTS number_of_basic_circuits;

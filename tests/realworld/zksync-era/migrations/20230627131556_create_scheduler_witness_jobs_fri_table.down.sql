@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS scheduler_witness_jobs_fri;

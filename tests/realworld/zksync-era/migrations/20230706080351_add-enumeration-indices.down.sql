@@ -1,0 +1,1 @@
+ALTER TABLE initial_writes DROP COLUMN IF EXISTS index;

@@ -1,0 +1,1 @@
+DROP TABLE IF exists gpu_prover_queue_fri;

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS miniblocks_pending_batch;

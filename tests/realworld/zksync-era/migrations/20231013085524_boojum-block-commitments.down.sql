@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS commitments;
+DROP TABLE IF EXISTS events_queue;

@@ -1,0 +1,1 @@
+DROP TABLE consensus_replica_state;

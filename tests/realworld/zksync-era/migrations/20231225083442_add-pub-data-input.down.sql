@@ -1,0 +1,1 @@
+ALTER table l1_batches DROP COLUMN pubdata_input;

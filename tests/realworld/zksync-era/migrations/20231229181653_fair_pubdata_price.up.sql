@@ -1,0 +1,2 @@
+ALTER TABLE miniblocks
+    ADD COLUMN IF NOT EXISTS fair_pubdata_price BIGINT;

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS l1_batches_commitment;

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS l1_batches_commitment ON l1_batches (commitment);

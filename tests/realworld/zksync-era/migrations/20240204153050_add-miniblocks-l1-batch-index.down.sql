@@ -1,0 +1,1 @@
+drop index ix_miniblocks_t2;

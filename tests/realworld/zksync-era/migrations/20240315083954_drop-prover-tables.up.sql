@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS gpu_prover_queue_fri;
+DROP TABLE IF EXISTS leaf_aggregation_witness_jobs_fri;
+DROP TABLE IF EXISTS node_aggregation_witness_jobs_fri;
+DROP TABLE IF EXISTS proof_compression_jobs_fri;
+DROP TABLE IF EXISTS prover_jobs_fri;
+DROP TABLE IF EXISTS scheduler_dependency_tracker_fri;
+DROP TABLE IF EXISTS scheduler_witness_jobs_fri;
+DROP TABLE IF EXISTS witness_inputs_fri;
+DROP TABLE IF EXISTS prover_fri_protocol_versions;
+DROP TABLE IF EXISTS proof;
+DROP TABLE IF EXISTS aggregated_proof;

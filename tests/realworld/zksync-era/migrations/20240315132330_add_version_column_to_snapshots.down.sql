@@ -1,0 +1,2 @@
+ALTER TABLE snapshots
+    DROP COLUMN version;

@@ -1,0 +1,2 @@
+ALTER TABLE snapshots
+    ADD COLUMN version INT NOT NULL DEFAULT 0;

@@ -1,0 +1,1 @@
+DROP TABLE consistency_checker_info;

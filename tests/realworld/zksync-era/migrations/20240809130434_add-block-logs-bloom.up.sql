@@ -1,0 +1,2 @@
+ALTER TABLE miniblocks
+    ADD COLUMN IF NOT EXISTS logs_bloom BYTEA;

@@ -1,0 +1,3 @@
+ALTER TABLE transactions
+DROP COLUMN timestamp_asserter_range_start,
+DROP COLUMN timestamp_asserter_range_end;

@@ -1,0 +1,1 @@
+ALTER TABLE data_availability DROP COLUMN IF EXISTS client_type;

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS base_token_ratios_ratio_timestamp_idx;

@@ -1,0 +1,1 @@
+ALTER TABLE eth_txs_history ADD COLUMN predicted_gas_limit BIGINT;

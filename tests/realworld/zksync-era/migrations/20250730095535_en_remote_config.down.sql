@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS en_remote_config;

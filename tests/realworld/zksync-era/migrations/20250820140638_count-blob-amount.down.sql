@@ -1,0 +1,1 @@
+ALTER TABLE l1_batches DROP COLUMN blobs_amount;

@@ -1,0 +1,1 @@
+ALTER TABLE eth_proof_manager DROP COLUMN requested_reward;
