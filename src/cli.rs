@@ -453,6 +453,10 @@ fn print_list(chain: &Chain, format: Format) {
                     "migrations": chain.migrations.len(),
                 },
                 "migrations": migrations,
+                "ignored": chain.ignored.iter().map(|i| serde_json::json!({
+                    "path": i.path.display().to_string(),
+                    "reason": i.reason,
+                })).collect::<Vec<_>>(),
             });
             outln!(
                 "{}",
@@ -484,6 +488,9 @@ fn print_list(chain: &Chain, format: Format) {
                     "  no-transaction"
                 };
                 outln!("  {:width$}  {down}  {}{tx}", m.id(), m.up.path.display());
+            }
+            for i in &chain.ignored {
+                outln!("  not a migration: {} ({})", i.path.display(), i.reason);
             }
         }
     }

@@ -181,9 +181,20 @@ impl Harness {
         };
         let mut conn = self.connect(&db).await?;
         let result = if level == 0 {
-            self.apply_bootstrap(&mut conn).await
+            match self.apply_bootstrap(&mut conn).await {
+                Ok(()) => self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None).await,
+                Err(e) => Err(e),
+            }
         } else {
-            self.apply_up(&mut conn, level - 1).await
+            match self.apply_up(&mut conn, level - 1).await {
+                // A template is what a migrate run to its version leaves:
+                // the tool's after-migrate callbacks included.
+                Ok(()) => {
+                    let callbacks = &self.chain.callbacks.after_migrate;
+                    self.apply_callbacks(&mut conn, callbacks, Some(level - 1)).await
+                }
+                Err(e) => Err(e),
+            }
         };
         let _ = conn.close().await;
         if let Err(e) = result {
@@ -233,13 +244,36 @@ impl Harness {
         Ok(())
     }
 
-    /// Runs the up script of migration `index` (0-based) on `conn`.
+    /// Runs the up script of migration `index` (0-based) on `conn`, with
+    /// the tool's per-migration callbacks around it (Flyway's
+    /// `beforeEachMigrate` / `afterEachMigrate`).
     pub async fn apply_up(&self, conn: &mut PgConnection, index: usize) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
+        let callbacks = &self.chain.callbacks;
+        self.apply_callbacks(conn, &callbacks.before_each, Some(index)).await?;
         apply_script(conn, &migration.up, self.chain.layout)
             .await
-            .map(|_| ())
-            .map_err(|error| migration_error(migration, error))
+            .map_err(|error| migration_error(migration, error))?;
+        self.apply_callbacks(conn, &callbacks.after_each, Some(index)).await
+    }
+
+    /// Runs callback scripts; a failure is reported as the migration's
+    /// (`index`) when there is one, else as the bootstrap's.
+    async fn apply_callbacks(
+        &self,
+        conn: &mut PgConnection,
+        scripts: &[(String, crate::chain::Script)],
+        index: Option<usize>,
+    ) -> Result<(), Error> {
+        for (_, script) in scripts {
+            if let Err(error) = apply_script(conn, script, self.chain.layout).await {
+                return Err(match index {
+                    Some(i) => migration_error(&self.chain.migrations[i], error),
+                    None => Error::Bootstrap(Box::new(error)),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Whether the up scripts of migrations `from..` can all run inside one

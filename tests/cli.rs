@@ -33,11 +33,6 @@ const BAD: &[(&str, &str, &str)] = &[
         "001_b.up.sql",
         "duplicate migration version",
     ),
-    (
-        "bad/down_without_up",
-        "0002_b.down.sql",
-        "down migration without an up",
-    ),
     ("bad/mixed_layouts", "V2__b.sql", "mixed migration layouts"),
     ("bad/non_utf8", "0002_b.up.sql:2", "not valid UTF-8"),
     (

@@ -13,12 +13,19 @@ CREATE DATABASE ... TEMPLATE; never pgharness.  Python 3.11+ stdlib only.
 Per migration N (database "cur" holds bootstrap + migrations 1..N-1):
   up         clone cur -> nxt, apply up to nxt                      ok/fail
   rerun      clone nxt -> chk, apply up again                       ok/fail
+  rerun_same schema + data dump of chk vs of nxt                    yes/no
   down       clone nxt -> chk, apply down                           ok/fail/none
   down_restores  schema dump of chk vs dump of cur                  yes/no/colorder
   reup       apply up again on chk                                  ok/fail
   reup_same  schema dump of chk vs dump of nxt                      yes/no
 then nxt becomes cur.  The first failing up stops the chain; later rows are
 not_reached.  "-" marks a column that does not apply.
+
+A final row (version "chain", name "roundtrip") replays the whole chain on a
+fresh database "rt" (bootstrap only): all ups in order (up), all downs in reverse
+order (down; "none" when any migration has no down), schema dump vs the fresh
+database (down_restores), all ups again (reup) and schema dump vs after the
+first pass (reup_same).  rerun and rerun_same are "-" there.
 """
 import argparse
 import os
@@ -28,7 +35,8 @@ import sys
 import tempfile
 import tomllib
 
-HEADER = ["version", "name", "up", "rerun", "down", "down_restores", "reup", "reup_same", "note"]
+HEADER = ["version", "name", "up", "rerun", "rerun_same", "down", "down_restores", "reup", "reup_same",
+          "note"]
 
 
 # --------------------------------------------------------------------------
@@ -269,6 +277,36 @@ class PG:
             raise RuntimeError(f"pg_dump {tag}: {r.stderr.strip()}")
         return normalize(r.stdout)
 
+    def dump_data(self, tag):
+        r = subprocess.run(["pg_dump", "--data-only", "--no-owner", "--no-privileges", "-d", self.db(tag)],
+                           env=self.env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_dump --data-only {tag}: {r.stderr.strip()}")
+        return normalize_data(r.stdout)
+
+
+def normalize_data(dump):
+    """normalize() outside COPY blocks; the rows of each COPY ... FROM stdin; block
+    are kept verbatim (a row may be blank or start with "--") and sorted, so the
+    physical row order does not matter."""
+    out, rows = [], None
+    for line in dump.split("\n"):  # not splitlines(): COPY rows may hold \x1c, U+2028, ...
+        if rows is not None:
+            if line == "\\.":
+                out.extend(sorted(rows))
+                out.append(line)
+                rows = None
+            else:
+                rows.append(line)
+            continue
+        s = normalize(line)
+        out.extend(s)
+        if s and s[0].startswith("COPY ") and s[0].endswith(" FROM stdin;"):
+            rows = []
+    if rows is not None:
+        raise RuntimeError("pg_dump --data-only: unterminated COPY block")
+    return out
+
 
 def normalize(dump):
     out = []
@@ -328,6 +366,62 @@ def compare(a, b, label=""):
     return "no", "; ".join(parts) or "statement order differs"
 
 
+def roundtrip(pg, migs, bootstrap):
+    """The whole chain on a fresh database "rt": all ups, all downs in reverse
+    order, all ups again.  Returns the "chain roundtrip" row."""
+    row = {"up": "-", "down": "-", "restores": "-", "reup": "-", "reup_same": "-"}
+    notes = []
+
+    def result():
+        note = "; ".join(notes).replace("\t", " ").replace("\n", " ")
+        return ["chain", "roundtrip", row["up"], "-", "-", row["down"], row["restores"], row["reup"],
+                row["reup_same"], note]
+
+    def apply_all(label, seq, sql_of):
+        for m in seq:
+            ok, err = pg.run_sql("rt", sql_of(m), not m.no_tx)
+            if not ok:
+                notes.append(f"{label} {m.version}: {err}")
+                return False
+        return True
+
+    pg.drop("rt")
+    pg.admin(f'CREATE DATABASE "{pg.db("rt")}" TEMPLATE template0')
+    try:
+        if has_sql(bootstrap):
+            ok, err = pg.run_sql("rt", bootstrap, single_tx=False)
+            if not ok:
+                raise SystemExit(f"bootstrap failed: {err}")
+        fresh = pg.dump("rt")
+        if not apply_all("up", migs, lambda m: m.up_sql):
+            row["up"] = "fail"
+            return result()
+        row["up"] = "ok"
+        after_up = pg.dump("rt")
+        missing = [m.version for m in migs if m.down_sql is None]
+        if missing:
+            row["down"] = "none"
+            notes.append(f"no down: {len(missing)} of {len(migs)} migrations (first {missing[0]})")
+            return result()
+        if not apply_all("down", reversed(migs), lambda m: m.down_sql):
+            row["down"] = "fail"
+            return result()
+        row["down"] = "ok"
+        row["restores"], why = compare(fresh, pg.dump("rt"), "chain_down")
+        if why:
+            notes.append("down diff: " + why)
+        if not apply_all("reup", migs, lambda m: m.up_sql):
+            row["reup"] = "fail"
+            return result()
+        row["reup"] = "ok"
+        row["reup_same"], why = compare(after_up, pg.dump("rt"), "chain_reup")
+        if why:
+            notes.append("reup diff: " + why)
+        return result()
+    finally:
+        pg.drop("rt")
+
+
 # --------------------------------------------------------------------------
 
 
@@ -367,7 +461,7 @@ def main():
     stopped = False
     for i, m in enumerate(migs):
         if stopped:
-            rows.append([m.version, m.name, "not_reached", "-", "-", "-", "-", "-", ""])
+            rows.append([m.version, m.name, "not_reached", "-", "-", "-", "-", "-", "-", ""])
             continue
         notes = list(m.notes)
         tx = not m.no_tx
@@ -375,17 +469,31 @@ def main():
         ok, err = pg.run_sql("nxt", m.up_sql, tx)
         if not ok:
             notes.append("up: " + err)
-            rows.append([m.version, m.name, "fail", "-", "-", "-", "-", "-", "; ".join(notes)])
+            rows.append([m.version, m.name, "fail", "-", "-", "-", "-", "-", "-", "; ".join(notes)])
             stopped = True
             pg.drop("nxt")
             continue
         after_up = pg.dump("nxt")
+        after_up_data = pg.dump_data("nxt")
 
         pg.clone("nxt", "chk")
         ok, err = pg.run_sql("chk", m.up_sql, tx)
         rerun = "ok" if ok else "fail"
+        rerun_same = "-"
         if not ok:
             notes.append("rerun: " + err)
+        else:
+            # the second run must leave schema AND data as the first run did
+            same_schema, why_schema = compare(after_up, pg.dump("chk"), f"{m.version}_rerun_schema")
+            same_data, why_data = compare(after_up_data, pg.dump_data("chk"), f"{m.version}_rerun_data")
+            differs = []
+            if same_schema != "yes":
+                differs.append("schema" + (f" ({why_schema})" if why_schema else f" ({same_schema})"))
+            if same_data != "yes":
+                differs.append("data" + (f" ({why_data})" if why_data else f" ({same_data})"))
+            rerun_same = "no" if differs else "yes"
+            if differs:
+                notes.append("rerun differs: " + ", ".join(differs))
 
         down = restores = reup = reup_same = "-"
         if m.down_sql is None:
@@ -412,22 +520,27 @@ def main():
         pg.rename("nxt", "cur")
         before = after_up
         note = "; ".join(notes).replace("\t", " ").replace("\n", " ")
-        rows.append([m.version, m.name, "ok", rerun, down, restores, reup, reup_same, note])
-        print(f"[{os.path.basename(chain)}] {i + 1}/{len(migs)} {m.version} {rows[-1][2:8]}", file=sys.stderr)
+        rows.append([m.version, m.name, "ok", rerun, rerun_same, down, restores, reup, reup_same, note])
+        print(f"[{os.path.basename(chain)}] {i + 1}/{len(migs)} {m.version} {rows[-1][2:9]}", file=sys.stderr)
 
     pg.drop("cur")
     pg.drop("nxt")
     pg.drop("chk")
+    rows.append(roundtrip(pg, migs, bootstrap))
+    print(f"[{os.path.basename(chain)}] chain roundtrip {rows[-1][2:]}", file=sys.stderr)
     out = args.out or os.path.join(chain, "psql-truth.tsv")
     with open(out, "w", encoding="utf-8") as f:
         f.write("\t".join(HEADER) + "\n")
         for r in rows:
             f.write("\t".join(r) + "\n")
+    rt, rows = rows[-1], rows[:-1]
     n = len(rows)
     fails = [r for r in rows if r[2] == "fail"]
     print(f"{os.path.basename(chain)}: {n} migrations; up fail at "
           f"{fails[0][0] if fails else 'none'}; downs not restoring "
-          f"{sum(1 for r in rows if r[5] == 'no')}; reruns failing {sum(1 for r in rows if r[3] == 'fail')}")
+          f"{sum(1 for r in rows if r[6] == 'no')}; reruns failing {sum(1 for r in rows if r[3] == 'fail')}; "
+          f"reruns not same {sum(1 for r in rows if r[4] == 'no')}; "
+          f"chain up={rt[2]} down={rt[5]} down_restores={rt[6]} reup={rt[7]} reup_same={rt[8]}")
 
 
 if __name__ == "__main__":

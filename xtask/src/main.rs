@@ -1,7 +1,8 @@
-//! `cargo xtask <command>`: project automation (image, seed, bench).
+//! `cargo xtask <command>`: project automation (image, seed, bench, realworld).
 
 mod bench;
 mod image;
+mod realworld;
 mod seed;
 
 use anyhow::{bail, Result};
@@ -14,10 +15,11 @@ fn main() -> Result<()> {
         "bench" => bench::run(&rest),
         "image" => image::run(&rest),
         "seed" => seed::run(&rest),
+        "realworld" => realworld::run(&rest),
         "" | "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <image|seed|bench> [options]");
+            println!("usage: cargo xtask <image|seed|bench|realworld> [options]");
             Ok(())
         }
-        other => bail!("unknown xtask command `{other}` (expected image, seed or bench)"),
+        other => bail!("unknown xtask command `{other}` (expected image, seed, bench or realworld)"),
     }
 }
