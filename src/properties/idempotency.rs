@@ -40,7 +40,10 @@ pub(super) async fn check(
         IdempotencyMode::Auto => guarding.rerunnable(),
     };
     let results =
-        super::per_migration(selected, |index| check_migration(harness, index, seed)).await?;
+        super::per_migration(selected, |index| async move {
+            check_migration(harness, index, seed).await.map(|r| vec![r])
+        })
+        .await?;
     if required {
         return Ok(results);
     }

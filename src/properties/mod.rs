@@ -404,18 +404,19 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
 const MIGRATION_CONCURRENCY: usize = 4;
 
 /// Runs `check` on each selected migration index, a few at once, results in
-/// chain order; the first error ends the run.
+/// chain order (a check may give several); the first error ends the run.
 async fn per_migration<F, Fut>(selected: &[usize], check: F) -> Result<Vec<PropertyResult>, Error>
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<PropertyResult, Error>>,
+    Fut: std::future::Future<Output = Result<Vec<PropertyResult>, Error>>,
 {
     use futures_util::stream::{self, StreamExt};
-    stream::iter(selected.iter().copied())
+    let per_index: Vec<Vec<PropertyResult>> = stream::iter(selected.iter().copied())
         .map(check)
         .buffered(MIGRATION_CONCURRENCY)
         .collect::<Vec<_>>()
         .await
         .into_iter()
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(per_index.into_iter().flatten().collect())
 }

@@ -102,23 +102,33 @@ fn is_heading(line: &str) -> bool {
     line.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
-/// The object a hunk's first change is in: the first header among the
-/// changed lines (a changed, added or removed object), or else the nearest
-/// header above the change.
+/// The object a hunk's first change is in: the header of the first changed
+/// line's own object (the line itself when it is a header, else the
+/// nearest header above it on its side of the diff), so the header names
+/// the object whose lines follow it.
 fn hunk_heading<'a>(
     hunk: &UnifiedDiffHunk<'_, '_, '_, '_, str>,
     old_lines: &[&'a str],
     new_lines: &[&'a str],
 ) -> Option<&'a str> {
     let op = hunk.ops().iter().find(|op| op.tag() != DiffTag::Equal)?;
-    let changed_old = old_lines.get(op.old_range()).unwrap_or_default();
-    let changed_new = new_lines.get(op.new_range()).unwrap_or_default();
-    let above = old_lines.get(..op.old_range().start).unwrap_or_default();
-    changed_old
+    let (lines, range) = if op.old_range().is_empty() {
+        (new_lines, op.new_range())
+    } else {
+        (old_lines, op.old_range())
+    };
+    // The first changed line that says something (a blank line between
+    // objects belongs to neither).
+    let first = range
+        .clone()
+        .find(|&i| lines.get(i).is_some_and(|l| !l.trim().is_empty()))
+        .unwrap_or(range.start);
+    lines
+        .get(..=first)
+        .unwrap_or_default()
         .iter()
-        .chain(changed_new)
+        .rev()
         .find(|line| is_heading(line))
-        .or_else(|| above.iter().rev().find(|line| is_heading(line)))
         .map(|line| line.trim_end())
 }
 

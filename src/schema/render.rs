@@ -300,6 +300,33 @@ fn render_extension(name: &str, extension: &Extension) -> Block {
     block
 }
 
+/// `pg_get_viewdef`'s ` SELECT a,\n    b\n   FROM ...` with the top-level
+/// select list sorted (one item a line, as Postgres prints it).
+fn sort_select_list(definition: &str) -> String {
+    let lines: Vec<&str> = definition.lines().collect();
+    let Some(first) = lines.first() else {
+        return definition.to_string();
+    };
+    let Some(head) = first.trim_start().strip_prefix("SELECT ") else {
+        return definition.to_string();
+    };
+    let end = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("FROM ") || l.trim_start().starts_with("FROM\t"))
+        .unwrap_or(lines.len());
+    let mut items: Vec<String> = std::iter::once(head)
+        .chain(lines[1..end].iter().map(|l| l.trim()))
+        .map(|item| item.trim_end_matches(',').to_string())
+        .collect();
+    items.sort();
+    let mut out = format!(" SELECT {}", items.join(",\n    "));
+    for line in &lines[end..] {
+        out.push('\n');
+        out.push_str(line);
+    }
+    out
+}
+
 fn ordered<T>(items: &[T], order: ColumnOrder, name: impl Fn(&T) -> &str) -> Vec<&T> {
     let mut items: Vec<&T> = items.iter().collect();
     if order == ColumnOrder::Name {
@@ -613,7 +640,13 @@ fn render_view(kind: ObjectKind, name: &QualifiedName, view: &View, opts: &Rende
     }
     block.comment(1, &view.comment);
     block.line(1, "as");
-    block.dedented(2, &view.definition);
+    if opts.column_order == ColumnOrder::Name {
+        // A select list that only follows its table's column order is
+        // column order too: compare it as a set.
+        block.dedented(2, &sort_select_list(&view.definition));
+    } else {
+        block.dedented(2, &view.definition);
+    }
     let columns = ordered(&view.columns, opts.column_order, |c| &c.name);
     for column in &columns {
         if column.comment.is_some() {
