@@ -182,7 +182,10 @@ impl Harness {
         let mut conn = self.connect(&db).await?;
         let result = if level == 0 {
             match self.apply_bootstrap(&mut conn).await {
-                Ok(()) => self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None).await,
+                Ok(()) => {
+                    self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None)
+                        .await
+                }
                 Err(e) => Err(e),
             }
         } else {
@@ -191,7 +194,8 @@ impl Harness {
                 // the tool's after-migrate callbacks included.
                 Ok(()) => {
                     let callbacks = &self.chain.callbacks.after_migrate;
-                    self.apply_callbacks(&mut conn, callbacks, Some(level - 1)).await
+                    self.apply_callbacks(&mut conn, callbacks, Some(level - 1))
+                        .await
                 }
                 Err(e) => Err(e),
             }
@@ -250,11 +254,13 @@ impl Harness {
     pub async fn apply_up(&self, conn: &mut PgConnection, index: usize) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
         let callbacks = &self.chain.callbacks;
-        self.apply_callbacks(conn, &callbacks.before_each, Some(index)).await?;
+        self.apply_callbacks(conn, &callbacks.before_each, Some(index))
+            .await?;
         apply_script(conn, &migration.up, self.chain.layout)
             .await
             .map_err(|error| migration_error(migration, error))?;
-        self.apply_callbacks(conn, &callbacks.after_each, Some(index)).await
+        self.apply_callbacks(conn, &callbacks.after_each, Some(index))
+            .await
     }
 
     /// Runs callback scripts; a failure is reported as the migration's
@@ -348,7 +354,9 @@ impl Reach {
     /// Why head-level checks cannot run, when the chain stops short.
     pub fn head_unreachable_reason(&self, chain: &Chain) -> Option<String> {
         let failing = chain.migrations.get(self.applied)?.id();
-        Some(format!("the chain does not reach head: {failing} failed to apply"))
+        Some(format!(
+            "the chain does not reach head: {failing} failed to apply"
+        ))
     }
 }
 

@@ -40,15 +40,33 @@ impl Statement<'_> {
         matches!(
             self.meta_command(),
             Some(
-                "echo" | "qecho" | "warn" | "timing" | "pset" | "a" | "t" | "x" | "H" | "C"
-                    | "f" | "o" | "restrict" | "unrestrict" | "encoding" | "q" | "quit"
+                "echo"
+                    | "qecho"
+                    | "warn"
+                    | "timing"
+                    | "pset"
+                    | "a"
+                    | "t"
+                    | "x"
+                    | "H"
+                    | "C"
+                    | "f"
+                    | "o"
+                    | "restrict"
+                    | "unrestrict"
+                    | "encoding"
+                    | "q"
+                    | "quit"
             )
         ) || self.is_on_error_stop()
     }
 
     fn is_on_error_stop(&self) -> bool {
         let words: Vec<&str> = self.text.split_whitespace().collect();
-        matches!(words.as_slice(), ["\\set", "ON_ERROR_STOP", ..] | ["\\set", "VERBOSITY", ..] | ["\\set", "ECHO", ..])
+        matches!(
+            words.as_slice(),
+            ["\\set", "ON_ERROR_STOP", ..] | ["\\set", "VERBOSITY", ..] | ["\\set", "ECHO", ..]
+        )
     }
 
     /// The statement's first keyword, lower-cased (`create`, `begin`, ...).

@@ -106,7 +106,9 @@ async fn every_broken_chain_produces_its_finding() {
             .collect();
         let result = mine
             .iter()
-            .find(|r| format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or("")).contains(fragment))
+            .find(|r| {
+                format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or("")).contains(fragment)
+            })
             .or(mine.first())
             .unwrap_or_else(|| {
                 panic!("{fixture}: no {property} result for {target}: {results:#?}")

@@ -128,7 +128,13 @@ fn check_chain(chain: &str) -> Outcome {
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
         .args(["-c", config_path.to_str().unwrap(), "--format", "json"])
-        .args(["check", "--only", "apply,idempotency,roundtrip", "--seed", "1"])
+        .args([
+            "check",
+            "--only",
+            "apply,idempotency,roundtrip",
+            "--seed",
+            "1",
+        ])
         .output()
         .unwrap();
     let seconds = started.elapsed().as_secs_f64();
@@ -158,7 +164,10 @@ fn check_chain(chain: &str) -> Outcome {
         let version = if target == "chain" {
             "chain".to_string()
         } else {
-            version_of.get(target).cloned().unwrap_or_else(|| target.to_string())
+            version_of
+                .get(target)
+                .cloned()
+                .unwrap_or_else(|| target.to_string())
         };
         if status == "skip" {
             continue;
@@ -251,7 +260,10 @@ fn all_real_chains_match_psql() {
     let only = std::env::var("PGHARNESS_REALWORLD").ok();
     let outcomes: Vec<Outcome> = CHAINS
         .iter()
-        .filter(|c| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == **c)))
+        .filter(|c| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|x| x == **c))
+        })
         .map(|c| check_chain(c))
         .collect();
     assert_conforms(&outcomes);
@@ -276,18 +288,29 @@ fn a_real_chain_that_fails_midway_gets_a_full_report() {
         .args(["-c", config.to_str().unwrap(), "--format", "json", "check"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = report["results"].as_array().unwrap();
     let find = |property: &str, target_prefix: &str| {
         results
             .iter()
-            .find(|r| r["property"] == property && r["target"].as_str().unwrap().starts_with(target_prefix))
+            .find(|r| {
+                r["property"] == property
+                    && r["target"].as_str().unwrap().starts_with(target_prefix)
+            })
             .unwrap_or_else(|| panic!("no {property} result for {target_prefix}"))
     };
     let failing = find("apply", "0030_");
     assert_eq!(failing["status"], "fail");
-    assert!(failing["location"]["file"].as_str().unwrap().ends_with("0030_2.0.0_schema.up.sql"));
+    assert!(failing["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("0030_2.0.0_schema.up.sql"));
     assert_eq!(failing["location"]["sqlstate"], "42P01");
     assert_eq!(find("apply", "0015_")["status"], "pass");
     let later = find("apply", "0031_");
@@ -298,7 +321,10 @@ fn a_real_chain_that_fails_midway_gets_a_full_report() {
     // chain round trip say why they could not run.
     let idempotency = find("idempotency", "chain");
     assert!(
-        idempotency["message"].as_str().unwrap().contains("of 9 migrations"),
+        idempotency["message"]
+            .as_str()
+            .unwrap()
+            .contains("of 9 migrations"),
         "{idempotency}"
     );
     assert!(find("fidelity", "chain")["message"]

@@ -222,7 +222,9 @@ async fn run(options: Options) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_pgharness"));
     let config = Config::load(&root.join("pgharness.toml")).context("loading pgharness.toml")?;
-    let chain = config.migrations.discover()
+    let chain = config
+        .migrations
+        .discover()
         .context("discovering the sample chain")?;
     let bins = Binaries::find().context("finding the PostgreSQL binaries")?;
     let psql = process::client_program(&bins.bin_dir, "psql")?;

@@ -83,8 +83,8 @@ pub fn script_guarding(sql: &str) -> Guarding {
                 dropped.push(object);
             }
         }
-        let paired = keyword == "create"
-            && object_of(&text, "create").is_some_and(|o| dropped.contains(&o));
+        let paired =
+            keyword == "create" && object_of(&text, "create").is_some_and(|o| dropped.contains(&o));
         if guarded || paired {
             out.guarded += 1;
         }
@@ -106,9 +106,19 @@ fn normalize(text: &str) -> String {
 /// if not exists a.x on ...` -> (`index`, `x`).
 fn object_of(text: &str, verb: &str) -> Option<(String, String)> {
     let rest = text.strip_prefix(verb)?.trim_start();
-    let mut words = rest
-        .split(' ')
-        .filter(|w| !matches!(*w, "unique" | "or" | "replace" | "constraint" | "materialized" | "concurrently" | "temporary" | "temp"));
+    let mut words = rest.split(' ').filter(|w| {
+        !matches!(
+            *w,
+            "unique"
+                | "or"
+                | "replace"
+                | "constraint"
+                | "materialized"
+                | "concurrently"
+                | "temporary"
+                | "temp"
+        )
+    });
     let kind = words.next()?.to_string();
     let mut name = words.next()?;
     if name == "if" {
@@ -142,7 +152,13 @@ mod tests {
              comment on table a is 'x';
              do $$ begin create type e as enum ('x'); exception when duplicate_object then null; end $$;",
         );
-        assert_eq!(g, Guarding { statements: 7, guarded: 6 });
+        assert_eq!(
+            g,
+            Guarding {
+                statements: 7,
+                guarded: 6
+            }
+        );
     }
 
     #[test]

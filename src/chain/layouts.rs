@@ -69,7 +69,10 @@ impl Collector {
     }
 
     /// The migrations ordered by `order` (on the tool's keys); stable.
-    fn finish(mut self, order: impl Fn(&(String, Migration), &(String, Migration)) -> Ordering) -> Vec<Migration> {
+    fn finish(
+        mut self,
+        order: impl Fn(&(String, Migration), &(String, Migration)) -> Ordering,
+    ) -> Vec<Migration> {
         self.items.sort_by(order);
         self.items.into_iter().map(|(_, m)| m).collect()
     }
@@ -84,7 +87,11 @@ fn file_name(path: &Path) -> String {
 /// Whether an entry a tool skips looks like a migration someone meant to
 /// run, so that skipping it is worth a line in `list`.
 fn looks_like_migration(entry: &Entry) -> bool {
-    entry.name.as_bytes().first().is_some_and(u8::is_ascii_digit)
+    entry
+        .name
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_digit)
         || entry.name.to_ascii_lowercase().ends_with(".sql")
 }
 
@@ -109,7 +116,11 @@ pub(super) fn sqlx(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
     let mut downs: Vec<(i64, &Entry)> = Vec::new();
     for entry in entries {
         if !entry.is_file {
-            ignore(&mut ignored, entry, "not a regular file (sqlx reads the files of one directory)");
+            ignore(
+                &mut ignored,
+                entry,
+                "not a regular file (sqlx reads the files of one directory)",
+            );
             continue;
         }
         let Some((version, rest)) = entry.name.split_once('_') else {
@@ -166,7 +177,10 @@ pub(super) fn sqlx(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
         migration.down = Some(down);
     }
     let migrations = collector.finish(|a, b| {
-        let (x, y) = (a.0.parse::<i64>().unwrap_or(0), b.0.parse::<i64>().unwrap_or(0));
+        let (x, y) = (
+            a.0.parse::<i64>().unwrap_or(0),
+            b.0.parse::<i64>().unwrap_or(0),
+        );
         x.cmp(&y)
     });
     Ok(Found {
@@ -188,7 +202,11 @@ pub(super) fn supabase(dir: &Path, entries: &[Entry]) -> Result<Found, ChainErro
     let mut first = true;
     for entry in entries {
         if !entry.is_file {
-            ignore(&mut ignored, entry, "not a regular file: the Supabase CLI skips it");
+            ignore(
+                &mut ignored,
+                entry,
+                "not a regular file: the Supabase CLI skips it",
+            );
             continue;
         }
         let parsed = entry
@@ -197,14 +215,20 @@ pub(super) fn supabase(dir: &Path, entries: &[Entry]) -> Result<Found, ChainErro
             .and_then(|stem| stem.split_once('_'))
             .filter(|(v, _)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
         let Some((version, name)) = parsed else {
-            ignore(&mut ignored, entry, "the Supabase CLI skips it: file name must match <timestamp>_name.sql");
+            ignore(
+                &mut ignored,
+                entry,
+                "the Supabase CLI skips it: file name must match <timestamp>_name.sql",
+            );
             continue;
         };
         let was_first = std::mem::replace(&mut first, false);
         if was_first && version.len() == 14 && name == "init" && version < "20211209000000" {
             ignored.push(Ignored {
                 path: entry.path.clone(),
-                reason: "the Supabase CLI skips an old `<timestamp>_init.sql` as the first migration".into(),
+                reason:
+                    "the Supabase CLI skips an old `<timestamp>_init.sql` as the first migration"
+                        .into(),
             });
             continue;
         }
@@ -237,7 +261,11 @@ pub(super) fn diesel(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
     let mut ignored = Vec::new();
     for entry in entries {
         if !entry.is_dir {
-            ignore(&mut ignored, entry, "a file beside the migration folders: diesel skips it");
+            ignore(
+                &mut ignored,
+                entry,
+                "a file beside the migration folders: diesel skips it",
+            );
             continue;
         }
         let up_path = entry.path.join("up.sql");
@@ -414,9 +442,18 @@ pub(super) fn dbmate(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
 /// repeatable `R__<desc>.sql`, or a callback `<event>[__<desc>].sql`.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum FlywayName {
-    Versioned { undo: bool, version: String, name: String },
-    Repeatable { name: String },
-    Callback { event: String, name: String },
+    Versioned {
+        undo: bool,
+        version: String,
+        name: String,
+    },
+    Repeatable {
+        name: String,
+    },
+    Callback {
+        event: String,
+        name: String,
+    },
 }
 
 /// Flyway's callback events whose scripts touch a migrate run.
@@ -444,7 +481,34 @@ pub(super) fn parse_flyway_name(file: &str) -> Option<FlywayName> {
     let (head, desc) = stem.split_once("__").unwrap_or((stem, ""));
     if let Some(event) = FLYWAY_EVENTS
         .iter()
-        .chain(["beforeClean", "afterClean", "beforeValidate", "afterValidate", "beforeInfo", "afterInfo", "beforeBaseline", "afterBaseline", "beforeRepair", "afterRepair", "beforeConnect", "afterConnect", "afterEachUndo", "beforeEachUndo", "beforeUndo", "afterUndo", "afterUndoError", "afterEachUndoError", "beforeEachUndoStatement", "afterEachUndoStatement", "afterEachMigrateStatement", "afterEachMigrateStatementError", "afterVersionedMigrateApplied"].iter())
+        .chain(
+            [
+                "beforeClean",
+                "afterClean",
+                "beforeValidate",
+                "afterValidate",
+                "beforeInfo",
+                "afterInfo",
+                "beforeBaseline",
+                "afterBaseline",
+                "beforeRepair",
+                "afterRepair",
+                "beforeConnect",
+                "afterConnect",
+                "afterEachUndo",
+                "beforeEachUndo",
+                "beforeUndo",
+                "afterUndo",
+                "afterUndoError",
+                "afterEachUndoError",
+                "beforeEachUndoStatement",
+                "afterEachUndoStatement",
+                "afterEachMigrateStatement",
+                "afterEachMigrateStatementError",
+                "afterVersionedMigrateApplied",
+            ]
+            .iter(),
+        )
         .find(|e| **e == head)
     {
         return Some(FlywayName::Callback {
@@ -457,7 +521,8 @@ pub(super) fn parse_flyway_name(file: &str) -> Option<FlywayName> {
             name: desc.to_string(),
         });
     }
-    let (prefix, version) = head.split_at(head.char_indices().nth(1).map_or(head.len(), |(i, _)| i));
+    let (prefix, version) =
+        head.split_at(head.char_indices().nth(1).map_or(head.len(), |(i, _)| i));
     if (prefix != "V" && prefix != "U") || desc.is_empty() {
         return None;
     }
@@ -479,7 +544,11 @@ fn flyway_version_key(version: &str) -> Vec<String> {
         .split('.')
         .map(|p| {
             let t = p.trim_start_matches('0');
-            if t.is_empty() { "0".to_string() } else { t.to_string() }
+            if t.is_empty() {
+                "0".to_string()
+            } else {
+                t.to_string()
+            }
         })
         .collect();
     while parts.len() > 1 && parts.last().is_some_and(|p| p == "0") {
@@ -534,17 +603,30 @@ pub(super) fn flyway(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
     let mut callbacks = Callbacks::default();
     for entry in &files {
         let Some(parsed) = parse_flyway_name(&entry.name) else {
-            ignore(&mut ignored, entry, "Flyway skips it (not V<version>__<name>.sql, R__<name>.sql or a callback)");
+            ignore(
+                &mut ignored,
+                entry,
+                "Flyway skips it (not V<version>__<name>.sql, R__<name>.sql or a callback)",
+            );
             continue;
         };
         let transaction = flyway_runs_in_transaction(&entry.path)?;
         match parsed {
-            FlywayName::Versioned { undo: true, version, .. } => undos.push((version, entry)),
+            FlywayName::Versioned {
+                undo: true,
+                version,
+                ..
+            } => undos.push((version, entry)),
             FlywayName::Versioned { version, name, .. } => {
                 let up = whole_file(&entry.path, transaction)?;
                 collector.add(
                     flyway_version_key(&version).join("."),
-                    Migration { version, name, up, down: None },
+                    Migration {
+                        version,
+                        name,
+                        up,
+                        down: None,
+                    },
                 )?;
             }
             FlywayName::Repeatable { name } => {
@@ -559,7 +641,9 @@ pub(super) fn flyway(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
                 let script = whole_file(&entry.path, transaction)?;
                 let slot = match event.as_str() {
                     "beforeMigrate" => &mut callbacks.before_migrate,
-                    "afterMigrate" | "afterMigrateApplied" | "afterVersioned" => &mut callbacks.after_migrate,
+                    "afterMigrate" | "afterMigrateApplied" | "afterVersioned" => {
+                        &mut callbacks.after_migrate
+                    }
                     "beforeEachMigrate" => &mut callbacks.before_each,
                     "afterEachMigrate" => &mut callbacks.after_each,
                     _ => {
@@ -582,7 +666,10 @@ pub(super) fn flyway(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
                 expected: format!("{}/V{version}__<name>.sql", dir.display()),
             });
         };
-        migration.down = Some(whole_file(&entry.path, flyway_runs_in_transaction(&entry.path)?)?);
+        migration.down = Some(whole_file(
+            &entry.path,
+            flyway_runs_in_transaction(&entry.path)?,
+        )?);
     }
     let mut migrations = collector.finish(|a, b| compare_flyway(&a.1.version, &b.1.version));
     let mut seen = HashMap::new();
@@ -638,20 +725,32 @@ mod tests {
     fn flyway_names() {
         assert_eq!(
             parse_flyway_name("V1_2__add.sql"),
-            Some(FlywayName::Versioned { undo: false, version: "1.2".into(), name: "add".into() })
+            Some(FlywayName::Versioned {
+                undo: false,
+                version: "1.2".into(),
+                name: "add".into()
+            })
         );
         assert_eq!(parse_flyway_name("V__x.sql"), None);
         assert_eq!(
             parse_flyway_name("R__view.sql"),
-            Some(FlywayName::Repeatable { name: "view".into() })
+            Some(FlywayName::Repeatable {
+                name: "view".into()
+            })
         );
         assert_eq!(
             parse_flyway_name("afterMigrate.sql"),
-            Some(FlywayName::Callback { event: "afterMigrate".into(), name: String::new() })
+            Some(FlywayName::Callback {
+                event: "afterMigrate".into(),
+                name: String::new()
+            })
         );
         assert_eq!(
             parse_flyway_name("afterMigrate__grants.SQL"),
-            Some(FlywayName::Callback { event: "afterMigrate".into(), name: "grants".into() })
+            Some(FlywayName::Callback {
+                event: "afterMigrate".into(),
+                name: "grants".into()
+            })
         );
         assert_eq!(parse_flyway_name("README.md"), None);
     }

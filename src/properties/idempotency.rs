@@ -39,11 +39,10 @@ pub(super) async fn check(
         IdempotencyMode::Required => true,
         IdempotencyMode::Auto => guarding.rerunnable(),
     };
-    let results =
-        super::per_migration(selected, |index| async move {
-            check_migration(harness, index, seed).await.map(|r| vec![r])
-        })
-        .await?;
+    let results = super::per_migration(selected, |index| async move {
+        check_migration(harness, index, seed).await.map(|r| vec![r])
+    })
+    .await?;
     if required {
         return Ok(results);
     }

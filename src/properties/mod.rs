@@ -224,7 +224,12 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
         selected.iter().partition(|&&i| reach.applies(i));
     let unreachable: Vec<(String, String)> = unreachable
         .iter()
-        .filter_map(|&i| Some((chain.migrations[i].id(), reach.unreachable_reason(chain, i)?)))
+        .filter_map(|&i| {
+            Some((
+                chain.migrations[i].id(),
+                reach.unreachable_reason(chain, i)?,
+            ))
+        })
         .collect();
     let not_reached = |property: &str| -> Vec<PropertyResult> {
         unreachable

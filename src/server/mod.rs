@@ -524,9 +524,17 @@ async fn copy_database_settings(
                     .bind(value)
                     .execute(&mut *conn)
                     .await?;
-                let key = key.split('.').map(quote_ident).collect::<Vec<_>>().join(".");
+                let key = key
+                    .split('.')
+                    .map(quote_ident)
+                    .collect::<Vec<_>>()
+                    .join(".");
                 let target = match role {
-                    Some(role) => format!("role {} in database {}", quote_ident(role), quote_ident(name)),
+                    Some(role) => format!(
+                        "role {} in database {}",
+                        quote_ident(role),
+                        quote_ident(name)
+                    ),
                     None => format!("database {}", quote_ident(name)),
                 };
                 sqlx::raw_sql(&format!("alter {target} set {key} from current"))

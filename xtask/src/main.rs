@@ -20,6 +20,8 @@ fn main() -> Result<()> {
             println!("usage: cargo xtask <image|seed|bench|realworld> [options]");
             Ok(())
         }
-        other => bail!("unknown xtask command `{other}` (expected image, seed, bench or realworld)"),
+        other => {
+            bail!("unknown xtask command `{other}` (expected image, seed, bench or realworld)")
+        }
     }
 }

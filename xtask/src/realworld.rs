@@ -25,8 +25,20 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["test", "--release", "--package", "pgharness", "--test", "realworld"])
-        .args(["--", "--ignored", "--nocapture", "all_real_chains_match_psql"]);
+        .args([
+            "test",
+            "--release",
+            "--package",
+            "pgharness",
+            "--test",
+            "realworld",
+        ])
+        .args([
+            "--",
+            "--ignored",
+            "--nocapture",
+            "all_real_chains_match_psql",
+        ]);
     if let Some(only) = args.first() {
         command.env("PGHARNESS_REALWORLD", only);
     }
