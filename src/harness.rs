@@ -2,6 +2,7 @@
 //! version it was asked for, so that a fresh database at version V is one
 //! `CREATE DATABASE ... TEMPLATE` away.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::apply::{apply_script, ApplyError};
 use crate::chain::{Chain, Migration};
 use crate::config::Config;
 use crate::schema::SchemaSnapshot;
-use crate::server::{Database, Server, ServerError};
+use crate::server::{BackendKind, Database, Server, ServerError};
 use crate::Error;
 
 /// A migration chain bound to a server.
@@ -34,6 +35,9 @@ pub struct Harness {
     /// `templates[k]`: a database with the bootstrap SQL and the first `k`
     /// migrations applied. Built on first use, once, whoever asks.
     templates: Vec<OnceCell<String>>,
+    /// `server_wide[i]`: migration `i` changed the server's roles when its
+    /// template was built (roles are shared by every database of a server).
+    server_wide: Vec<AtomicBool>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -59,11 +63,17 @@ impl Harness {
         let templates = (0..=chain.migrations.len())
             .map(|_| OnceCell::new())
             .collect();
+        let server_wide = chain
+            .migrations
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
         Harness {
             config,
             chain,
             server,
             templates,
+            server_wide,
         }
     }
 
@@ -180,6 +190,11 @@ impl Harness {
                 .await?
         };
         let mut conn = self.connect(&db).await?;
+        let roles_before = if level > 0 {
+            Some(server_roles(&mut conn).await?)
+        } else {
+            None
+        };
         let result = if level == 0 {
             match self.apply_bootstrap(&mut conn).await {
                 Ok(()) => {
@@ -200,12 +215,46 @@ impl Harness {
                 Err(e) => Err(e),
             }
         };
+        if let (Some(before), true) = (&roles_before, result.is_ok()) {
+            if server_roles(&mut conn).await? != *before {
+                self.server_wide[level - 1].store(true, Ordering::Relaxed);
+            }
+        }
         let _ = conn.close().await;
         if let Err(e) = result {
             let _ = self.server.drop_database(&name).await;
             return Err(e);
         }
         Ok(name)
+    }
+
+    /// Whether migration `index` changes server-wide state (roles): checks
+    /// that run it again must run where no other database of the harness
+    /// depends on that state, as on the plain server psql would see.
+    pub fn changes_server_state(&self, index: usize) -> bool {
+        self.server_wide
+            .get(index)
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// A harness for the same chain on a private server of the same kind,
+    /// for checks of migrations that change server-wide state; `None` on
+    /// the url backend (one server only). The caller shuts it down.
+    pub async fn isolated(&self) -> Result<Option<Harness>, Error> {
+        let kind = self.server.backend();
+        let backend = match kind {
+            BackendKind::Local => crate::config::BackendChoice::Local,
+            BackendKind::Docker => crate::config::BackendChoice::Docker,
+            BackendKind::Url => return Ok(None),
+        };
+        let mut config = self.config.clone();
+        config.server.backend = backend;
+        let server = Arc::new(Server::start(&config.server).await?);
+        Ok(Some(Harness::with_server(
+            config,
+            self.chain.clone(),
+            server,
+        )))
     }
 
     /// Opens a connection to `db` with the configured statement timeout.
@@ -358,6 +407,27 @@ impl Reach {
             "the chain does not reach head: {failing} failed to apply"
         ))
     }
+}
+
+/// The server's roles with their attributes and memberships, as one text:
+/// what a migration can change for every database at once.
+async fn server_roles(conn: &mut PgConnection) -> Result<String, Error> {
+    let text: Option<String> = sqlx::query_scalar(
+        "select string_agg(r.rolname || ':' || r.rolsuper || r.rolinherit || r.rolcreaterole
+                || r.rolcreatedb || r.rolcanlogin || r.rolbypassrls
+                || ':' || coalesce((select string_agg(g.rolname, ',' order by g.rolname)
+                                      from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                                     where m.member = r.oid), ''),
+                ';' order by r.rolname)
+           from pg_roles r",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|source| ServerError::Sql {
+        what: "reading the server's roles".into(),
+        source,
+    })?;
+    Ok(text.unwrap_or_default())
 }
 
 fn migration_error(migration: &Migration, error: ApplyError) -> Error {

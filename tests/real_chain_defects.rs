@@ -243,3 +243,32 @@ async fn a_chain_not_written_to_be_rerun_gets_one_summary_line() {
         "{results:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_down_that_drops_a_role_is_judged_as_on_a_plain_server() {
+    let results = run(
+        &fixture("role_down"),
+        PropertyKind::Roundtrip,
+        IdempotencyMode::Auto,
+    )
+    .await;
+    let r = results
+        .iter()
+        .find(|r| r.target == "0002_reporter_role")
+        .unwrap();
+    assert_eq!(r.status, Status::Fail, "{r:#?}");
+    // The real finding: the down leaves the two functions behind; not
+    // "role cannot be dropped" because of the harness's other databases.
+    assert!(r.message.contains("down does not restore"), "{r:#?}");
+    let diff = r.diff.as_deref().unwrap_or("");
+    assert!(
+        diff.contains("report_count") && diff.contains("report_ids"),
+        "{diff}"
+    );
+    let everything = format!("{results:?}");
+    assert!(
+        !everything.contains("pgharness_"),
+        "a harness database shows: {everything}"
+    );
+    assert!(!everything.contains("cannot be dropped"), "{everything}");
+}

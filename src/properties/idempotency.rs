@@ -40,6 +40,14 @@ pub(super) async fn check(
         IdempotencyMode::Auto => guarding.rerunnable(),
     };
     let results = super::per_migration(selected, |index| async move {
+        // See roundtrip: server-wide changes run on a server of their own.
+        if harness.changes_server_state(index) {
+            if let Some(own) = harness.isolated().await? {
+                let result = check_migration(&own, index, seed).await;
+                own.server().shutdown().await;
+                return result.map(|r| vec![r]);
+            }
+        }
         check_migration(harness, index, seed).await.map(|r| vec![r])
     })
     .await?;

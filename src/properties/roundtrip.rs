@@ -15,7 +15,20 @@ pub(super) async fn check(
     harness: &Harness,
     selected: &[usize],
 ) -> Result<Vec<PropertyResult>, Error> {
-    super::per_migration(selected, |index| check_migration(harness, index)).await
+    super::per_migration(selected, |index| async move {
+        // Roles a migration creates are shared by every database of the
+        // server: its up and down run where no template of the chain holds
+        // them, as on a plain server.
+        if harness.changes_server_state(index) {
+            if let Some(own) = harness.isolated().await? {
+                let result = check_migration(&own, index).await;
+                own.server().shutdown().await;
+                return result;
+            }
+        }
+        check_migration(harness, index).await
+    })
+    .await
 }
 
 fn rerun(migration: &Migration) -> String {
@@ -138,6 +151,19 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<Property
 /// All ups, all downs in reverse (must give the empty database's schema),
 /// all ups again (must give the first head).
 pub(super) async fn check_chain(harness: &Harness) -> Result<PropertyResult, Error> {
+    let server_wide =
+        (0..harness.chain().migrations.len()).any(|i| harness.changes_server_state(i));
+    if server_wide {
+        if let Some(own) = harness.isolated().await? {
+            let result = check_chain_here(&own).await;
+            own.server().shutdown().await;
+            return result;
+        }
+    }
+    check_chain_here(harness).await
+}
+
+async fn check_chain_here(harness: &Harness) -> Result<PropertyResult, Error> {
     let migrations = &harness.chain().migrations;
     if let Some(m) = migrations.iter().find(|m| m.down.is_none()) {
         return Ok(PropertyResult::skip(
