@@ -258,17 +258,36 @@ impl Harness {
     }
 
     /// Opens a connection to `db` with the configured statement timeout.
+    /// The timeout is a session default, so it outlives the `RESET ALL`
+    /// that starts each migration's session state afresh.
     pub async fn connect(&self, db: &Database) -> Result<PgConnection, Error> {
-        let mut conn = db.connect().await?;
         let timeout = Duration::from_secs(self.config.server.statement_timeout_secs);
-        sqlx::raw_sql(&format!("set statement_timeout = {}", timeout.as_millis()))
-            .execute(&mut conn)
+        let millis = timeout.as_millis().to_string();
+        Ok(db.connect_with(&[("statement_timeout", &millis)]).await?)
+    }
+
+    /// Gives `conn` the session state of a new connection (settings reset,
+    /// temporary tables gone), as each run of a migration tool starts: a
+    /// `SET search_path` or a `CREATE TEMPORARY TABLE` in one script must
+    /// not leak into the next step of a check.
+    async fn fresh_session(conn: &mut PgConnection, migration: &Migration) -> Result<(), Error> {
+        sqlx::raw_sql("reset all; discard temp")
+            .execute(&mut *conn)
             .await
-            .map_err(|source| ServerError::Sql {
-                what: "setting the statement timeout".into(),
-                source,
+            .map_err(|source| {
+                if matches!(source, sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) {
+                    Error::Server(ServerError::Unavailable(format!(
+                        "the server went away before applying {}: {source}",
+                        migration.id()
+                    )))
+                } else {
+                    Error::Server(ServerError::Sql {
+                        what: "resetting the session".into(),
+                        source,
+                    })
+                }
             })?;
-        Ok(conn)
+        Ok(())
     }
 
     /// Runs the configured bootstrap SQL (roles, extensions, schemas the
@@ -360,6 +379,7 @@ impl Harness {
         let Some(down) = &migration.down else {
             return Ok(false);
         };
+        Self::fresh_session(conn, migration).await?;
         apply_script(conn, down, self.chain.layout)
             .await
             .map_err(|error| migration_error(migration, error))?;

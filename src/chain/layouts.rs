@@ -571,20 +571,48 @@ fn compare_flyway(a: &str, b: &str) -> Ordering {
     Ordering::Equal
 }
 
+/// `executeInTransaction` from `<script>.sql.conf`; unset, Flyway infers
+/// it from the statements (`ParserSqlScript.executeInTransaction`): a
+/// script holding one that PostgreSQL refuses in a transaction block runs
+/// without one.
 fn flyway_runs_in_transaction(script: &Path) -> Result<bool, ChainError> {
     let conf = PathBuf::from(format!("{}.conf", script.display()));
-    if !conf.is_file() {
-        return Ok(true);
-    }
-    let text = read_text(&conf)?;
-    for line in text.lines() {
-        if let Some((key, value)) = line.split_once('=') {
-            if key.trim() == "executeInTransaction" {
-                return Ok(value.trim() != "false");
+    if conf.is_file() {
+        let text = read_text(&conf)?;
+        for line in text.lines() {
+            if let Some((key, value)) = line.split_once('=') {
+                if key.trim() == "executeInTransaction" {
+                    return Ok(value.trim() != "false");
+                }
             }
         }
     }
-    Ok(true)
+    let sql = read_text(script)?;
+    Ok(!crate::statement::split(&sql)
+        .iter()
+        .any(|s| !s.meta && needs_no_transaction(s.text)))
+}
+
+/// Statements PostgreSQL refuses inside a transaction block.
+fn needs_no_transaction(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(6)
+        .map(|w| w.trim_end_matches(';').to_ascii_lowercase())
+        .collect();
+    let w = |i: usize| words.get(i).map_or("", String::as_str);
+    match w(0) {
+        "vacuum" => true,
+        "create" | "drop" => {
+            matches!(w(1), "database" | "tablespace" | "subscription")
+                || (words.iter().any(|x| x == "index") && words.iter().any(|x| x == "concurrently"))
+        }
+        "reindex" => {
+            words.iter().any(|x| x == "concurrently") || matches!(w(1), "database" | "system")
+        }
+        "alter" => w(1) == "system",
+        _ => false,
+    }
 }
 
 /// Flyway (`FileSystemScanner`, `ResourceNameParser`, `MigrationVersion`,

@@ -133,6 +133,19 @@ impl Database {
     pub async fn connect(&self) -> Result<PgConnection, ServerError> {
         connect(&self.options, &self.url).await
     }
+
+    /// Opens a new connection whose session defaults include `settings`
+    /// (sent at startup, so `RESET ALL` keeps them).
+    pub async fn connect_with(
+        &self,
+        settings: &[(&str, &str)],
+    ) -> Result<PgConnection, ServerError> {
+        connect(
+            &self.options.clone().options(settings.iter().copied()),
+            &self.url,
+        )
+        .await
+    }
 }
 
 async fn connect(options: &PgConnectOptions, url: &str) -> Result<PgConnection, ServerError> {
