@@ -35,6 +35,9 @@ pub struct Harness {
     /// `templates[k]`: a database with the bootstrap SQL and the first `k`
     /// migrations applied. Built on first use, once, whoever asks.
     templates: Vec<OnceCell<String>>,
+    /// `schemas[k]`: the schema snapshot at level `k`, captured once by the
+    /// first check that holds a database in that state.
+    schemas: Vec<OnceCell<Arc<SchemaSnapshot>>>,
     /// `server_wide[i]`: migration `i` changed the server's roles when its
     /// template was built (roles are shared by every database of a server).
     server_wide: Vec<AtomicBool>,
@@ -68,11 +71,15 @@ impl Harness {
             .iter()
             .map(|_| AtomicBool::new(false))
             .collect();
+        let schemas = (0..=chain.migrations.len())
+            .map(|_| OnceCell::new())
+            .collect();
         Harness {
             config,
             chain,
             server,
             templates,
+            schemas,
             server_wide,
         }
     }
@@ -131,6 +138,28 @@ impl Harness {
         drop(conn);
         let _ = self.drop_database(&db).await;
         Ok(snapshot?)
+    }
+
+    /// The schema at `level`, read on `conn` (whose database must be in that
+    /// state: a clone of the level's template, or one level below with the
+    /// next up applied) the first time it is asked for, then remembered.
+    /// Chains with after-migrate callbacks are read every time: their
+    /// templates hold what a check's single up does not.
+    pub async fn level_schema(
+        &self,
+        level: usize,
+        conn: &mut PgConnection,
+    ) -> Result<Arc<SchemaSnapshot>, Error> {
+        let Some(cell) = self.schemas.get(level) else {
+            return Err(Error::UnknownVersion(level.to_string()));
+        };
+        if !self.chain.callbacks.after_migrate.is_empty() {
+            return Ok(Arc::new(SchemaSnapshot::capture(conn).await?));
+        }
+        let snapshot = cell
+            .get_or_try_init(|| async { SchemaSnapshot::capture(conn).await.map(Arc::new) })
+            .await?;
+        Ok(snapshot.clone())
     }
 
     /// A fresh database holding only the bootstrap SQL: what the chain

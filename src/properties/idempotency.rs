@@ -99,11 +99,12 @@ async fn check_migration(
     let db = harness.database_at_level(index).await?;
     let mut conn = harness.connect(&db).await?;
     let result = async {
-        let rows = super::fill_with_generated_data(&mut conn, seed).await?;
+        let schema = harness.level_schema(index, &mut conn).await?;
+        let rows = super::fill_with_generated_data(&mut conn, &schema, seed).await?;
         if let Err(e) = harness.apply_up(&mut conn, index).await {
             return apply_failure(PROPERTY, &id, Step::Up, e);
         }
-        let schema_before = capture(&mut conn).await?;
+        let schema_before = harness.level_schema(index + 1, &mut conn).await?;
         let data_before = fingerprint(&mut conn).await?;
         if let Err(e) = harness.apply_up(&mut conn, index).await {
             return apply_failure(PROPERTY, &id, Step::Rerun, e);

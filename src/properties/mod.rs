@@ -369,15 +369,15 @@ fn random_seed() -> u64 {
 /// empty tables and says so.
 async fn fill_with_generated_data(
     conn: &mut PgConnection,
+    schema: &SchemaSnapshot,
     seed: u64,
 ) -> Result<Result<usize, String>, Error> {
-    let schema = capture(conn).await?;
     let profile = crate::generate::Profile {
         default_rows: 5,
         on_limit: crate::generate::OnLimit::Cap,
         ..crate::generate::Profile::default()
     };
-    let data = match crate::generate::generate(&schema, &profile, seed) {
+    let data = match crate::generate::generate(schema, &profile, seed) {
         Ok(data) => data,
         Err(e) => return Ok(Err(e.to_string())),
     };

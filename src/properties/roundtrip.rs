@@ -87,11 +87,11 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<Property
     let db = harness.database_at_level(index).await?;
     let mut conn = harness.connect(&db).await?;
     let result: Result<Vec<PropertyResult>, Error> = async {
-        let before = capture(&mut conn).await?;
+        let before = harness.level_schema(index, &mut conn).await?;
         if let Err(e) = harness.apply_up(&mut conn, index).await {
             return Ok(vec![apply_failure(PROPERTY, &id, Step::Up, e)?]);
         }
-        let after_up = capture(&mut conn).await?;
+        let after_up = harness.level_schema(index + 1, &mut conn).await?;
         if statement::is_blank(&down.sql) && before.render() != after_up.render() {
             return Ok(vec![PropertyResult::fail_with_diff(PROPERTY,
                 &id,
