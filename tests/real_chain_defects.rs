@@ -272,3 +272,30 @@ async fn a_down_that_drops_a_role_is_judged_as_on_a_plain_server() {
     );
     assert!(!everything.contains("cannot be dropped"), "{everything}");
 }
+
+#[tokio::test]
+async fn a_view_that_only_follows_its_tables_column_order_is_column_order_too() {
+    let results = run(
+        &fixture("view_column_order"),
+        PropertyKind::Roundtrip,
+        IdempotencyMode::Auto,
+    )
+    .await;
+    let r = results.iter().find(|r| r.target == "0002_drop_a").unwrap();
+    assert_eq!(r.status, Status::Pass, "{r:#?}");
+    assert!(r.message.contains("only column order differs"), "{r:#?}");
+}
+
+#[test]
+fn migrations_ignore_leaves_out_what_the_tool_is_configured_to_skip() {
+    let config = fixture("ignore_globs").join("pgharness.toml");
+    let out = pgharness(&["-c", config.to_str().unwrap(), "list"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("(sqlx, 1 migrations)"), "{stdout}");
+    assert!(
+        stdout.contains("not a migration:")
+            && stdout.contains("0000_archived.sql (matches migrations.ignore)"),
+        "{stdout}"
+    );
+}

@@ -51,7 +51,83 @@ pub async fn measure(bench: &Bench) -> Vec<Row> {
         rows.push(row);
     }
     rows.push(growth_row(&measured, rows.len()));
+    crate::progress("4: the largest vendored real chain");
+    rows.push(real_chain_row(bench, &format!("4{}", (b'a' + rows.len() as u8) as char)).await);
     rows
+}
+
+/// The largest vendored real-world chain (`tests/realworld/zksync-era`, 269
+/// migrations): `check --only apply,idempotency,roundtrip` (every property
+/// the chain carries what it needs for) against psql running its ups, its
+/// downs newest first and its ups again, each file with `psql -1 -f` and
+/// errors let through (21 of its downs fail, as they do in psql).
+async fn real_chain_row(bench: &Bench, id: &str) -> Row {
+    let mut row = Row::new(
+        id,
+        "check --only apply,idempotency,roundtrip, zksync-era (269 migrations, real; wall)",
+        "psql -1 -f: its ups, downs, ups",
+        "<= 3x psql (issue 13)",
+    );
+    if let Err(e) = measure_real_chain(bench, &mut row).await {
+        row.error(format!("{e:#}"));
+    }
+    row
+}
+
+async fn measure_real_chain(bench: &Bench, row: &mut Row) -> Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/realworld/zksync-era");
+    let config = pgharness::config::Config::load(&root.join("pgharness.toml"))?;
+    let chain = config.migrations.discover()?;
+    let mut sequence: Vec<PathBuf> = chain.migrations.iter().map(|m| m.up.path.clone()).collect();
+    sequence.extend(
+        chain
+            .migrations
+            .iter()
+            .rev()
+            .filter_map(|m| m.down.as_ref().map(|d| d.path.clone())),
+    );
+    sequence.extend(chain.migrations.iter().map(|m| m.up.path.clone()));
+    let runs = bench.options.pick(1, 2);
+    let (mut wall, mut psql, mut rss) = (Vec::new(), Vec::new(), 0);
+    let config_arg = root.join("pgharness.toml").display().to_string();
+    for _ in 0..runs {
+        let cmd = bench.pgharness(
+            &root,
+            &[
+                "-c",
+                &config_arg,
+                "--backend",
+                "local",
+                "--format",
+                "json",
+                "check",
+                "--only",
+                "apply,idempotency,roundtrip",
+            ],
+        );
+        let (done, _) = run_check(cmd).await?;
+        wall.push(done.wall);
+        rss = rss.max(done.max_rss_kib);
+        let db = bench.server.create_database().await?;
+        let endpoint = Endpoint::of(&db);
+        let started = Instant::now();
+        for file in &sequence {
+            // Errors let through: the time is psql's, whatever it meets.
+            let _ = crate::process::run(endpoint.psql_file(&bench.psql, db.name(), file)).await?;
+        }
+        psql.push(started.elapsed());
+        bench.server.drop_database(db.name()).await?;
+    }
+    row.figures(Figure::of_durations(&wall), Figure::of_durations(&psql));
+    let ratio = Figure::of_durations(&wall).map_or(f64::NAN, |f| f.median)
+        / Figure::of_durations(&psql).map_or(f64::NAN, |f| f.median);
+    row.verdict = if ratio <= 3.0 {
+        Verdict::Met
+    } else {
+        Verdict::Missed
+    };
+    row.note(format!("peak RSS {:.0} MiB", rss as f64 / 1024.0));
+    Ok(())
 }
 
 async fn measure_size(bench: &Bench, n: usize, row: &mut Row) -> Result<Size> {

@@ -307,19 +307,29 @@ fn sort_select_list(definition: &str) -> String {
     let Some(first) = lines.first() else {
         return definition.to_string();
     };
-    let Some(head) = first.trim_start().strip_prefix("SELECT ") else {
+    let trimmed = first.trim_start();
+    if !trimmed
+        .get(..7)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select "))
+    {
         return definition.to_string();
-    };
+    }
+    let keyword = &trimmed[..6];
+    let head = &trimmed[7..];
     let end = lines
         .iter()
-        .position(|l| l.trim_start().starts_with("FROM ") || l.trim_start().starts_with("FROM\t"))
+        .position(|l| {
+            l.trim_start()
+                .get(..5)
+                .is_some_and(|w| w.eq_ignore_ascii_case("from "))
+        })
         .unwrap_or(lines.len());
     let mut items: Vec<String> = std::iter::once(head)
         .chain(lines[1..end].iter().map(|l| l.trim()))
         .map(|item| item.trim_end_matches(',').to_string())
         .collect();
     items.sort();
-    let mut out = format!(" SELECT {}", items.join(",\n    "));
+    let mut out = format!(" {keyword} {}", items.join(",\n    "));
     for line in &lines[end..] {
         out.push('\n');
         out.push_str(line);
