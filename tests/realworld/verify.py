@@ -28,8 +28,10 @@ database (down_restores), all ups again (reup) and schema dump vs after the
 first pass (reup_same).  rerun and rerun_same are "-" there.
 """
 import argparse
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -214,6 +216,7 @@ class PG:
         self.env.pop("PGDATABASE", None)
         self.prefix = prefix
         self.tmp = tempfile.mkdtemp(prefix="pgh-verify-")
+        atexit.register(shutil.rmtree, self.tmp, True)
 
     def db(self, tag):
         return f"{self.prefix}_{tag}"
@@ -308,6 +311,29 @@ def normalize_data(dump):
     return out
 
 
+def copy_blocks(lines):
+    """{COPY header: rows} of a normalize_data() dump."""
+    blocks, cur = {}, None
+    for line in lines:
+        if cur is None:
+            if line.startswith("COPY ") and line.endswith(" FROM stdin;"):
+                cur = blocks.setdefault(line[len("COPY "):-len(" FROM stdin;")].split(" (")[0], [])
+        elif line == "\\.":
+            cur = None
+        else:
+            cur.append(line)
+    return blocks
+
+
+def data_where(a, b):
+    """Name of the first table whose rows differ between two data dumps, or ""."""
+    ba, bb = copy_blocks(a), copy_blocks(b)
+    for t in list(ba) + [t for t in bb if t not in ba]:
+        if ba.get(t) != bb.get(t):
+            return t
+    return ""
+
+
 def normalize(dump):
     out = []
     for line in dump.splitlines():
@@ -352,6 +378,11 @@ def compare(a, b, label=""):
     if a == b:
         return "yes", ""
     if canonical_colorder(a) == canonical_colorder(b):
+        return "colorder", ""
+    # Column order also moves what pg_dump prints per column (COMMENT ON
+    # COLUMN, column grants): the same lines in another order, with commas
+    # only at other line ends, is column order too.
+    if sorted(x.rstrip(",") for x in a) == sorted(x.rstrip(",") for x in b):
         return "colorder", ""
     from collections import Counter
     gone = list((Counter(a) - Counter(b)).elements())
@@ -485,7 +516,11 @@ def main():
         else:
             # the second run must leave schema AND data as the first run did
             same_schema, why_schema = compare(after_up, pg.dump("chk"), f"{m.version}_rerun_schema")
-            same_data, why_data = compare(after_up_data, pg.dump_data("chk"), f"{m.version}_rerun_data")
+            rerun_data = pg.dump_data("chk")
+            same_data, why_data = compare(after_up_data, rerun_data, f"{m.version}_rerun_data")
+            table = data_where(after_up_data, rerun_data)
+            if table and why_data:
+                why_data = f"{table}: {why_data}"
             differs = []
             if same_schema != "yes":
                 differs.append("schema" + (f" ({why_schema})" if why_schema else f" ({same_schema})"))
