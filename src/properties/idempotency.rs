@@ -190,19 +190,32 @@ pub(super) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, 
     .fetch_all(&mut *conn)
     .await
     .map_err(sql_error("listing tables"))?;
+    // One query for every table: a chain with hundreds of tables would
+    // otherwise pay hundreds of round trips per fingerprint.
     let mut out = Fingerprint::new();
-    for (schema, table) in tables {
-        let name = format!("{}.{}", quote_ident(&schema), quote_ident(&table));
-        // md5 of each row's text, sorted, hashed again: independent of the
-        // physical order, which a rewrite may change.
-        let sql = format!(
-            "select count(*), coalesce(md5(string_agg(h, '' order by h)), '') from (select md5(t::text) as h from only {name} t) s"
-        );
-        let (count, hash): (i64, String) = sqlx::query_as(&sql)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(sql_error(&format!("hashing the rows of {name}")))?;
-        out.insert(format!("{schema}.{table}"), (count, hash));
+    if tables.is_empty() {
+        return Ok(out);
+    }
+    let parts: Vec<String> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, (schema, table))| {
+            let name = format!("{}.{}", quote_ident(schema), quote_ident(table));
+            // md5 of each row's text, sorted, hashed again: independent of
+            // the physical order, which a rewrite may change.
+            format!(
+                "select {i} as i, count(*) as n, coalesce(md5(string_agg(h, '' order by h)), '') as h from (select md5(t::text) as h from only {name} t) s"
+            )
+        })
+        .collect();
+    let rows: Vec<(i32, i64, String)> = sqlx::query_as(&parts.join(" union all "))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(sql_error("hashing the rows of every table"))?;
+    for (i, count, hash) in rows {
+        if let Some((schema, table)) = tables.get(i as usize) {
+            out.insert(format!("{schema}.{table}"), (count, hash));
+        }
     }
     Ok(out)
 }
