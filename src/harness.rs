@@ -2,7 +2,7 @@
 //! version it was asked for, so that a fresh database at version V is one
 //! `CREATE DATABASE ... TEMPLATE` away.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,9 @@ pub struct Harness {
     /// `schemas[k]`: the schema snapshot at level `k`, captured once by the
     /// first check that holds a database in that state.
     schemas: Vec<OnceCell<Arc<SchemaSnapshot>>>,
+    /// The first level whose template failed to build (`usize::MAX` while
+    /// none has): later levels are not tried again.
+    stops_at: AtomicUsize,
     /// `server_wide[i]`: migration `i` changed the server's roles when its
     /// template was built (roles are shared by every database of a server).
     server_wide: Vec<AtomicBool>,
@@ -80,6 +83,7 @@ impl Harness {
             server,
             templates,
             schemas,
+            stops_at: AtomicUsize::new(usize::MAX),
             server_wide,
         }
     }
@@ -252,9 +256,18 @@ impl Harness {
         let _ = conn.close().await;
         if let Err(e) = result {
             let _ = self.server.drop_database(&name).await;
+            if matches!(e, Error::Migration { .. }) {
+                self.stops_at.fetch_min(level, Ordering::Relaxed);
+            }
             return Err(e);
         }
         Ok(name)
+    }
+
+    /// Whether the chain is known to stop before migration `index` applies
+    /// (an earlier migration, or this one, failed to build its template).
+    pub fn stops_before(&self, index: usize) -> bool {
+        index + 1 >= self.stops_at.load(Ordering::Relaxed)
     }
 
     /// Whether migration `index` changes server-wide state (roles): checks

@@ -40,6 +40,9 @@ pub(super) async fn check(
         IdempotencyMode::Auto => guarding.rerunnable(),
     };
     let results = super::per_migration(selected, |index| async move {
+        if !super::wait_applied(harness, index).await? {
+            return Ok(Vec::new());
+        }
         // See roundtrip: server-wide changes run on a server of their own.
         if harness.changes_server_state(index) {
             if let Some(own) = harness.isolated().await? {

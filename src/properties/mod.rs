@@ -215,15 +215,34 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let mut results = Vec::new();
     let mut cases = 0;
     let mut case_time = Duration::ZERO;
-    // Every property stands on the chain's templates: find how far the chain
-    // applies first, so that a failing migration is one finding and every
-    // other property still runs on the prefix that applied.
-    let mut reach = harness.reach().await?;
+    // Every property stands on the chain's templates. How far the chain
+    // applies is found while the per-migration properties already run on
+    // the levels built so far (templates are built once, in order, by
+    // whoever asks first); a failing migration is then one finding, and
+    // every other property has run on the prefix that applied.
+    let wants = |kind: PropertyKind| options.properties.contains(&kind);
+    let (reach, idempotency_found, roundtrip_found) = tokio::join!(
+        harness.reach(),
+        async {
+            match wants(PropertyKind::Idempotency) {
+                true => idempotency::check(harness, &selected, seed).await.map(Some),
+                false => Ok(None),
+            }
+        },
+        async {
+            match wants(PropertyKind::Roundtrip) {
+                true => roundtrip::check(harness, &selected).await.map(Some),
+                false => Ok(None),
+            }
+        },
+    );
+    let mut reach = reach?;
+    let mut idempotency_found = idempotency_found?;
+    let mut roundtrip_found = roundtrip_found?;
     let chain = harness.chain();
-    let (reachable, unreachable): (Vec<usize>, Vec<usize>) =
-        selected.iter().partition(|&&i| reach.applies(i));
-    let unreachable: Vec<(String, String)> = unreachable
+    let unreachable: Vec<(String, String)> = selected
         .iter()
+        .filter(|&&i| !reach.applies(i))
         .filter_map(|&i| {
             Some((
                 chain.migrations[i].id(),
@@ -237,21 +256,26 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
             .map(|(id, why)| PropertyResult::skip(property, id, why.clone()))
             .collect()
     };
+    let reached = |found: Vec<PropertyResult>, property: &str| -> Vec<PropertyResult> {
+        let mut kept: Vec<PropertyResult> = found
+            .into_iter()
+            .filter(|r| !unreachable.iter().any(|(id, _)| *id == r.target))
+            .collect();
+        kept.extend(not_reached(property));
+        sort_by_chain(chain, &mut kept);
+        kept
+    };
     let head_skip = reach.head_unreachable_reason(chain);
     for kind in &options.properties {
         match kind {
             PropertyKind::Apply => results.extend(apply::check(harness, &mut reach)?),
             PropertyKind::Idempotency => {
-                let mut found = idempotency::check(harness, &reachable, seed).await?;
-                found.extend(not_reached("idempotency"));
-                sort_by_chain(chain, &mut found);
-                results.extend(found);
+                let found = idempotency_found.take().unwrap_or_default();
+                results.extend(reached(found, "idempotency"));
             }
             PropertyKind::Roundtrip => {
-                let mut found = roundtrip::check(harness, &reachable).await?;
-                found.extend(not_reached("roundtrip"));
-                sort_by_chain(chain, &mut found);
-                results.extend(found);
+                let found = roundtrip_found.take().unwrap_or_default();
+                results.extend(reached(found, "roundtrip"));
                 if whole_chain {
                     results.push(match &head_skip {
                         Some(why) => PropertyResult::skip("roundtrip", "chain", why.clone()),
@@ -401,6 +425,20 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
             tokio::task::block_in_place(work)
         }
         _ => work(),
+    }
+}
+
+/// Waits until migration `index` is applied in its template (built by
+/// whoever asks first); `false` when the chain stops before it, so the
+/// check has nothing to run on.
+async fn wait_applied(harness: &Harness, index: usize) -> Result<bool, Error> {
+    if harness.stops_before(index) {
+        return Ok(false);
+    }
+    match harness.template(index + 1).await {
+        Ok(_) => Ok(true),
+        Err(Error::Migration { .. }) => Ok(false),
+        Err(other) => Err(other),
     }
 }
 

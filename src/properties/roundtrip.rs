@@ -16,6 +16,9 @@ pub(super) async fn check(
     selected: &[usize],
 ) -> Result<Vec<PropertyResult>, Error> {
     super::per_migration(selected, |index| async move {
+        if !super::wait_applied(harness, index).await? {
+            return Ok(Vec::new());
+        }
         // Roles a migration creates are shared by every database of the
         // server: its up and down run where no template of the chain holds
         // them, as on a plain server.
