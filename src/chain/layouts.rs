@@ -19,6 +19,17 @@ pub(super) struct Found {
     pub callbacks: Callbacks,
 }
 
+impl Found {
+    /// What a layout without callbacks found.
+    fn without_callbacks(migrations: Vec<Migration>, ignored: Vec<Ignored>) -> Found {
+        Found {
+            migrations,
+            ignored,
+            callbacks: Callbacks::default(),
+        }
+    }
+}
+
 /// Collects migrations, rejecting two with the same version (as the tool's
 /// history table would), and orders them with the layout's rule.
 struct Collector {
@@ -109,8 +120,7 @@ fn ignore(ignored: &mut Vec<Ignored>, entry: &Entry, reason: impl Into<String>) 
 /// `_` or not ending in `.sql` is skipped, a version that is not an `i64` is
 /// an error); `.up.sql`/`.down.sql` pair by version alone; a down with no up
 /// of its version is never run. Numeric order.
-pub(super) fn sqlx(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
-    let _ = dir;
+pub(super) fn sqlx(_dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
     let mut collector = Collector::new();
     let mut ignored = Vec::new();
     let mut downs: Vec<(i64, &Entry)> = Vec::new();
@@ -183,11 +193,7 @@ pub(super) fn sqlx(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
         );
         x.cmp(&y)
     });
-    Ok(Found {
-        migrations,
-        ignored,
-        callbacks: Callbacks::default(),
-    })
+    Ok(Found::without_callbacks(migrations, ignored))
 }
 
 /// Supabase CLI (`pkg/migration/list.go`, `file.go`): files of
@@ -195,8 +201,7 @@ pub(super) fn sqlx(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
 /// order; others are skipped with a message, and so is a first
 /// `<14 digits>_init.sql` older than 20211209000000. Each file runs in one
 /// transaction (no opt-out).
-pub(super) fn supabase(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
-    let _ = dir;
+pub(super) fn supabase(_dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
     let mut collector = Collector::new();
     let mut ignored = Vec::new();
     let mut first = true;
@@ -244,19 +249,14 @@ pub(super) fn supabase(dir: &Path, entries: &[Entry]) -> Result<Found, ChainErro
         )?;
     }
     let migrations = collector.finish(|a, b| file_name(&a.1.up.path).cmp(&file_name(&b.1.up.path)));
-    Ok(Found {
-        migrations,
-        ignored,
-        callbacks: Callbacks::default(),
-    })
+    Ok(Found::without_callbacks(migrations, ignored))
 }
 
 /// diesel (`migrations_internals`): the folders of the directory (plain
 /// files and empty folders are skipped; a non-empty folder without `up.sql`
 /// is an error); the version is the folder name before its first `_` with
 /// dashes removed, compared as a string; `down.sql` optional.
-pub(super) fn diesel(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
-    let _ = dir;
+pub(super) fn diesel(_dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
     let mut collector = Collector::new();
     let mut ignored = Vec::new();
     for entry in entries {
@@ -319,11 +319,7 @@ pub(super) fn diesel(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
     // Diesel sorts its versions as strings: `9` after `10`, and a 14-digit
     // version before an 18-character one only when it is a prefix of it.
     let migrations = collector.finish(|a, b| a.0.cmp(&b.0));
-    Ok(Found {
-        migrations,
-        ignored,
-        callbacks: Callbacks::default(),
-    })
+    Ok(Found::without_callbacks(migrations, ignored))
 }
 
 /// diesel's `metadata.toml`: no file means a transaction; a file read by
@@ -370,8 +366,7 @@ pub(super) fn dbmate_marker(line: &str) -> Option<(&'static str, bool)> {
 /// dbmate (`pkg/dbmate/db.go`, `migration.go`): files matching
 /// `^(\d+).*\.sql$` (others skipped), the version the leading digits (as
 /// written: `01` and `1` differ), run in file-name order.
-pub(super) fn dbmate(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
-    let _ = dir;
+pub(super) fn dbmate(_dir: &Path, entries: &[Entry]) -> Result<Found, ChainError> {
     let mut collector = Collector::new();
     let mut ignored = Vec::new();
     for entry in entries {
@@ -431,11 +426,7 @@ pub(super) fn dbmate(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
         )?;
     }
     let migrations = collector.finish(|a, b| file_name(&a.1.up.path).cmp(&file_name(&b.1.up.path)));
-    Ok(Found {
-        migrations,
-        ignored,
-        callbacks: Callbacks::default(),
-    })
+    Ok(Found::without_callbacks(migrations, ignored))
 }
 
 /// A Flyway file name: versioned `V<version>__<desc>.sql`, undo `U...`,
