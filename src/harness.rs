@@ -120,17 +120,68 @@ impl Harness {
     /// the chain), cloned from its template.
     pub async fn database_at(&self, version: Option<&str>) -> Result<Database, Error> {
         let level = self.level_of(version)?;
-        self.database_at_level(level).await
-    }
-
-    /// A fresh database with the first `level` migrations applied.
-    pub async fn database_at_level(&self, level: usize) -> Result<Database, Error> {
+        // A template at exactly this level, kept for the next test.
         let template = self.template(level).await?;
         let name = self.server.new_database_name(&label(&self.chain, level));
         Ok(self
             .server
             .create_database_named(&name, Some(&template))
             .await?)
+    }
+
+    /// A fresh database with the first `level` migrations applied: a clone
+    /// of the nearest template at or below `level`, with the few ups
+    /// between replayed (templates are kept every [`TEMPLATE_STRIDE`]
+    /// levels; see [`Harness::template`]).
+    pub async fn database_at_level(&self, level: usize) -> Result<Database, Error> {
+        if level >= self.templates.len() {
+            return Err(Error::UnknownVersion(level.to_string()));
+        }
+        // The highest template already kept at or below `level` (a kept
+        // stride level at least).
+        let stride_base = level / TEMPLATE_STRIDE * TEMPLATE_STRIDE;
+        let base = (stride_base..=level)
+            .rev()
+            .find(|&l| self.templates[l].initialized())
+            .unwrap_or(stride_base);
+        let template = self.template(base).await?;
+        let name = self.server.new_database_name(&label(&self.chain, level));
+        let db = self
+            .server
+            .create_database_named(&name, Some(&template))
+            .await?;
+        if base == level {
+            return Ok(db);
+        }
+        let mut conn = self.connect(&db).await?;
+        let mut replayed = Ok(());
+        for index in base..level {
+            replayed = self.apply_up(&mut conn, index).await;
+            if replayed.is_ok() {
+                let callbacks = &self.chain.callbacks.after_migrate;
+                replayed = self
+                    .apply_callbacks(&mut conn, callbacks, Some(index))
+                    .await;
+            }
+            if replayed.is_err() {
+                break;
+            }
+        }
+        let _ = conn.close().await;
+        if let Err(e) = replayed {
+            let _ = self.server.drop_database(&name).await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// Makes sure the chain's templates reach `level`: the template that
+    /// covers it (the next kept level, or head) is built, so every
+    /// migration up to `level` is known to apply.
+    pub async fn ensure_applied(&self, level: usize) -> Result<(), Error> {
+        let head = self.chain.migrations.len();
+        let covering = level.div_ceil(TEMPLATE_STRIDE) * TEMPLATE_STRIDE;
+        self.template(covering.min(head)).await.map(|_| ())
     }
 
     /// The schema snapshot at `version` (`None` or `"head"` for the head),
@@ -172,16 +223,28 @@ impl Harness {
         self.database_at_level(0).await
     }
 
-    /// Name of the template database at `level`, building it (and the ones
-    /// below it) if needed. Template databases must not be connected to.
+    /// Name of the template database at `level`, building it (and the
+    /// kept levels below it) if needed. Templates are kept at level 0, every
+    /// [`TEMPLATE_STRIDE`] levels, at head and at any level asked for here;
+    /// each is built from the kept level below by applying the ups between
+    /// on one connection. Template databases must not be connected to.
     pub async fn template(&self, level: usize) -> Result<String, Error> {
         if level >= self.templates.len() {
             return Err(Error::UnknownVersion(level.to_string()));
         }
-        for k in 0..=level {
-            self.templates[k]
-                .get_or_try_init(|| self.build_template(k))
+        self.templates[0]
+            .get_or_try_init(|| self.build_template(0, 0))
+            .await?;
+        let mut points: Vec<usize> = (TEMPLATE_STRIDE..level).step_by(TEMPLATE_STRIDE).collect();
+        if level > 0 {
+            points.push(level);
+        }
+        let mut from = 0;
+        for point in points {
+            self.templates[point]
+                .get_or_try_init(|| self.build_template(from, point))
                 .await?;
+            from = point;
         }
         Ok(self.templates[level].get().cloned().unwrap_or_default())
     }
@@ -191,77 +254,132 @@ impl Harness {
     /// its error. Errors that are not a migration's (the server went away)
     /// end the run.
     pub async fn reach(&self) -> Result<Reach, Error> {
-        for level in 1..self.templates.len() {
+        let head = self.chain.migrations.len();
+        self.template(0).await?;
+        let mut points: Vec<usize> = (TEMPLATE_STRIDE..head).step_by(TEMPLATE_STRIDE).collect();
+        points.push(head);
+        for level in points.into_iter().filter(|&l| l > 0) {
             match self.template(level).await {
                 Ok(_) => {}
                 Err(error @ Error::Migration { .. }) => {
+                    let stops_at = self.stops_at.load(Ordering::Relaxed).min(level);
                     return Ok(Reach {
-                        applied: level - 1,
+                        applied: stops_at.saturating_sub(1),
                         failure: Some(error),
-                    })
+                    });
                 }
                 Err(other) => return Err(other),
             }
         }
-        self.template(0).await?;
         Ok(Reach {
-            applied: self.chain.migrations.len(),
+            applied: head,
             failure: None,
         })
     }
 
-    async fn build_template(&self, level: usize) -> Result<String, Error> {
+    /// Builds the template at `level` from the one at `from` (level 0: the
+    /// bootstrap on an empty database), applying the ups between one by
+    /// one on one connection, and notes which of them change the server's
+    /// roles.
+    async fn build_template(&self, from: usize, level: usize) -> Result<String, Error> {
         let name = self
             .server
             .new_database_name(&format!("tpl_{}", label(&self.chain, level)));
         let db = if level == 0 {
             self.server.create_database_named(&name, None).await?
         } else {
-            let previous = self.templates[level - 1].get().cloned().unwrap_or_default();
+            let previous = self.templates[from].get().cloned().unwrap_or_default();
             self.server
                 .create_database_named(&name, Some(&previous))
                 .await?
         };
         let mut conn = self.connect(&db).await?;
-        let roles_before = if level > 0 {
-            Some(server_roles(&mut conn).await?)
-        } else {
-            None
-        };
         let result = if level == 0 {
-            match self.apply_bootstrap(&mut conn).await {
+            let done = match self.apply_bootstrap(&mut conn).await {
                 Ok(()) => {
                     self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None)
                         .await
                 }
                 Err(e) => Err(e),
-            }
+            };
+            done.map(|()| conn)
         } else {
-            match self.apply_up(&mut conn, level - 1).await {
-                // A template is what a migrate run to its version leaves:
-                // the tool's after-migrate callbacks included.
-                Ok(()) => {
-                    let callbacks = &self.chain.callbacks.after_migrate;
-                    self.apply_callbacks(&mut conn, callbacks, Some(level - 1))
-                        .await
-                }
-                Err(e) => Err(e),
-            }
+            self.apply_ups_noting_roles(conn, &db, from, level).await
         };
-        if let (Some(before), true) = (&roles_before, result.is_ok()) {
-            if server_roles(&mut conn).await? != *before {
-                self.server_wide[level - 1].store(true, Ordering::Relaxed);
+        let result = match result {
+            Ok(conn) => {
+                let _ = conn.close().await;
+                Ok(())
             }
-        }
-        let _ = conn.close().await;
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
             let _ = self.server.drop_database(&name).await;
-            if matches!(e, Error::Migration { .. }) {
-                self.stops_at.fetch_min(level, Ordering::Relaxed);
-            }
             return Err(e);
         }
         Ok(name)
+    }
+
+    /// Applies the ups of migrations `from..level` on `conn`, each followed
+    /// by the tool's after-migrate callbacks (a template is what a migrate
+    /// run to its version leaves), marking the migrations that change the
+    /// server's roles; a failure marks where the chain stops.
+    async fn apply_ups_noting_roles(
+        &self,
+        mut conn: PgConnection,
+        db: &Database,
+        from: usize,
+        level: usize,
+    ) -> Result<PgConnection, Error> {
+        let mut roles = server_roles(&mut conn).await?;
+        for index in from..level {
+            let mut result = self.apply_up(&mut conn, index).await;
+            if result.is_ok() {
+                let callbacks = &self.chain.callbacks.after_migrate;
+                result = self
+                    .apply_callbacks(&mut conn, callbacks, Some(index))
+                    .await;
+            }
+            if let Err(e) = result {
+                if matches!(e, Error::Migration { .. }) {
+                    self.stops_at.fetch_min(index + 1, Ordering::Relaxed);
+                }
+                return Err(e);
+            }
+            let after = server_roles(&mut conn).await?;
+            if after != roles {
+                self.server_wide[index].store(true, Ordering::Relaxed);
+                roles = after;
+                // Its roles now exist server-wide: no later clone may replay
+                // this migration, so the level after it is kept too.
+                if index + 1 < level {
+                    conn = self.keep_level(conn, db, index + 1).await?;
+                }
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Keeps the state of `db` (at `level`, being built on `conn`) as the
+    /// template of `level`: the copy needs the source without connections,
+    /// so `conn` is closed for it and a new one returned.
+    async fn keep_level(
+        &self,
+        conn: PgConnection,
+        db: &Database,
+        level: usize,
+    ) -> Result<PgConnection, Error> {
+        let _ = conn.close().await;
+        let name = self
+            .server
+            .new_database_name(&format!("tpl_{}", label(&self.chain, level)));
+        self.server
+            .create_database_named(&name, Some(db.name()))
+            .await?;
+        if self.templates[level].set(name.clone()).is_err() {
+            let _ = self.server.drop_database(&name).await;
+        }
+        self.connect(db).await
     }
 
     /// Whether the chain is known to stop before migration `index` applies
@@ -433,6 +551,12 @@ impl Harness {
         Ok(self.server.drop_database(db.name()).await?)
     }
 }
+
+/// Templates are kept every this many levels: a template costs a `CREATE
+/// DATABASE` (about 35 ms for a 270-migration schema on tmpfs, several
+/// times a typical up), so a check at another level clones the kept level
+/// below and replays the few ups between instead.
+pub const TEMPLATE_STRIDE: usize = 8;
 
 /// How far a chain applies: see [`Harness::reach`].
 #[derive(Debug)]
