@@ -482,6 +482,7 @@ impl Harness {
     pub async fn apply_up(&self, conn: &mut PgConnection, index: usize) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
         let callbacks = &self.chain.callbacks;
+        Self::fresh_session(conn, migration).await?;
         self.apply_callbacks(conn, &callbacks.before_each, Some(index))
             .await?;
         apply_script(conn, &migration.up, self.chain.layout)
