@@ -53,7 +53,8 @@ impl Layout {
     /// How a migration of this layout says "do not wrap me in a transaction".
     pub fn no_transaction_marker(self) -> &'static str {
         match self {
-            Layout::Sqlx | Layout::Supabase => "a first line `-- no-transaction`",
+            Layout::Sqlx => "a first line `-- no-transaction`",
+            Layout::Supabase => "nothing: the Supabase CLI runs each file in one transaction, so move the statement to a migration applied another way",
             Layout::Diesel => "`run_in_transaction = false` in the folder's metadata.toml",
             Layout::Dbmate => "`-- migrate:up transaction:false`",
             Layout::Flyway => "`executeInTransaction=false` in `<script>.sql.conf`",

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use sqlx::postgres::PgConnection;
 
 use super::{apply_failure, capture, PropertyResult, Status, Step};
+use futures_util::FutureExt;
+
 use crate::chain::intent;
 use crate::config::IdempotencyMode;
 use crate::schema::unified_diff;
@@ -39,19 +41,8 @@ pub(super) async fn check(
         IdempotencyMode::Required => true,
         IdempotencyMode::Auto => guarding.rerunnable(),
     };
-    let results = super::per_migration(selected, |index| async move {
-        if !super::wait_applied(harness, index).await? {
-            return Ok(Vec::new());
-        }
-        // See roundtrip: server-wide changes run on a server of their own.
-        if harness.changes_server_state(index) {
-            if let Some(own) = harness.isolated().await? {
-                let result = check_migration(&own, index, seed).await;
-                own.server().shutdown().await;
-                return result.map(|r| vec![r]);
-            }
-        }
-        check_migration(harness, index, seed).await.map(|r| vec![r])
+    let results = super::per_migration(harness, selected, |harness, index| {
+        async move { check_migration(harness, index, seed).await.map(|r| vec![r]) }.boxed_local()
     })
     .await?;
     if required {
@@ -105,19 +96,11 @@ async fn check_migration(
         let schema = harness.level_schema(index, &mut conn).await?;
         let mut rows = super::fill_with_generated_data(&mut conn, &schema, seed).await?;
         if let Err(e) = harness.apply_up(&mut conn, index).await {
-            let Error::Migration { error, .. } = e else {
+            let Error::Migration { error, .. } = &e else {
                 return Err(e);
             };
             if !matches!(rows, Ok(n) if n > 0) {
-                return apply_failure(
-                    PROPERTY,
-                    &id,
-                    Step::Up,
-                    Error::Migration {
-                        migration: id.clone(),
-                        error,
-                    },
-                );
+                return apply_failure(PROPERTY, &id, Step::Up, e);
             }
             // The up itself fails on the generated data (a NOT NULL added
             // without a backfill): that is not about running it twice, so

@@ -13,6 +13,7 @@ pub mod rules;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::future::LocalBoxFuture;
 use sqlx::postgres::PgConnection;
 
 use crate::schema::SchemaSnapshot;
@@ -315,13 +316,13 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
 /// Orders per-migration results by the migration's place in the chain (the
 /// sort is stable, so several results of one migration keep their order).
 fn sort_by_chain(chain: &crate::chain::Chain, results: &mut [PropertyResult]) {
-    results.sort_by_key(|r| {
-        chain
-            .migrations
-            .iter()
-            .position(|m| m.id() == r.target)
-            .unwrap_or(usize::MAX)
-    });
+    let place: std::collections::HashMap<String, usize> = chain
+        .migrations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id(), i))
+        .collect();
+    results.sort_by_key(|r| place.get(&r.target).copied().unwrap_or(usize::MAX));
 }
 
 /// Reads the schema snapshot of the database `conn` is connected to.
@@ -448,14 +449,34 @@ const MIGRATION_CONCURRENCY: usize = 4;
 
 /// Runs `check` on each selected migration index, a few at once, results in
 /// chain order (a check may give several); the first error ends the run.
-async fn per_migration<F, Fut>(selected: &[usize], check: F) -> Result<Vec<PropertyResult>, Error>
+/// A migration's check waits until its template exists and is left out
+/// when the chain stops before it (`check` reports those as not reached);
+/// a migration that changes server-wide state (roles) is checked on a
+/// private server, where no template of the chain holds that state.
+async fn per_migration<F>(
+    harness: &Harness,
+    selected: &[usize],
+    check: F,
+) -> Result<Vec<PropertyResult>, Error>
 where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<PropertyResult>, Error>>,
+    F: for<'a> Fn(&'a Harness, usize) -> LocalBoxFuture<'a, Result<Vec<PropertyResult>, Error>>,
 {
     use futures_util::stream::{self, StreamExt};
+    let check = &check;
     let per_index: Vec<Vec<PropertyResult>> = stream::iter(selected.iter().copied())
-        .map(check)
+        .map(|index| async move {
+            if !wait_applied(harness, index).await? {
+                return Ok(Vec::new());
+            }
+            if harness.changes_server_state(index) {
+                if let Some(own) = harness.isolated().await? {
+                    let result = check(&own, index).await;
+                    own.server().shutdown().await;
+                    return result;
+                }
+            }
+            check(harness, index).await
+        })
         .buffered(MIGRATION_CONCURRENCY)
         .collect::<Vec<_>>()
         .await

@@ -15,21 +15,9 @@ pub(super) async fn check(
     harness: &Harness,
     selected: &[usize],
 ) -> Result<Vec<PropertyResult>, Error> {
-    super::per_migration(selected, |index| async move {
-        if !super::wait_applied(harness, index).await? {
-            return Ok(Vec::new());
-        }
-        // Roles a migration creates are shared by every database of the
-        // server: its up and down run where no template of the chain holds
-        // them, as on a plain server.
-        if harness.changes_server_state(index) {
-            if let Some(own) = harness.isolated().await? {
-                let result = check_migration(&own, index).await;
-                own.server().shutdown().await;
-                return result;
-            }
-        }
-        check_migration(harness, index).await
+    use futures_util::FutureExt;
+    super::per_migration(harness, selected, |harness, index| {
+        check_migration(harness, index).boxed_local()
     })
     .await
 }
