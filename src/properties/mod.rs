@@ -9,6 +9,7 @@ pub mod fidelity;
 mod idempotency;
 mod roundtrip;
 pub mod rules;
+mod runner;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -415,18 +416,6 @@ async fn fill_with_generated_data(
 /// Runs the `fidelity` property alone (for [`crate::testing::assert_head_snapshot`]).
 pub async fn fidelity_check(harness: &Harness) -> Result<PropertyResult, Error> {
     fidelity::check(harness).await
-}
-
-/// Runs blocking `work` from async code: through `block_in_place` on a
-/// multi-threaded runtime (so other tasks keep running), directly on a
-/// current-thread one (where nothing else needs the thread meanwhile).
-fn blocking<R>(work: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
 }
 
 /// Waits until migration `index` is applied in its template (built by

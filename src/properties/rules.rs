@@ -386,16 +386,13 @@ sqlstate = "23505"
 // The runner.
 // ---------------------------------------------------------------------
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 
-use proptest::test_runner::{
-    Config as ProptestConfig, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError,
-    TestRng, TestRunner,
-};
+use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRng};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Row, ValueRef};
 
+use super::runner::{self, Case, Settings, Verdict};
 use super::{PropertyResult, Status};
 use crate::generate::{dataset_strategy, Dataset, Profile};
 use crate::server::{quote_ident, Database};
@@ -424,28 +421,14 @@ pub(super) async fn check(
     let mut results = Vec::new();
     let mut count = CaseCount::default();
     let started = std::time::Instant::now();
-    // Files run at once, each on a thread of its own: the cases of one file
-    // are sequential (proptest), the server is not.
-    let outcomes = super::blocking(|| {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .iter()
-                .map(|file| scope.spawn(move || run_property(harness, file, cases, seed)))
-                .collect();
-            handles
-                .into_iter()
-                .zip(&files)
-                .map(|(h, file)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::Input(format!(
-                            "{}: the property runner panicked",
-                            file.path.display()
-                        )))
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-    });
+    // Files run at once, as tasks of this one runtime: the cases of one
+    // file are sequential (each shrinks from the last), the server is not.
+    let outcomes = futures_util::future::join_all(
+        files
+            .iter()
+            .map(|file| run_property(harness, file, cases, seed)),
+    )
+    .await;
     for outcome in outcomes {
         let (result, n) = outcome?;
         results.push(result);
@@ -514,21 +497,32 @@ fn rng_for(seed: u64, stem: &str) -> TestRng {
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
 
-/// Per-case state shared with the proptest closure.
-struct CaseState {
+/// One property file's cases on its database, over one connection.
+struct PropertyCases<'a> {
+    harness: &'a Harness,
+    file: &'a PropertyFile,
+    level: usize,
     conn: PgConnection,
+    /// Per check: cases in which it had something to check.
     exercised: Vec<u64>,
+    /// Cases run, shrinking steps included.
     cases: u64,
 }
 
-/// What a property's cases produced: proptest's verdict, how many cases
-/// exercised each check, and how many cases ran.
-type CasesOutcome = (Result<(), TestError<Dataset>>, Vec<u64>, u64);
+impl Case<Dataset> for PropertyCases<'_> {
+    async fn run(&mut self, data: Dataset) -> Result<(), TestCaseError> {
+        self.cases += 1;
+        run_case(self, &data).await
+    }
+}
 
-/// Draws and runs the cases of `file` on `db`, one connection, through
-/// proptest's runner (shrinking, persisted failures).
-fn run_cases(
-    rt: &tokio::runtime::Runtime,
+/// What a property's cases produced: the verdict, how many cases
+/// exercised each check, and how many cases ran.
+type CasesOutcome = (Verdict<Dataset>, Vec<u64>, u64);
+
+/// Draws and runs the cases of `file` on `db`, one connection: replayed
+/// regressions first, then new cases, a failure shrunk and saved.
+async fn run_cases(
     harness: &Harness,
     file: &PropertyFile,
     level: usize,
@@ -536,45 +530,32 @@ fn run_cases(
     cases: u32,
     seed: u64,
 ) -> Result<CasesOutcome, Error> {
-    let mut conn = rt.block_on(harness.connect(db))?;
-    let schema = rt.block_on(super::capture(&mut conn))?;
+    let mut conn = harness.connect(db).await?;
+    let schema = super::capture(&mut conn).await?;
     let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
     let strategy = dataset_strategy(&schema, &profile)
         .map_err(|e| Error::Input(format!("{}: [data]: {e}", file.path.display())))?;
-    // proptest wants a `&'static str` for the regressions file; one small
-    // string per property file and run.
-    let regressions: &'static str = Box::leak(
-        file.regressions_path()
-            .display()
-            .to_string()
-            .into_boxed_str(),
-    );
-    let config = ProptestConfig {
+    let settings = Settings {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         max_shrink_iters: 1024,
-        ..ProptestConfig::default()
+        regressions: Some(file.regressions_path()),
     };
-    let state = RefCell::new(CaseState {
+    let mut state = PropertyCases {
+        harness,
+        file,
+        level,
         conn,
         exercised: vec![0; file.checks.len()],
         cases: 0,
-    });
-    let mut runner = TestRunner::new_with_rng(config, rng_for(seed, &file.stem));
-    let result = runner.run(&strategy, |data: Dataset| {
-        let mut state = state.borrow_mut();
-        state.cases += 1;
-        rt.block_on(run_case(harness, file, level, &mut state, &data))
-    });
-    let state = state.into_inner();
-    let _ = rt.block_on(state.conn.close());
-    Ok((result, state.exercised, state.cases))
+    };
+    let verdict = runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
+    let _ = state.conn.close().await;
+    Ok((verdict, state.exercised, state.cases))
 }
 
-/// Runs one property file on the calling thread, with a current-thread
-/// runtime of its own: proptest drives cases through a synchronous closure,
-/// which blocks on the runtime for each case.
-fn run_property(
+/// Runs one property file: a database at its version, its cases, the
+/// result.
+async fn run_property(
     harness: &Harness,
     file: &PropertyFile,
     cases: u32,
@@ -583,20 +564,16 @@ fn run_property(
     let property = file.property();
     let in_file = |e: Error| Error::Input(format!("{}: {e}", file.path.display()));
     let level = harness.level_of(file.at.as_deref()).map_err(in_file)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Input(format!("cannot start a runtime: {e}")))?;
-    let db = rt.block_on(harness.database_at_level(level))?;
+    let db = harness.database_at_level(level).await?;
     let started = std::time::Instant::now();
-    let outcome = run_cases(&rt, harness, file, level, &db, cases, seed);
-    let _ = rt.block_on(harness.drop_database(&db));
+    let outcome = run_cases(harness, file, level, &db, cases, seed).await;
+    let _ = harness.drop_database(&db).await;
     let (result, exercised, cases_run) = outcome?;
     let elapsed = started.elapsed().as_secs_f64();
     let checks = &file.checks;
     let rerun = format!("check --only properties --seed {seed}");
     let mut r = match result {
-        Ok(()) => {
+        Verdict::Pass => {
             let vacuous: Vec<&Check> = checks
                 .iter()
                 .zip(&exercised)
@@ -636,8 +613,7 @@ fn run_property(
                 r
             }
         }
-        Err(TestError::Fail(reason, minimal)) => {
-            let reason = reason.message().to_string();
+        Verdict::Fail(reason, minimal) => {
             let mut r = PropertyResult::fail(
                 &property,
                 &file.name,
@@ -662,11 +638,11 @@ fn run_property(
             r.rerun = Some(rerun.clone());
             r
         }
-        Err(TestError::Abort(reason)) => {
+        Verdict::Abort(reason) => {
             let mut r = PropertyResult::fail(
                 &property,
                 &file.name,
-                format!("{}: aborted: {}", file.path.display(), reason.message()),
+                format!("{}: aborted: {reason}", file.path.display()),
             );
             r.rerun = Some(rerun.clone());
             r
@@ -680,22 +656,22 @@ fn run_property(
 
 /// One generated case: load the data set and run every check. `Err` is a
 /// broken rule (proptest then shrinks the data set).
-async fn run_case(
-    harness: &Harness,
-    file: &PropertyFile,
-    level: usize,
-    state: &mut CaseState,
-    data: &Dataset,
-) -> Result<(), TestCaseError> {
+async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), TestCaseError> {
+    let PropertyCases {
+        harness,
+        file,
+        level,
+        conn,
+        exercised,
+        ..
+    } = state;
+    let (harness, file, level) = (*harness, *file, *level);
     let plain: Vec<&Check> = file
         .checks
         .iter()
         .filter(|c| c.expect != Expect::Preserve)
         .collect();
     if !plain.is_empty() {
-        let CaseState {
-            conn, exercised, ..
-        } = state;
         let mut tx = conn
             .begin()
             .await
@@ -717,9 +693,6 @@ async fn run_case(
         outcome?;
     }
     for check in file.checks.iter().filter(|c| c.expect == Expect::Preserve) {
-        let CaseState {
-            conn, exercised, ..
-        } = state;
         run_preserve(
             harness,
             level,
