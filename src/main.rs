@@ -30,6 +30,7 @@ fn main() {
     };
     let format = cli.format;
     let handles_interrupt = cli.handles_interrupt();
+    // The one runtime: everything below runs on it.
     let code = runtime.block_on(async move {
         let interrupted = async {
             if handles_interrupt {
@@ -41,9 +42,7 @@ fn main() {
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => 143,
             }
         };
-        tokio::select! {
-            // Dropping the command's future drops its servers, which stops
-            // and deletes them before we exit.
+        let code = tokio::select! {
             result = cli::run(cli) => match result {
                 Ok(code) => code,
                 Err(error) => {
@@ -58,10 +57,15 @@ fn main() {
                 }
             },
             code = interrupted => {
+                // The command's future is dropped: its servers hand what
+                // they hold to cleanup, done here, on this runtime.
+                pgharness::server::cleanup::finish().await;
                 cli::write_stderr_line("pgharness: interrupted; cleaned up");
                 code
             }
-        }
+        };
+        pgharness::server::cleanup::finish().await;
+        code
     });
     drop(runtime);
     std::process::exit(code);

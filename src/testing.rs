@@ -33,10 +33,13 @@ static SHARED: OnceCell<Arc<Server>> = OnceCell::const_new();
 type HarnessCells = HashMap<PathBuf, Arc<OnceCell<Arc<Harness>>>>;
 static HARNESSES: Mutex<Option<HarnessCells>> = Mutex::new(None);
 
+/// At exit: the shared server is a static, never dropped; release what it
+/// holds and clean it up now (no runtime is left at exit).
 extern "C" fn stop_shared_server() {
     if let Some(server) = SHARED.get() {
-        server.shutdown_blocking();
+        server.release();
     }
+    crate::server::cleanup::run_now();
 }
 
 /// The server configuration tests use: the backend from

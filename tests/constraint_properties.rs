@@ -112,6 +112,15 @@ async fn without_the_unique_constraint_the_minimal_case_is_one_goal_and_its_pare
     )
     .unwrap();
     assert!(saved.lines().any(|l| l.starts_with("cc ")), "{saved}");
+    // And replayed before any new case: another seed, no new cases, the
+    // same failure.
+    let again = run_properties(project.path(), 0, 6).await;
+    assert_eq!(again[0].status, Status::Fail, "{}", evidence(&again[0]));
+    assert!(
+        again[0].diff.as_deref().unwrap().contains("minimal data set (3 rows):"),
+        "{}",
+        evidence(&again[0])
+    );
 }
 
 #[tokio::test]

@@ -243,7 +243,7 @@ impl DockerServer {
         &self.id
     }
 
-    /// Removes the container. Idempotent.
+    /// Removes the container, within the cleanup timeout. Idempotent.
     pub async fn stop(&self) {
         let container = self
             .container
@@ -251,30 +251,97 @@ impl DockerServer {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         if let Some(container) = container {
-            if let Err(e) = container.rm().await {
-                tracing::warn!("could not remove container {}: {e}", self.id);
+            let removed =
+                tokio::time::timeout(super::cleanup::CLEANUP_TIMEOUT, container.rm()).await;
+            match removed {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("could not remove container {}: {e}", self.id),
+                Err(_) => tracing::warn!("removing container {} timed out", self.id),
             }
         }
     }
 
-    /// [`DockerServer::stop`] from places that cannot await (drop, exit
-    /// hooks): a private runtime on its own thread.
-    pub fn stop_blocking(&self) {
-        if self
+    /// Hands the container over for removal by [`super::cleanup`] (for
+    /// drop, which cannot await). Idempotent.
+    pub(crate) fn release(&self) -> Option<super::cleanup::Leftover> {
+        let container = self
             .container
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .is_none()
-        {
-            return;
-        }
-        super::block_on_private_runtime(|| self.stop());
+            .take()?;
+        // testcontainers' own drop needs a runtime (it blocks on one, or
+        // panics without); cleanup removes the container by id instead.
+        std::mem::forget(container);
+        Some(super::cleanup::Leftover::Container {
+            id: self.id.clone(),
+        })
     }
 }
 
 impl Drop for DockerServer {
     fn drop(&mut self) {
-        self.stop_blocking();
+        if let Some(leftover) = self.release() {
+            super::cleanup::defer(leftover);
+        }
+    }
+}
+
+/// Removes container `id` (forced, with its volumes).
+pub(crate) async fn remove(id: &str) {
+    let Ok(docker) = Docker::connect_with_defaults() else {
+        tracing::warn!("could not remove container {id}: no Docker engine");
+        return;
+    };
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(id, Some(options)).await {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {}
+        Err(e) => tracing::warn!("could not remove container {id}: {e}"),
+    }
+}
+
+/// [`remove`] without a runtime (at process exit): one HTTP request to the
+/// engine's API over its socket (`DOCKER_HOST` when it is `unix://` or
+/// `tcp://`, else `/var/run/docker.sock`).
+pub(crate) fn remove_now(id: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let request = format!(
+        "DELETE /containers/{id}?force=true&v=true HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
+    );
+    let timeout = Some(Duration::from_secs(10));
+    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let mut response = Vec::new();
+    if let Some(addr) = host.strip_prefix("tcp://") {
+        let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+        s.set_read_timeout(timeout).ok();
+        s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+        s.read_to_end(&mut response).map_err(|e| e.to_string())?;
+    } else {
+        let path = host
+            .strip_prefix("unix://")
+            .unwrap_or("/var/run/docker.sock")
+            .to_string();
+        let mut s =
+            std::os::unix::net::UnixStream::connect(&path).map_err(|e| format!("{path}: {e}"))?;
+        s.set_read_timeout(timeout).ok();
+        s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+        s.read_to_end(&mut response).map_err(|e| e.to_string())?;
+    }
+    let status = String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    // 204 removed, 404 already gone.
+    if status.contains(" 204") || status.contains(" 404") {
+        Ok(())
+    } else {
+        Err(format!("removing container {id}: the engine answered {status:?}"))
     }
 }
 

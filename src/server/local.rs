@@ -656,6 +656,20 @@ impl LocalServer {
             let _ = fs::remove_dir_all(&self.run_dir);
         }
     }
+
+    /// [`LocalServer::stop`] from async code: the wait for the server to
+    /// exit runs on the blocking pool, not on a runtime worker.
+    pub async fn stop_async(&self) {
+        let child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(child) = child {
+            let run_dir = self.run_dir.clone();
+            let stopped = tokio::task::spawn_blocking(move || {
+                reap_child(child);
+                let _ = fs::remove_dir_all(&run_dir);
+            });
+            let _ = stopped.await;
+        }
+    }
 }
 
 impl Drop for LocalServer {

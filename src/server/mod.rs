@@ -6,12 +6,13 @@
 //! whose names carry the harness prefix; what goes into those databases is
 //! the business of the modules above it.
 
+pub mod cleanup;
 pub mod docker;
+mod exit_client;
 pub mod local;
 mod naming;
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -414,55 +415,54 @@ impl Server {
         Ok(())
     }
 
-    /// Ends the server: stops and deletes a local cluster; on a server that
-    /// outlives the run, drops every database this process created.
-    /// Idempotent; also run on drop.
+    /// Ends the server: stops and deletes a local cluster, removes a
+    /// container; on a server that outlives the run, drops every database
+    /// this process created. Bounded by the cleanup timeout. Idempotent;
+    /// on drop, the same work is handed to [`cleanup`].
     pub async fn shutdown(&self) {
         match &self.backing {
-            Backing::Local(local) => local.stop(),
+            Backing::Local(local) => local.stop_async().await,
             Backing::Docker(container) => container.stop().await,
             Backing::Url { .. } => {
-                let names: Vec<String> =
-                    std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));
-                if names.is_empty() {
-                    return;
-                }
-                match self.admin_connection().await {
-                    Ok(mut conn) => {
-                        // Newest first: clones before the templates they
-                        // came from.
-                        for name in names.iter().rev() {
-                            let sql = format!(
-                                "drop database if exists {} with (force)",
-                                quote_ident(name)
-                            );
-                            if let Err(e) = sqlx::raw_sql(&sql).execute(&mut conn).await {
-                                tracing::warn!("could not drop database {name}: {e}");
-                            }
-                        }
-                        let _ = conn.close().await;
-                    }
-                    Err(e) => tracing::warn!("could not drop the run's databases: {e}"),
+                let names = self.take_created();
+                let work = drop_databases(&self.admin, &names);
+                if tokio::time::timeout(cleanup::CLEANUP_TIMEOUT, work)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        "dropping the run's databases timed out; the next run reaps them"
+                    );
                 }
             }
         }
     }
 
-    /// [`Server::shutdown`] for places that cannot await (drop, exit hooks).
-    pub fn shutdown_blocking(&self) {
+    fn take_created(&self) -> Vec<String> {
+        std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Hands what the run left on a server it does not own (databases) or
+    /// in the engine (the container) to [`cleanup`], for places that
+    /// cannot await: drop, exit hooks. Stops a local cluster in place.
+    /// Idempotent.
+    pub(crate) fn release(&self) {
         match &self.backing {
             Backing::Local(local) => local.stop(),
-            Backing::Docker(container) => container.stop_blocking(),
-            Backing::Url { .. } => {
-                let has_work = !self
-                    .created
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .is_empty();
-                if !has_work {
-                    return;
+            Backing::Docker(container) => {
+                if let Some(leftover) = container.release() {
+                    cleanup::defer(leftover);
                 }
-                block_on_private_runtime(|| self.shutdown());
+            }
+            Backing::Url { url } => {
+                let names = self.take_created();
+                if !names.is_empty() {
+                    cleanup::defer(cleanup::Leftover::Databases {
+                        admin: self.admin.clone(),
+                        url: url.clone(),
+                        names,
+                    });
+                }
             }
         }
     }
@@ -470,29 +470,28 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.shutdown_blocking();
+        self.release();
     }
 }
 
-/// Runs cleanup `work` to completion (at most 30 s) from places that cannot
-/// await: drop, exit hooks. A private runtime on a thread of its own, since
-/// this may be called from inside another runtime, or from none.
-/// `work` makes the future on that thread (sqlx futures are not `Send`).
-pub(crate) fn block_on_private_runtime<W, F>(work: W)
-where
-    W: FnOnce() -> F + Send,
-    F: std::future::Future<Output = ()>,
-{
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                let _ = rt.block_on(tokio::time::timeout(Duration::from_secs(30), work()));
+/// Drops databases `names` (newest first: clones before the templates they
+/// came from) over one admin connection.
+pub(crate) async fn drop_databases(admin: &PgConnectOptions, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    match admin.connect().await {
+        Ok(mut conn) => {
+            for name in names.iter().rev() {
+                let sql = format!("drop database if exists {} with (force)", quote_ident(name));
+                if let Err(e) = sqlx::raw_sql(&sql).execute(&mut conn).await {
+                    tracing::warn!("could not drop database {name}: {e}");
+                }
             }
-        });
-    });
+            let _ = conn.close().await;
+        }
+        Err(e) => tracing::warn!("could not drop the run's databases: {e}"),
+    }
 }
 
 /// `CREATE DATABASE ... TEMPLATE` copies a database's contents but not its
