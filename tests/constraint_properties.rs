@@ -117,7 +117,11 @@ async fn without_the_unique_constraint_the_minimal_case_is_one_goal_and_its_pare
     let again = run_properties(project.path(), 0, 6).await;
     assert_eq!(again[0].status, Status::Fail, "{}", evidence(&again[0]));
     assert!(
-        again[0].diff.as_deref().unwrap().contains("minimal data set (3 rows):"),
+        again[0]
+            .diff
+            .as_deref()
+            .unwrap()
+            .contains("minimal data set (3 rows):"),
         "{}",
         evidence(&again[0])
     );

@@ -42,7 +42,11 @@ fn the_library_never_builds_or_blocks_on_a_runtime() {
             }
         }
     }
-    assert!(found.is_empty(), "runtimes in the library:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "runtimes in the library:\n{}",
+        found.join("\n")
+    );
     // The binary builds the one runtime.
     let main = std::fs::read_to_string(src.join("main.rs")).unwrap();
     assert!(main.contains("new_multi_thread"));

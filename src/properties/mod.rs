@@ -10,6 +10,7 @@ mod idempotency;
 mod roundtrip;
 pub mod rules;
 mod runner;
+mod walk;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -434,7 +435,7 @@ async fn wait_applied(harness: &Harness, index: usize) -> Result<bool, Error> {
 
 /// How many migrations a per-migration property checks at once: each check
 /// holds one database and one connection; the server does the work.
-const MIGRATION_CONCURRENCY: usize = 4;
+pub(super) const MIGRATION_CONCURRENCY: usize = 4;
 
 /// Runs `check` on each selected migration index, a few at once, results in
 /// chain order (a check may give several); the first error ends the run.

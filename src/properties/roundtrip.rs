@@ -2,6 +2,7 @@
 //! previous schema exactly and up again reproduces the same schema; for the
 //! whole chain, all ups, all downs (back to the empty database), all ups.
 
+use super::walk::Walk;
 use super::{apply_failure, capture, Location, PropertyResult, Step};
 use crate::chain::Migration;
 use crate::schema::{unified_diff, ColumnOrder, RenderOptions, SchemaSnapshot};
@@ -16,8 +17,8 @@ pub(super) async fn check(
     selected: &[usize],
 ) -> Result<Vec<PropertyResult>, Error> {
     use futures_util::FutureExt;
-    super::per_migration(harness, selected, |harness, index| {
-        check_migration(harness, index).boxed_local()
+    super::walk::per_migration_walking(harness, selected, |harness, index, walk| {
+        check_migration(harness, index, walk).boxed_local()
     })
     .await
 }
@@ -56,11 +57,18 @@ fn compare(
     Some(diff)
 }
 
-/// up, down, up on a clone at the previous version. A down that does not
-/// restore the schema is one finding; what the re-up then does (fails, or
-/// builds another schema than the first up, as when a down's `DROP ...
-/// CASCADE` took an earlier migration's trigger with it) is a second one.
-async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<PropertyResult>, Error> {
+/// up, down, up on a database at the previous version (the walk's, or a
+/// clone). A down that does not restore the schema is one finding; what
+/// the re-up then does (fails, or builds another schema than the first up,
+/// as when a down's `DROP ... CASCADE` took an earlier migration's trigger
+/// with it) is a second one. A clean pass leaves the database at the next
+/// level for the walk to go on from; a migration without a down is
+/// applied once for it.
+async fn check_migration(
+    harness: &Harness,
+    index: usize,
+    walk: &mut Walk,
+) -> Result<Vec<PropertyResult>, Error> {
     let migration = &harness.chain().migrations[index];
     let id = migration.id();
     let Some(down) = &migration.down else {
@@ -73,16 +81,21 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<Property
             r.rerun = Some(rerun(migration));
             return Ok(vec![r]);
         }
+        // The walk goes on past it; it is checked where it is applied.
+        let conn = walk.at(harness, index).await?;
+        match harness.apply_up(conn, index).await {
+            Ok(()) => walk.now_at(index + 1),
+            Err(_) => walk.spoiled(),
+        }
         return Ok(vec![PropertyResult::skip(PROPERTY, &id, "no down script")]);
     };
-    let db = harness.database_at_level(index).await?;
-    let mut conn = harness.connect(&db).await?;
+    let conn = walk.at(harness, index).await?;
     let result: Result<Vec<PropertyResult>, Error> = async {
-        let before = harness.level_schema(index, &mut conn).await?;
-        if let Err(e) = harness.apply_up(&mut conn, index).await {
+        let before = harness.level_schema(index, conn).await?;
+        if let Err(e) = harness.apply_up(conn, index).await {
             return Ok(vec![apply_failure(PROPERTY, &id, Step::Up, e)?]);
         }
-        let after_up = harness.level_schema(index + 1, &mut conn).await?;
+        let after_up = harness.level_schema(index + 1, conn).await?;
         if statement::is_blank(&down.sql) && before.render() != after_up.render() {
             return Ok(vec![PropertyResult::fail_with_diff(PROPERTY,
                 &id,
@@ -91,10 +104,10 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<Property
                     down.path.display()
                 ), unified_diff(&before.render(), &after_up.render(), "before up", "after up"))]);
         }
-        if let Err(e) = harness.apply_down(&mut conn, index).await {
+        if let Err(e) = harness.apply_down(conn, index).await {
             return Ok(vec![apply_failure(PROPERTY, &id, Step::Down, e)?]);
         }
-        let after_down = capture(&mut conn).await?;
+        let after_down = capture(conn).await?;
         let mut note = None;
         let mut findings = Vec::new();
         if let Some(diff) = compare(harness, &before, &after_down, ("before up", "after up, down"), &mut note) {
@@ -105,11 +118,11 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<Property
             findings.push(r);
         }
         // The re-up: what a rollback and redeploy would do next.
-        if let Err(e) = harness.apply_up(&mut conn, index).await {
+        if let Err(e) = harness.apply_up(conn, index).await {
             findings.push(apply_failure(PROPERTY, &id, Step::UpAgain, e)?);
             return Ok(findings);
         }
-        let after_redo = capture(&mut conn).await?;
+        let after_redo = capture(conn).await?;
         if let Some(diff) = compare(harness, &after_up, &after_redo, ("after up", "after up, down, up"), &mut note) {
             let mut r = PropertyResult::fail_with_diff(PROPERTY,
                 &id,
@@ -127,8 +140,15 @@ async fn check_migration(harness: &Harness, index: usize) -> Result<Vec<Property
         Ok(findings)
     }
     .await;
-    drop(conn);
-    let _ = harness.drop_database(&db).await;
+    match &result {
+        Ok(r)
+            if r.iter()
+                .all(|r| r.status == super::Status::Pass && r.message.is_empty()) =>
+        {
+            walk.now_at(index + 1)
+        }
+        _ => walk.spoiled(),
+    }
     result.map(|mut results| {
         for r in &mut results {
             if r.status == super::Status::Fail {

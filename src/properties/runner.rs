@@ -73,7 +73,7 @@ where
     let mut runner = TestRunner::new_with_rng(config, rng);
     let mut rejects = 0u32;
 
-    let saved = settings.regressions.as_ref().map(persistence);
+    let saved = settings.regressions.as_deref().map(persistence);
     let replay: Vec<PersistedSeed> = saved
         .as_ref()
         .map(|p| p.load_persisted_failures2(None))
@@ -174,7 +174,7 @@ where
 
 /// proptest's own reader and writer of regression files, so that files
 /// written by either replay in both.
-fn persistence(path: &PathBuf) -> FileFailurePersistence {
+fn persistence(path: &std::path::Path) -> FileFailurePersistence {
     // `Direct` wants a `&'static str`: one short string per property file
     // that has a regression file.
     let path: &'static str = Box::leak(path.display().to_string().into_boxed_str());
@@ -254,7 +254,13 @@ mod tests {
         let file = dir.path().join("sum.proptest-regressions");
         let strategy = vec(0u32..100, 0..10);
         let mut case = SumBelow100 { calls: 0 };
-        let verdict = run(&strategy, &settings(256, Some(file.clone())), seeded(1), &mut case).await;
+        let verdict = run(
+            &strategy,
+            &settings(256, Some(file.clone())),
+            seeded(1),
+            &mut case,
+        )
+        .await;
         let Verdict::Fail(reason, minimal) = verdict else {
             panic!("expected a failure, got {verdict:?}");
         };
@@ -263,7 +269,10 @@ mod tests {
         assert_eq!(minimal.len(), 2, "{minimal:?}");
         assert!(reason.contains("sum 101"), "{reason}");
         let saved = std::fs::read_to_string(&file).unwrap();
-        assert!(saved.contains("cc ") && saved.contains("shrinks to"), "{saved}");
+        assert!(
+            saved.contains("cc ") && saved.contains("shrinks to"),
+            "{saved}"
+        );
 
         // Another seed, zero new cases: only the saved failure runs, and
         // fails again.
@@ -283,8 +292,14 @@ mod tests {
         }
         let strategy = vec(0u32..1000, 0..5);
         let (mut a, mut b) = (Record(Vec::new()), Record(Vec::new()));
-        assert!(matches!(run(&strategy, &settings(40, None), seeded(7), &mut a).await, Verdict::Pass));
-        assert!(matches!(run(&strategy, &settings(40, None), seeded(7), &mut b).await, Verdict::Pass));
+        assert!(matches!(
+            run(&strategy, &settings(40, None), seeded(7), &mut a).await,
+            Verdict::Pass
+        ));
+        assert!(matches!(
+            run(&strategy, &settings(40, None), seeded(7), &mut b).await,
+            Verdict::Pass
+        ));
         assert_eq!(a.0.len(), 40);
         assert_eq!(a.0, b.0);
         let mut c = Record(Vec::new());
@@ -299,6 +314,9 @@ mod tests {
         let xs: PersistedSeed = "xs 1 2 3 4".parse().unwrap();
         assert!(rng_of(&xs).is_some());
         let bytes = [0x5au8; 32];
-        assert_eq!(persisted(&bytes).unwrap().to_string(), format!("cc {}", "5a".repeat(32)));
+        assert_eq!(
+            persisted(&bytes).unwrap().to_string(),
+            format!("cc {}", "5a".repeat(32))
+        );
     }
 }

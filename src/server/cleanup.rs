@@ -28,7 +28,7 @@ pub(crate) const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) enum Leftover {
     /// Databases on a server the run does not own.
     Databases {
-        admin: PgConnectOptions,
+        admin: Box<PgConnectOptions>,
         /// The admin URL the user gave (for the password).
         url: String,
         /// Newest last.
@@ -118,7 +118,11 @@ fn drop_databases_now(admin: &PgConnectOptions, url: &str, names: &[String]) -> 
     let password = url::Url::parse(url)
         .ok()
         .and_then(|u| u.password().map(str::to_string))
-        .map(|p| percent_encoding::percent_decode_str(&p).decode_utf8_lossy().into_owned())
+        .map(|p| {
+            percent_encoding::percent_decode_str(&p)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .or_else(|| std::env::var("PGPASSWORD").ok());
     let target = exit_client::Target {
         host,

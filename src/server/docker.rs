@@ -341,7 +341,9 @@ pub(crate) fn remove_now(id: &str) -> Result<(), String> {
     if status.contains(" 204") || status.contains(" 404") {
         Ok(())
     } else {
-        Err(format!("removing container {id}: the engine answered {status:?}"))
+        Err(format!(
+            "removing container {id}: the engine answered {status:?}"
+        ))
     }
 }
 

@@ -126,7 +126,8 @@ impl Client {
                             ));
                             let mut outer = inner.into_bytes();
                             outer.extend_from_slice(salt);
-                            let mut p = format!("md5{}", hex(&md5::Md5::digest(&outer))).into_bytes();
+                            let mut p =
+                                format!("md5{}", hex(&md5::Md5::digest(&outer))).into_bytes();
                             p.push(0);
                             self.send(b'p', &p)?;
                         }
@@ -315,14 +316,21 @@ mod tests {
             "n=user,r=rOprNGfwEbeRWgbNEkqO,{server_first},c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
         );
         let sig = hmac(&stored_key, auth.as_bytes());
-        let proof: Vec<u8> = client_key.iter().zip(sig.iter()).map(|(a, b)| a ^ b).collect();
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(sig.iter())
+            .map(|(a, b)| a ^ b)
+            .collect();
         assert_eq!(
             base64::engine::general_purpose::STANDARD.encode(proof),
             "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         );
         // Our own final message has the shape the server expects.
         let reply = s.client_final(server_first).unwrap();
-        assert!(reply.starts_with("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYD"), "{reply}");
+        assert!(
+            reply.starts_with("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYD"),
+            "{reply}"
+        );
         assert!(reply.contains(",p="), "{reply}");
     }
 }

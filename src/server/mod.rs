@@ -458,7 +458,7 @@ impl Server {
                 let names = self.take_created();
                 if !names.is_empty() {
                     cleanup::defer(cleanup::Leftover::Databases {
-                        admin: self.admin.clone(),
+                        admin: Box::new(self.admin.clone()),
                         url: url.clone(),
                         names,
                     });

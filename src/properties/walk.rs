@@ -1,0 +1,153 @@
+//! Per-migration checks that walk one database along the chain instead of
+//! cloning one per migration: a check that leaves its database exactly at
+//! the next level (round-trip's up, down, up, when it passes) hands it to
+//! the next migration's check, which then needs no `CREATE DATABASE` and no
+//! replayed ups. That is what a person checking a chain by hand with psql
+//! does. A check that spoils its database (a finding, an error) makes the
+//! next one start from a clone again, so one finding never colours the
+//! next verdict.
+
+use sqlx::postgres::PgConnection;
+use sqlx::Connection;
+
+use super::PropertyResult;
+use crate::harness::TEMPLATE_STRIDE;
+use crate::server::Database;
+use crate::{Error, Harness};
+
+/// The database a walk carries, and the level it is at.
+pub(super) struct Walk {
+    current: Option<(Database, PgConnection, usize)>,
+}
+
+impl Walk {
+    pub(super) fn new() -> Walk {
+        Walk { current: None }
+    }
+
+    /// A connection to a database at `level`: the walk's own when it is
+    /// there, else a new clone (the old one dropped).
+    pub(super) async fn at(
+        &mut self,
+        harness: &Harness,
+        level: usize,
+    ) -> Result<&mut PgConnection, Error> {
+        if !matches!(&self.current, Some((_, _, l)) if *l == level) {
+            self.finish(harness).await;
+            let db = harness.database_at_level(level).await?;
+            match harness.connect(&db).await {
+                Ok(conn) => self.current = Some((db, conn, level)),
+                Err(e) => {
+                    let _ = harness.drop_database(&db).await;
+                    return Err(e);
+                }
+            }
+        }
+        match &mut self.current {
+            Some((_, conn, _)) => Ok(conn),
+            None => unreachable!("set just above"),
+        }
+    }
+
+    /// The check left the database at `level`, in the state the chain's
+    /// ups alone give: the next check may go on from it.
+    pub(super) fn now_at(&mut self, level: usize) {
+        if let Some((_, _, l)) = &mut self.current {
+            *l = level;
+        }
+    }
+
+    /// The check left the database in a state no later check may start
+    /// from.
+    pub(super) fn spoiled(&mut self) {
+        if let Some((_, _, l)) = &mut self.current {
+            *l = usize::MAX;
+        }
+    }
+
+    /// Drops the walk's database.
+    pub(super) async fn finish(&mut self, harness: &Harness) {
+        if let Some((db, conn, _)) = self.current.take() {
+            let _ = conn.close().await;
+            let _ = harness.drop_database(&db).await;
+        }
+    }
+}
+
+/// Runs `check` on each selected migration index, in walks of consecutive
+/// migrations (a few walks at once), results in chain order; the first
+/// error ends the run. Waiting for templates and moving role-changing
+/// migrations to a private server are as in [`super::per_migration`].
+/// Chains with after-migrate callbacks are not walked: their templates
+/// hold what a check's single up does not.
+pub(super) async fn per_migration_walking<F>(
+    harness: &Harness,
+    selected: &[usize],
+    check: F,
+) -> Result<Vec<PropertyResult>, Error>
+where
+    F: for<'a> Fn(
+        &'a Harness,
+        usize,
+        &'a mut Walk,
+    )
+        -> futures_util::future::LocalBoxFuture<'a, Result<Vec<PropertyResult>, Error>>,
+{
+    use futures_util::stream::{self, StreamExt};
+    let walkable = harness.chain().callbacks.after_migrate.is_empty();
+    // Walks as long as a template stride (each starts at a kept template
+    // when the chain is long), shorter on short chains so that the
+    // concurrency is used.
+    let len = if walkable {
+        selected
+            .len()
+            .div_ceil(super::MIGRATION_CONCURRENCY)
+            .clamp(1, TEMPLATE_STRIDE)
+    } else {
+        1
+    };
+    let check = &check;
+    let per_walk: Vec<Vec<PropertyResult>> = stream::iter(selected.chunks(len))
+        .map(|indices| async move {
+            let mut walk = Walk::new();
+            let mut results = Vec::new();
+            let mut outcome = Ok(());
+            for &index in indices {
+                let step = async {
+                    if !super::wait_applied(harness, index).await? {
+                        return Ok(Vec::new());
+                    }
+                    if harness.changes_server_state(index) {
+                        if let Some(own) = harness.isolated().await? {
+                            let mut private = Walk::new();
+                            let result = check(&own, index, &mut private).await;
+                            private.finish(&own).await;
+                            own.server().shutdown().await;
+                            walk.spoiled();
+                            return result;
+                        }
+                    }
+                    let result = check(harness, index, &mut walk).await;
+                    if !walkable {
+                        walk.spoiled();
+                    }
+                    result
+                };
+                match step.await {
+                    Ok(r) => results.extend(r),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+            }
+            walk.finish(harness).await;
+            outcome.map(|()| results)
+        })
+        .buffered(super::MIGRATION_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    Ok(per_walk.into_iter().flatten().collect())
+}
