@@ -520,13 +520,16 @@ impl Harness {
     }
 
     /// Runs the up script of migration `index` inside the transaction the
-    /// caller holds on `conn`.
+    /// caller holds on `conn`, from a fresh session's settings (as
+    /// [`Harness::apply_up`]; callbacks are not run: callers check
+    /// [`Harness::ups_fit_in_a_transaction`] and the chain's callbacks).
     pub async fn apply_up_within(
         &self,
         conn: &mut PgConnection,
         index: usize,
     ) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
+        Self::fresh_session(conn, migration).await?;
         crate::apply::apply_script_within(conn, &migration.up, self.chain.layout)
             .await
             .map(|_| ())

@@ -10,6 +10,7 @@ use sqlx::postgres::PgConnection;
 use super::{apply_failure, capture, PropertyResult, Status, Step};
 use futures_util::FutureExt;
 
+use super::walk::Walk;
 use crate::chain::intent;
 use crate::config::IdempotencyMode;
 use crate::schema::unified_diff;
@@ -41,8 +42,13 @@ pub(super) async fn check(
         IdempotencyMode::Required => true,
         IdempotencyMode::Auto => guarding.rerunnable(),
     };
-    let results = super::per_migration(harness, selected, |harness, index| {
-        async move { check_migration(harness, index, seed).await.map(|r| vec![r]) }.boxed_local()
+    let results = super::walk::per_migration_walking(harness, selected, |harness, index, walk| {
+        async move {
+            check_migration(harness, index, seed, walk)
+                .await
+                .map(|r| vec![r])
+        }
+        .boxed_local()
     })
     .await?;
     if required {
@@ -70,106 +76,45 @@ pub(super) async fn check(
 /// Up once on generated data at the previous version, then up again: the
 /// second run must see exactly the state the first left, raise no error and
 /// change neither the schema nor the data.
+///
+/// A migration that can run inside the caller's transaction (most) is
+/// checked on the walk's database, in a transaction rolled back at the end,
+/// and the walk then applies it for the next migration; the others on a
+/// clone of their own.
 async fn check_migration(
     harness: &Harness,
     index: usize,
     seed: u64,
+    walk: &mut Walk,
 ) -> Result<PropertyResult, Error> {
     let migration = &harness.chain().migrations[index];
     let id = migration.id();
-    if harness
+    let result = if harness
         .config()
         .idempotency
         .skip
         .iter()
         .any(|s| migration.matches(s))
     {
-        return Ok(PropertyResult::skip(
+        Ok(PropertyResult::skip(
             PROPERTY,
             &id,
             "declared not idempotent (idempotency.skip in the config)",
-        ));
+        ))
+    } else if in_transaction(harness, index) {
+        check_in_transaction(harness, index, seed, walk.at(harness, index).await?).await
+    } else {
+        walk.spoiled();
+        check_on_clone(harness, index, seed).await
+    };
+    // The walk goes on from the database at this migration's version.
+    match walk.at(harness, index).await {
+        Ok(conn) => match harness.apply_up(conn, index).await {
+            Ok(()) => walk.now_at(index + 1),
+            Err(_) => walk.spoiled(),
+        },
+        Err(_) => walk.spoiled(),
     }
-    let mut db = harness.database_at_level(index).await?;
-    let mut conn = harness.connect(&db).await?;
-    let result = async {
-        let schema = harness.level_schema(index, &mut conn).await?;
-        let mut rows = super::fill_with_generated_data(&mut conn, &schema, seed).await?;
-        if let Err(e) = harness.apply_up(&mut conn, index).await {
-            let Error::Migration { error, .. } = &e else {
-                return Err(e);
-            };
-            if !matches!(rows, Ok(n) if n > 0) {
-                return apply_failure(PROPERTY, &id, Step::Up, e);
-            }
-            // The up itself fails on the generated data (a NOT NULL added
-            // without a backfill): that is not about running it twice, so
-            // re-runnability is checked without data, and the result says so.
-            rows = Err(format!(
-                "the up fails on generated data: {}",
-                error.headline()
-            ));
-            let fresh = harness.database_at_level(index).await?;
-            let fresh_conn = harness.connect(&fresh).await?;
-            drop(std::mem::replace(&mut conn, fresh_conn));
-            let used = std::mem::replace(&mut db, fresh);
-            let _ = harness.drop_database(&used).await;
-            if let Err(e) = harness.apply_up(&mut conn, index).await {
-                return apply_failure(PROPERTY, &id, Step::Up, e);
-            }
-        }
-        let schema_before = harness.level_schema(index + 1, &mut conn).await?;
-        let data_before = fingerprint(&mut conn).await?;
-        if let Err(e) = harness.apply_up(&mut conn, index).await {
-            return apply_failure(PROPERTY, &id, Step::Rerun, e);
-        }
-        let schema_after = capture(&mut conn).await?;
-        let (before, after) = (schema_before.render(), schema_after.render());
-        if before != after {
-            return Ok(PropertyResult::fail_with_diff(
-                PROPERTY,
-                &id,
-                format!(
-                    "{}: running the up again changes the schema",
-                    migration.up.path.display()
-                ),
-                unified_diff(&before, &after, "after up", "after up, up again"),
-            ));
-        }
-        let data_after = fingerprint(&mut conn).await?;
-        if let Some(changes) = data_changes(&data_before, &data_after) {
-            return Ok(PropertyResult::fail_with_diff(
-                PROPERTY,
-                &id,
-                format!(
-                    "{}: running the up again changes the data ({})",
-                    migration.up.path.display(),
-                    changes.lines().next().unwrap_or_default().trim()
-                ),
-                changes,
-            ));
-        }
-        let rows_after: i64 = data_after.values().map(|(count, _)| count).sum();
-        Ok(match rows {
-            Ok(n) => {
-                let mut r = PropertyResult::pass(PROPERTY, &id);
-                if rows_after > 0 {
-                    r.message = format!("with {n} generated rows ({rows_after} rows after the up)");
-                }
-                r
-            }
-            // The schema half held; the data half could not be checked, and
-            // a pass must not hide that.
-            Err(why) => PropertyResult::partial(
-                PROPERTY,
-                &id,
-                format!("schema unchanged, data not checked: {why}"),
-            ),
-        })
-    }
-    .await;
-    drop(conn);
-    let _ = harness.drop_database(&db).await;
     result.map(|mut r| {
         if matches!(r.status, Status::Fail | Status::Partial) {
             r.rerun = Some(format!(
@@ -179,6 +124,183 @@ async fn check_migration(
         }
         r
     })
+}
+
+/// Whether migration `index` can be checked inside one transaction that
+/// undoes it: its up needs no transaction control of its own, and the
+/// chain has no callbacks (which run around each up, outside it).
+fn in_transaction(harness: &Harness, index: usize) -> bool {
+    let callbacks = &harness.chain().callbacks;
+    callbacks.before_each.is_empty()
+        && callbacks.after_each.is_empty()
+        && callbacks.after_migrate.is_empty()
+        && crate::apply::can_run_in_caller_transaction(&harness.chain().migrations[index].up)
+}
+
+/// The check inside a transaction on `conn` (at the previous version),
+/// rolled back at the end: the database is left as it was.
+async fn check_in_transaction(
+    harness: &Harness,
+    index: usize,
+    seed: u64,
+    conn: &mut PgConnection,
+) -> Result<PropertyResult, Error> {
+    // Through sqlx's transaction API, so that the data load's own
+    // transaction becomes a savepoint inside this one.
+    let mut tx = begin(conn).await?;
+    let schema = harness.level_schema(index, &mut tx).await?;
+    let rows = super::fill_with_generated_data(&mut tx, &schema, seed).await?;
+    let first = run_twice(harness, index, &mut tx, rows, true).await;
+    let _ = tx.rollback().await;
+    let why = match first? {
+        Twice::Done(r) => return Ok(r),
+        Twice::UpFailedOnData(why) => why,
+    };
+    let mut tx = begin(conn).await?;
+    let again = run_twice(harness, index, &mut tx, Err(why), true).await;
+    let _ = tx.rollback().await;
+    match again? {
+        Twice::Done(r) => Ok(r),
+        Twice::UpFailedOnData(_) => unreachable!("no data the second time"),
+    }
+}
+
+async fn begin(conn: &mut PgConnection) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, Error> {
+    use sqlx::Connection;
+    conn.begin().await.map_err(|source| {
+        Error::Server(ServerError::Sql {
+            what: "BEGIN".into(),
+            source,
+        })
+    })
+}
+
+/// Migration `index`'s up, inside the caller's transaction or on its own.
+async fn up(
+    harness: &Harness,
+    conn: &mut PgConnection,
+    index: usize,
+    within: bool,
+) -> Result<(), Error> {
+    if within {
+        harness.apply_up_within(conn, index).await
+    } else {
+        harness.apply_up(conn, index).await
+    }
+}
+
+/// The check on a clone at the previous version of its own.
+async fn check_on_clone(
+    harness: &Harness,
+    index: usize,
+    seed: u64,
+) -> Result<PropertyResult, Error> {
+    let mut rows = None;
+    loop {
+        let db = harness.database_at_level(index).await?;
+        let mut conn = harness.connect(&db).await?;
+        let outcome = async {
+            let rows = match rows.take() {
+                Some(why) => Err(why),
+                None => {
+                    let schema = harness.level_schema(index, &mut conn).await?;
+                    super::fill_with_generated_data(&mut conn, &schema, seed).await?
+                }
+            };
+            run_twice(harness, index, &mut conn, rows, false).await
+        }
+        .await;
+        drop(conn);
+        let _ = harness.drop_database(&db).await;
+        match outcome? {
+            Twice::Done(r) => return Ok(r),
+            Twice::UpFailedOnData(why) => rows = Some(why),
+        }
+    }
+}
+
+/// What running an up twice gave.
+enum Twice {
+    Done(PropertyResult),
+    /// The first up failed on the generated data: that is not about
+    /// running it twice, so the check is run again without data.
+    UpFailedOnData(String),
+}
+
+/// Up, then up again on `conn` (at the previous version, with `rows`
+/// generated rows or why there are none); `within` runs the ups inside the
+/// caller's transaction.
+async fn run_twice(
+    harness: &Harness,
+    index: usize,
+    conn: &mut PgConnection,
+    rows: Result<usize, String>,
+    within: bool,
+) -> Result<Twice, Error> {
+    let migration = &harness.chain().migrations[index];
+    let id = migration.id();
+    if let Err(e) = up(harness, conn, index, within).await {
+        let Error::Migration { error, .. } = &e else {
+            return Err(e);
+        };
+        if matches!(rows, Ok(n) if n > 0) {
+            // A NOT NULL added without a backfill: re-runnability is
+            // checked without data, and the result says so.
+            return Ok(Twice::UpFailedOnData(format!(
+                "the up fails on generated data: {}",
+                error.headline()
+            )));
+        }
+        return apply_failure(PROPERTY, &id, Step::Up, e).map(Twice::Done);
+    }
+    let schema_before = harness.level_schema(index + 1, conn).await?;
+    let data_before = fingerprint(conn).await?;
+    if let Err(e) = up(harness, conn, index, within).await {
+        return apply_failure(PROPERTY, &id, Step::Rerun, e).map(Twice::Done);
+    }
+    let schema_after = capture(conn).await?;
+    let (before, after) = (schema_before.render(), schema_after.render());
+    if before != after {
+        return Ok(Twice::Done(PropertyResult::fail_with_diff(
+            PROPERTY,
+            &id,
+            format!(
+                "{}: running the up again changes the schema",
+                migration.up.path.display()
+            ),
+            unified_diff(&before, &after, "after up", "after up, up again"),
+        )));
+    }
+    let data_after = fingerprint(conn).await?;
+    if let Some(changes) = data_changes(&data_before, &data_after) {
+        return Ok(Twice::Done(PropertyResult::fail_with_diff(
+            PROPERTY,
+            &id,
+            format!(
+                "{}: running the up again changes the data ({})",
+                migration.up.path.display(),
+                changes.lines().next().unwrap_or_default().trim()
+            ),
+            changes,
+        )));
+    }
+    let rows_after: i64 = data_after.values().map(|(count, _)| count).sum();
+    Ok(Twice::Done(match rows {
+        Ok(n) => {
+            let mut r = PropertyResult::pass(PROPERTY, &id);
+            if rows_after > 0 {
+                r.message = format!("with {n} generated rows ({rows_after} rows after the up)");
+            }
+            r
+        }
+        // The schema half held; the data half could not be checked, and a
+        // pass must not hide that.
+        Err(why) => PropertyResult::partial(
+            PROPERTY,
+            &id,
+            format!("schema unchanged, data not checked: {why}"),
+        ),
+    }))
 }
 
 /// Per table (qualified name): row count and an order-independent hash of

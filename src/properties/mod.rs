@@ -15,7 +15,6 @@ mod walk;
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::future::LocalBoxFuture;
 use sqlx::postgres::PgConnection;
 
 use crate::schema::SchemaSnapshot;
@@ -436,41 +435,3 @@ async fn wait_applied(harness: &Harness, index: usize) -> Result<bool, Error> {
 /// How many migrations a per-migration property checks at once: each check
 /// holds one database and one connection; the server does the work.
 pub(super) const MIGRATION_CONCURRENCY: usize = 4;
-
-/// Runs `check` on each selected migration index, a few at once, results in
-/// chain order (a check may give several); the first error ends the run.
-/// A migration's check waits until its template exists and is left out
-/// when the chain stops before it (`check` reports those as not reached);
-/// a migration that changes server-wide state (roles) is checked on a
-/// private server, where no template of the chain holds that state.
-async fn per_migration<F>(
-    harness: &Harness,
-    selected: &[usize],
-    check: F,
-) -> Result<Vec<PropertyResult>, Error>
-where
-    F: for<'a> Fn(&'a Harness, usize) -> LocalBoxFuture<'a, Result<Vec<PropertyResult>, Error>>,
-{
-    use futures_util::stream::{self, StreamExt};
-    let check = &check;
-    let per_index: Vec<Vec<PropertyResult>> = stream::iter(selected.iter().copied())
-        .map(|index| async move {
-            if !wait_applied(harness, index).await? {
-                return Ok(Vec::new());
-            }
-            if harness.changes_server_state(index) {
-                if let Some(own) = harness.isolated().await? {
-                    let result = check(&own, index).await;
-                    own.server().shutdown().await;
-                    return result;
-                }
-            }
-            check(harness, index).await
-        })
-        .buffered(MIGRATION_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    Ok(per_index.into_iter().flatten().collect())
-}

@@ -76,8 +76,11 @@ impl Walk {
 
 /// Runs `check` on each selected migration index, in walks of consecutive
 /// migrations (a few walks at once), results in chain order; the first
-/// error ends the run. Waiting for templates and moving role-changing
-/// migrations to a private server are as in [`super::per_migration`].
+/// error ends the run. A migration's check waits until its template exists
+/// and is left out when the chain stops before it (`check` reports those as
+/// not reached); a migration that changes server-wide state (roles) is
+/// checked on a private server, where no template of the chain holds that
+/// state.
 /// Chains with after-migrate callbacks are not walked: their templates
 /// hold what a check's single up does not.
 pub(super) async fn per_migration_walking<F>(
