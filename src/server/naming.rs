@@ -126,38 +126,98 @@ pub(crate) async fn reap_databases(
     Ok(())
 }
 
-/// `url` with its password (in the user part or a `password=` parameter)
-/// replaced by `***`. Works on text, not on a parsed URL, so that a
-/// malformed URL (the very thing an error message may be about) is masked
-/// too.
+/// `url` with its password replaced by `***`: in the user part of a URL
+/// (whatever characters the password holds: `/`, `#`, `?`, `@`), in
+/// `password=` query parameters (any case), and in key=value connection
+/// strings (quoted values included, spaces around `=` allowed). Works on
+/// text, not on a parsed URL, so that a malformed URL (the very thing an
+/// error message may be about) is masked too. When in doubt it masks more,
+/// never less.
 pub fn mask_url(url: &str) -> String {
     let mut out = url.to_string();
-    let authority_start = out.find("://").map_or(0, |i| i + 3);
-    let authority_end = out[authority_start..]
-        .find(['/', '?', '#'])
-        .map_or(out.len(), |i| authority_start + i);
-    if let Some(at) = out[authority_start..authority_end].rfind('@') {
-        let userinfo_end = authority_start + at;
-        if let Some(colon) = out[authority_start..userinfo_end].find(':') {
-            out.replace_range(authority_start + colon + 1..userinfo_end, "***");
+    if let Some(scheme_end) = out.find("://") {
+        let start = scheme_end + 3;
+        // The user part ends at the last `@` followed by something shaped
+        // like a host list: a password may hold `@`, `/`, `?` or `#`.
+        let at = out[start..]
+            .match_indices('@')
+            .map(|(i, _)| start + i)
+            .filter(|&i| looks_like_hosts(&out[i + 1..]))
+            .next_back();
+        if let Some(at) = at {
+            if let Some(colon) = out[start..at].find(':') {
+                out.replace_range(start + colon + 1..at, "***");
+            }
         }
     }
-    // `password=` parameters, in the query or in a key=value string.
+    mask_password_parameters(&out)
+}
+
+/// Whether `rest` (what follows an `@`) starts with `host[:port][,host...]`
+/// and then ends or goes on with a path or query.
+fn looks_like_hosts(rest: &str) -> bool {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let hosts = &rest[..end];
+    hosts
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | ',' | '[' | ']' | '%'))
+}
+
+/// Masks the value of every `password` key: `?password=`, `&PassWord=`,
+/// `password = 'my secret'`, `password=it\'s`.
+fn mask_password_parameters(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
     let mut search = 0;
-    while let Some(found) = out[search..].to_ascii_lowercase().find("password=") {
-        let start = search + found + "password=".len();
-        let preceded_ok =
-            search + found == 0 || matches!(out.as_bytes()[search + found - 1], b'?' | b'&' | b' ');
-        let end = out[start..]
-            .find(['&', ' ', '#'])
-            .map_or(out.len(), |i| start + i);
-        if preceded_ok {
-            out.replace_range(start..end, "***");
-            search = start + 3;
-        } else {
-            search = start;
+    while let Some(found) = lower[search..].find("password") {
+        let key = search + found;
+        search = key + "password".len();
+        let boundary = key == 0
+            || matches!(bytes[key - 1], b'?' | b'&' | b';')
+            || bytes[key - 1].is_ascii_whitespace();
+        if !boundary {
+            continue;
         }
+        let mut i = search;
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        if i >= bytes.len() || bytes[i] != b'=' {
+            continue;
+        }
+        i += 1;
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        let value_start = i;
+        let value_end = if bytes.get(i) == Some(&b'\'') {
+            // A quoted value: up to the closing quote; `\'` and `\\`
+            // are escapes. Unclosed: to the end.
+            let mut j = i + 1;
+            loop {
+                match bytes.get(j) {
+                    None => break j,
+                    Some(b'\\') => j += 2,
+                    Some(b'\'') => break j + 1,
+                    Some(_) => j += 1,
+                }
+            }
+            .min(bytes.len())
+        } else {
+            let mut j = i;
+            while j < bytes.len() && !matches!(bytes[j], b'&' | b'#' | b';') && !bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            j
+        };
+        out.push_str(&text[copied..value_start]);
+        out.push_str("***");
+        copied = value_end;
+        search = value_end.max(search);
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -200,6 +260,27 @@ mod tests {
             "postgres://u@h/db?password=***&sslmode=disable"
         );
         assert_eq!(mask_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn masks_every_form_of_password() {
+        let cases = [
+            ("postgres://u:pa/ss@host/db", "postgres://u:***@host/db"),
+            ("postgres://u:pa#ss@host:5432/db", "postgres://u:***@host:5432/db"),
+            ("postgres://u:pa?ss@host", "postgres://u:***@host"),
+            ("postgres://u:a@b/c?d@h1:5,h2:6/db", "postgres://u:***@h1:5,h2:6/db"),
+            ("postgresql://u:p@[::1]:5432/db", "postgresql://u:***@[::1]:5432/db"),
+            ("postgres://h/db?PASSWORD=secret", "postgres://h/db?PASSWORD=***"),
+            ("postgres://h/db?sslmode=disable&PassWord=secret#x", "postgres://h/db?sslmode=disable&PassWord=***#x"),
+            ("host=h password='my secret' user=u", "host=h password=*** user=u"),
+            ("host=h password = 'it\\'s' user=u", "host=h password = *** user=u"),
+            ("host=h PASSWORD=plain", "host=h PASSWORD=***"),
+            ("password='unclosed and more", "password=***"),
+            ("host=h user=passwordless", "host=h user=passwordless"),
+        ];
+        for (input, masked) in cases {
+            assert_eq!(mask_url(input), masked, "{input}");
+        }
     }
 
     #[test]
