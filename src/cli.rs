@@ -383,13 +383,35 @@ async fn run_seed(
             report.rows_per_second.unwrap_or(0.0)
         );
         outln!("{url}");
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = termination_signal().await;
         errln!("pgharness: stopping the server");
-        Ok(0)
+        // Ctrl-C is how serving is meant to end; another signal says so.
+        Ok(if signal == 130 { 0 } else { signal })
     }
     .await;
     harness.server().shutdown().await;
     result
+}
+
+/// Waits for SIGINT, SIGTERM or SIGHUP and gives the exit status for it
+/// (128 + the signal's number: 130, 143, 129). A signal that cannot be
+/// listened for is not waited on.
+pub async fn termination_signal() -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let wait = |kind: SignalKind, code: i32| async move {
+        match signal(kind) {
+            Ok(mut s) => {
+                s.recv().await;
+                code
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        code = wait(SignalKind::interrupt(), 130) => code,
+        code = wait(SignalKind::terminate(), 143) => code,
+        code = wait(SignalKind::hangup(), 129) => code,
+    }
 }
 
 /// The config for a throwaway server: never the URL the user gave (for

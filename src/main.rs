@@ -1,6 +1,7 @@
 //! The `pgharness` binary: parses the command line and hands over to
 //! `pgharness::cli`. Exit status: 0 all properties hold, 1 one fails,
-//! 2 invalid input, 3 no usable Postgres, 130 interrupted.
+//! 2 invalid input, 3 no usable Postgres, 130/143/129 stopped by
+//! SIGINT/SIGTERM/SIGHUP (after cleaning up).
 
 use clap::Parser;
 use tracing_subscriber::fmt::{format::Writer, FmtContext, FormatEvent, FormatFields};
@@ -36,11 +37,7 @@ fn main() {
             if handles_interrupt {
                 return std::future::pending().await;
             }
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => 130,
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => 143,
-            }
+            cli::termination_signal().await
         };
         let code = tokio::select! {
             result = cli::run(cli) => match result {

@@ -170,38 +170,44 @@ fn a_hanging_migration_hits_the_statement_timeout() {
 }
 
 #[test]
-fn ctrl_c_cleans_up_and_exits_130() {
-    let tmp = tempfile::tempdir().unwrap();
-    let chain = chain_dir(&[("0001_slow.up.sql", "select pg_sleep(120);\n")]);
-    let child = pgharness(tmp.path())
-        .arg("--migrations")
-        .arg(chain.path())
-        .args(["check", "--only", "apply"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_for(Duration::from_secs(30), || run_dirs(tmp.path())
-            .first()
-            .and_then(|d| postmaster_pid(d))
-            .is_some()),
-        "the server never came up"
-    );
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        run_dirs(tmp.path()).is_empty(),
-        "{:?}",
-        run_dirs(tmp.path())
-    );
+fn every_stop_signal_cleans_up_and_exits_128_plus_its_number() {
+    for (signal, code) in [
+        (libc::SIGINT, 130),
+        (libc::SIGTERM, 143),
+        (libc::SIGHUP, 129),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let chain = chain_dir(&[("0001_slow.up.sql", "select pg_sleep(120);\n")]);
+        let child = pgharness(tmp.path())
+            .arg("--migrations")
+            .arg(chain.path())
+            .args(["check", "--only", "apply"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(
+            wait_for(Duration::from_secs(30), || run_dirs(tmp.path())
+                .first()
+                .and_then(|d| postmaster_pid(d))
+                .is_some()),
+            "the server never came up"
+        );
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "signal {signal}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            run_dirs(tmp.path()).is_empty(),
+            "signal {signal}: {:?}",
+            run_dirs(tmp.path())
+        );
+    }
 }
 
 #[test]

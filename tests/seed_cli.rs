@@ -190,39 +190,42 @@ async fn an_empty_database_is_seeded_and_reset_reseeds_it() {
 }
 
 #[tokio::test]
-async fn serve_prints_a_url_and_cleans_up_on_ctrl_c() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut child = pgharness()
-        .env("PGHARNESS_TMPDIR", tmp.path())
-        .args([
-            "--backend",
-            "local",
-            "seed",
-            "--profile",
-            "seeds/ci.toml",
-            "--serve",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
-    assert!(url.starts_with("postgres://postgres:"), "{url}");
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    assert!(count(&mut conn, "goal").await > 0);
-    conn.close().await.unwrap();
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
-    assert!(left.is_empty(), "{left:?}");
-    assert!(
-        sqlx::PgConnection::connect(&url).await.is_err(),
-        "the server outlived --serve"
-    );
+async fn serve_prints_a_url_and_cleans_up_on_ctrl_c_and_on_sigterm() {
+    // Ctrl-C is how serving ends (exit 0); SIGTERM stops it too (143).
+    for (signal, code) in [(libc::SIGINT, 0), (libc::SIGTERM, 143)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = pgharness()
+            .env("PGHARNESS_TMPDIR", tmp.path())
+            .args([
+                "--backend",
+                "local",
+                "seed",
+                "--profile",
+                "seeds/ci.toml",
+                "--serve",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_string();
+        assert!(url.starts_with("postgres://postgres:"), "{url}");
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        assert!(count(&mut conn, "goal").await > 0);
+        conn.close().await.unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "signal {signal}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "signal {signal}: {left:?}");
+        assert!(
+            sqlx::PgConnection::connect(&url).await.is_err(),
+            "the server outlived --serve (signal {signal})"
+        );
+    }
 }

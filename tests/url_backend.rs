@@ -283,3 +283,77 @@ async fn the_users_database_survives_check_and_a_killed_run_byte_for_byte_and_no
     admin.close().await.unwrap();
     users_server.shutdown().await;
 }
+
+/// Harness databases on `server`.
+async fn harness_databases(admin: &mut sqlx::PgConnection) -> Vec<String> {
+    sqlx::query_scalar("select datname::text from pg_database where datname like 'pgharness\\_%'")
+        .fetch_all(admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stop_signal_on_the_url_backend_drops_the_runs_databases_and_exits_128_plus_its_number() {
+    let users_server = Server::start_local().await.unwrap();
+    let admin_url = users_server.database("postgres").url();
+    let mut admin = users_server.admin_connection().await.unwrap();
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_a.up.sql"),
+        "create table a (id int);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chain.path().join("0002_slow.up.sql"),
+        "select pg_sleep(120);\n",
+    )
+    .unwrap();
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let child = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+            .args([
+                "--backend",
+                "url",
+                "--database-url",
+                &admin_url,
+                "--migrations",
+            ])
+            .arg(chain.path())
+            .args(["check", "--only", "apply"])
+            .current_dir(std::env::temp_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run sits in the slow migration: its databases
+        // exist and one of its sessions sleeps.
+        let started = std::time::Instant::now();
+        loop {
+            let sleeping: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity where query like 'select pg_sleep(120)%' and datname like 'pgharness\\_%'",
+            )
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            if sleeping > 0 {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the run never reached the slow migration"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(!harness_databases(&mut admin).await.is_empty());
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "signal {signal}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(
+            harness_databases(&mut admin).await,
+            Vec::<String>::new(),
+            "signal {signal} left databases: {stderr}"
+        );
+    }
+}

@@ -158,9 +158,9 @@ pub fn mask_url(url: &str) -> String {
 fn looks_like_hosts(rest: &str) -> bool {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let hosts = &rest[..end];
-    hosts
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | ',' | '[' | ']' | '%'))
+    hosts.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | ',' | '[' | ']' | '%')
+    })
 }
 
 /// Masks the value of every `password` key: `?password=`, `&PassWord=`,
@@ -207,7 +207,10 @@ fn mask_password_parameters(text: &str) -> String {
             .min(bytes.len())
         } else {
             let mut j = i;
-            while j < bytes.len() && !matches!(bytes[j], b'&' | b'#' | b';') && !bytes[j].is_ascii_whitespace() {
+            while j < bytes.len()
+                && !matches!(bytes[j], b'&' | b'#' | b';')
+                && !bytes[j].is_ascii_whitespace()
+            {
                 j += 1;
             }
             j
@@ -266,14 +269,35 @@ mod tests {
     fn masks_every_form_of_password() {
         let cases = [
             ("postgres://u:pa/ss@host/db", "postgres://u:***@host/db"),
-            ("postgres://u:pa#ss@host:5432/db", "postgres://u:***@host:5432/db"),
+            (
+                "postgres://u:pa#ss@host:5432/db",
+                "postgres://u:***@host:5432/db",
+            ),
             ("postgres://u:pa?ss@host", "postgres://u:***@host"),
-            ("postgres://u:a@b/c?d@h1:5,h2:6/db", "postgres://u:***@h1:5,h2:6/db"),
-            ("postgresql://u:p@[::1]:5432/db", "postgresql://u:***@[::1]:5432/db"),
-            ("postgres://h/db?PASSWORD=secret", "postgres://h/db?PASSWORD=***"),
-            ("postgres://h/db?sslmode=disable&PassWord=secret#x", "postgres://h/db?sslmode=disable&PassWord=***#x"),
-            ("host=h password='my secret' user=u", "host=h password=*** user=u"),
-            ("host=h password = 'it\\'s' user=u", "host=h password = *** user=u"),
+            (
+                "postgres://u:a@b/c?d@h1:5,h2:6/db",
+                "postgres://u:***@h1:5,h2:6/db",
+            ),
+            (
+                "postgresql://u:p@[::1]:5432/db",
+                "postgresql://u:***@[::1]:5432/db",
+            ),
+            (
+                "postgres://h/db?PASSWORD=secret",
+                "postgres://h/db?PASSWORD=***",
+            ),
+            (
+                "postgres://h/db?sslmode=disable&PassWord=secret#x",
+                "postgres://h/db?sslmode=disable&PassWord=***#x",
+            ),
+            (
+                "host=h password='my secret' user=u",
+                "host=h password=*** user=u",
+            ),
+            (
+                "host=h password = 'it\\'s' user=u",
+                "host=h password = *** user=u",
+            ),
             ("host=h PASSWORD=plain", "host=h PASSWORD=***"),
             ("password='unclosed and more", "password=***"),
             ("host=h user=passwordless", "host=h user=passwordless"),
