@@ -142,8 +142,7 @@ pub fn mask_url(url: &str) -> String {
         let at = out[start..]
             .match_indices('@')
             .map(|(i, _)| start + i)
-            .filter(|&i| looks_like_hosts(&out[i + 1..]))
-            .next_back();
+            .rfind(|&i| looks_like_hosts(&out[i + 1..]));
         if let Some(at) = at {
             if let Some(colon) = out[start..at].find(':') {
                 out.replace_range(start + colon + 1..at, "***");
