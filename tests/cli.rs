@@ -325,3 +325,33 @@ fn a_profile_naming_a_missing_table_exits_2_naming_file_line_and_table() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!out_file.exists(), "nothing is written on an error");
 }
+
+#[test]
+fn a_slow_migration_prints_no_driver_warnings_and_logs_have_no_color_codes_in_a_pipe() {
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_slow.up.sql"),
+        "create table t (id int);\nselect pg_sleep(1.2);\n",
+    )
+    .unwrap();
+    std::fs::write(chain.path().join("0001_slow.down.sql"), "drop table t;\n").unwrap();
+    let out = pgharness(&[
+        "--migrations",
+        chain.path().to_str().unwrap(),
+        "check",
+        "--only",
+        "apply",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The run logs its backend choice: the log is there, plain.
+    assert!(stderr.contains("pgharness: "), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "color codes in a pipe: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains("slow statement") && !stderr.contains("pg_sleep"),
+        "{stderr}"
+    );
+}

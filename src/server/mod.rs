@@ -13,6 +13,7 @@ pub mod local;
 mod naming;
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -153,6 +154,9 @@ async fn connect(options: &PgConnectOptions, url: &str) -> Result<PgConnection, 
     options
         .clone()
         .log_statements(tracing::log::LevelFilter::Trace)
+        // A migration may well run for seconds: that is not news worth a
+        // warning (with the statement) on every run.
+        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::from_secs(3600))
         .connect()
         .await
         .map_err(|source| ServerError::Connect {
