@@ -97,6 +97,10 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Statement timeout for migrations and checks, in seconds.
     pub statement_timeout_secs: u64,
+    /// url backend: run migrations as the admin user itself instead of a
+    /// per-run role without rights beyond its own databases (server-wide
+    /// changes are then reported, not prevented).
+    pub superuser: bool,
 }
 
 /// Constraint property settings.
@@ -194,6 +198,7 @@ struct FileServer {
     bootstrap: Option<String>,
     database_url: Option<String>,
     statement_timeout: Option<u64>,
+    superuser: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -325,6 +330,7 @@ impl Config {
                     .server
                     .statement_timeout
                     .unwrap_or(DEFAULT_STATEMENT_TIMEOUT_SECS),
+                superuser: file.server.superuser.unwrap_or(false),
             },
             properties: PropertiesConfig {
                 dir: resolve(file.properties.dir, "properties"),

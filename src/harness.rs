@@ -2,13 +2,15 @@
 //! version it was asked for, so that a fresh database at version V is one
 //! `CREATE DATABASE ... TEMPLATE` away.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgConnection;
 use sqlx::Connection;
 use tokio::sync::OnceCell;
+
+use crate::server::global::GlobalState;
 
 use crate::apply::{apply_script, ApplyError};
 use crate::chain::{Chain, Migration};
@@ -41,9 +43,10 @@ pub struct Harness {
     /// The first level whose template failed to build (`usize::MAX` while
     /// none has): later levels are not tried again.
     stops_at: AtomicUsize,
-    /// `server_wide[i]`: migration `i` changed the server's roles when its
-    /// template was built (roles are shared by every database of a server).
-    server_wide: Vec<AtomicBool>,
+    /// `server_wide[i]`: what migration `i` changed server-wide (roles,
+    /// databases, settings: see [`GlobalState`]) when its template was
+    /// built; such state is shared by every database of a server.
+    server_wide: Vec<std::sync::Mutex<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -72,7 +75,7 @@ impl Harness {
         let server_wide = chain
             .migrations
             .iter()
-            .map(|_| AtomicBool::new(false))
+            .map(|_| std::sync::Mutex::new(Vec::new()))
             .collect();
         let schemas = (0..=chain.migrations.len())
             .map(|_| OnceCell::new())
@@ -293,17 +296,10 @@ impl Harness {
                 .create_database_named(&name, Some(&previous))
                 .await?
         };
-        let mut conn = self.connect(&db).await?;
         let result = if level == 0 {
-            let done = match self.apply_bootstrap(&mut conn).await {
-                Ok(()) => {
-                    self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None)
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            done.map(|()| conn)
+            self.bootstrap(&db).await
         } else {
+            let conn = self.connect(&db).await?;
             self.apply_ups_noting_roles(conn, &db, from, level).await
         };
         let result = match result {
@@ -320,6 +316,27 @@ impl Harness {
         Ok(name)
     }
 
+    /// The level-0 template: the bootstrap SQL, run as the admin user (it
+    /// stands for what the platform provides), then the tool's
+    /// before-migrate callbacks as the chain's own session. On a server
+    /// the run does not own, what the bootstrap created server-wide (its
+    /// roles) is removed at shutdown.
+    async fn bootstrap(&self, db: &Database) -> Result<PgConnection, Error> {
+        let timeout = self.config.server.statement_timeout_secs * 1000;
+        let mut admin = db
+            .connect_with(&[("statement_timeout", &timeout.to_string())])
+            .await?;
+        let before = GlobalState::capture(&mut admin).await?;
+        self.apply_bootstrap(&mut admin).await?;
+        let after = GlobalState::capture(&mut admin).await?;
+        self.server.note_undo(before.undo(&after));
+        let _ = admin.close().await;
+        let mut conn = self.connect(db).await?;
+        self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None)
+            .await?;
+        Ok(conn)
+    }
+
     /// Applies the ups of migrations `from..level` on `conn`, each followed
     /// by the tool's after-migrate callbacks (a template is what a migrate
     /// run to its version leaves), marking the migrations that change the
@@ -331,7 +348,7 @@ impl Harness {
         from: usize,
         level: usize,
     ) -> Result<PgConnection, Error> {
-        let mut roles = server_roles(&mut conn).await?;
+        let mut state = GlobalState::capture(&mut conn).await?;
         for index in from..level {
             let mut result = self.apply_up(&mut conn, index).await;
             if result.is_ok() {
@@ -346,10 +363,14 @@ impl Harness {
                 }
                 return Err(e);
             }
-            let after = server_roles(&mut conn).await?;
-            if after != roles {
-                self.server_wide[index].store(true, Ordering::Relaxed);
-                roles = after;
+            let after = GlobalState::capture(&mut conn).await?;
+            let changes = state.changes(&after);
+            if !changes.is_empty() {
+                self.server.note_undo(state.undo(&after));
+                *self.server_wide[index]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = changes;
+                state = after;
                 // Its roles now exist server-wide: no later clone may replay
                 // this migration, so the level after it is kept too.
                 if index + 1 < level {
@@ -388,13 +409,21 @@ impl Harness {
         index + 1 >= self.stops_at.load(Ordering::Relaxed)
     }
 
-    /// Whether migration `index` changes server-wide state (roles): checks
-    /// that run it again must run where no other database of the harness
-    /// depends on that state, as on the plain server psql would see.
+    /// Whether migration `index` changes server-wide state (roles,
+    /// databases, settings): checks that run it again must run where no
+    /// other database of the harness depends on that state, as on the
+    /// plain server psql would see.
     pub fn changes_server_state(&self, index: usize) -> bool {
+        !self.server_changes(index).is_empty()
+    }
+
+    /// What migration `index` changed server-wide when its template was
+    /// built, one line per object (`created role "reporter"`).
+    pub fn server_changes(&self, index: usize) -> Vec<String> {
         self.server_wide
             .get(index)
-            .is_some_and(|f| f.load(Ordering::Relaxed))
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
     }
 
     /// A harness for the same chain on a private server of the same kind,
@@ -420,10 +449,16 @@ impl Harness {
     /// Opens a connection to `db` with the configured statement timeout.
     /// The timeout is a session default, so it outlives the `RESET ALL`
     /// that starts each migration's session state afresh.
+    /// On a server the run does not own, the session runs as the run's
+    /// role (see [`Server::run_role`]).
     pub async fn connect(&self, db: &Database) -> Result<PgConnection, Error> {
         let timeout = Duration::from_secs(self.config.server.statement_timeout_secs);
         let millis = timeout.as_millis().to_string();
-        Ok(db.connect_with(&[("statement_timeout", &millis)]).await?)
+        let mut settings = vec![("statement_timeout", millis.as_str())];
+        if let Some(role) = self.server.run_role() {
+            settings.push(("role", role));
+        }
+        Ok(db.connect_with(&settings).await?)
     }
 
     /// Gives `conn` the session state of a new connection (settings reset,
@@ -597,27 +632,6 @@ impl Reach {
             "the chain does not reach head: {failing} failed to apply"
         ))
     }
-}
-
-/// The server's roles with their attributes and memberships, as one text:
-/// what a migration can change for every database at once.
-async fn server_roles(conn: &mut PgConnection) -> Result<String, Error> {
-    let text: Option<String> = sqlx::query_scalar(
-        "select string_agg(r.rolname || ':' || r.rolsuper || r.rolinherit || r.rolcreaterole
-                || r.rolcreatedb || r.rolcanlogin || r.rolbypassrls
-                || ':' || coalesce((select string_agg(g.rolname, ',' order by g.rolname)
-                                      from pg_auth_members m join pg_roles g on g.oid = m.roleid
-                                     where m.member = r.oid), ''),
-                ';' order by r.rolname)
-           from pg_roles r",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|source| ServerError::Sql {
-        what: "reading the server's roles".into(),
-        source,
-    })?;
-    Ok(text.unwrap_or_default())
 }
 
 fn migration_error(migration: &Migration, error: ApplyError) -> Error {

@@ -357,3 +357,148 @@ async fn a_stop_signal_on_the_url_backend_drops_the_runs_databases_and_exits_128
         );
     }
 }
+
+/// Runs pgharness against `admin_url` on the chain in `dir` (its own
+/// pgharness.toml, if any, is used).
+fn check_chain(admin_url: &str, dir: &Path, only: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["--backend", "url", "--database-url", admin_url])
+        .args(["check", "--only", only])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// What a chain could break of the user's server, read as the admin.
+async fn users_state(admin: &mut sqlx::PgConnection) -> String {
+    sqlx::query_scalar(
+        "select concat_ws(' | ',
+            (select string_agg(datname, ',' order by datname) from pg_database where datname not like 'pgharness\\_%'),
+            (select string_agg(rolname || ':' || md5(coalesce(rolpassword, '')) || ':' || rolsuper, ',' order by rolname)
+               from pg_authid where rolname !~ '^pg_'),
+            (select string_agg(name || '=' || setting, ',' order by name) from pg_file_settings
+              where sourcefile like '%postgresql.auto.conf'))",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn migrations_cannot_change_the_users_server_and_what_a_superuser_run_creates_is_reported_and_removed(
+) {
+    let users_server = Server::start_local().await.unwrap();
+    let admin_url = users_server.database("postgres").url();
+    let mut admin = users_server.admin_connection().await.unwrap();
+    for sql in [
+        "create database victimdb",
+        "create role victim login password 'original'",
+        "create role keeper",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    }
+    let before = users_state(&mut admin).await;
+
+    // Each attack alone, contained: the migration fails (as it would for a
+    // role without rights), the server is as it was.
+    let attacks: &[(&str, &str, &str, &str)] = &[
+        (
+            "apply",
+            "-- no-transaction\ndrop database if exists victimdb;",
+            "",
+            "must be owner of database victimdb",
+        ),
+        (
+            "apply",
+            "alter role victim password 'hacked';",
+            "",
+            "permission denied",
+        ),
+        (
+            "apply",
+            "create role newrole;",
+            "",
+            "permission denied to create role",
+        ),
+        (
+            "apply",
+            "-- no-transaction\nalter system set work_mem = '7MB';",
+            "",
+            "permission denied",
+        ),
+        (
+            "apply",
+            "-- no-transaction\ncreate database madebychain;",
+            "",
+            "permission denied to create database",
+        ),
+        (
+            "roundtrip",
+            "create table t (id int);",
+            "drop table t;\ndrop role keeper;",
+            "permission denied to drop role",
+        ),
+    ];
+    for (only, up, down, expected) in attacks {
+        let chain = tempfile::tempdir().unwrap();
+        std::fs::write(chain.path().join("0001_attack.up.sql"), up).unwrap();
+        if !down.is_empty() {
+            std::fs::write(chain.path().join("0001_attack.down.sql"), down).unwrap();
+        }
+        std::fs::write(
+            chain.path().join("pgharness.toml"),
+            "[migrations]\ndir = \".\"\n",
+        )
+        .unwrap();
+        let out = check_chain(&admin_url, chain.path(), only);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{up}: {stdout}");
+        assert!(stdout.contains(expected), "{up}: {stdout}");
+        assert!(
+            !stdout.contains("pgharness_"),
+            "internal names leaked: {stdout}"
+        );
+        assert_eq!(users_state(&mut admin).await, before, "{up}");
+    }
+
+    // Opted in to superuser: the change is made, reported as a finding
+    // naming the migration and what changed, and undone at the end.
+    let chain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chain.path().join("0001_roles.up.sql"),
+        "-- no-transaction\ncreate role reporter nologin;\nalter system set work_mem = '7MB';\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chain.path().join("pgharness.toml"),
+        "[migrations]\ndir = \".\"\n\n[server]\nsuperuser = true\n",
+    )
+    .unwrap();
+    let out = check_chain(&admin_url, chain.path(), "apply");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("0001_roles")
+            && stdout.contains("changes server-wide state")
+            && stdout.contains("created role reporter")
+            && stdout.contains("ALTER SYSTEM setting work_mem"),
+        "{stdout}"
+    );
+    assert_eq!(users_state(&mut admin).await, before);
+
+    // The bootstrap's roles (the sample's app_user, app_readonly) are gone
+    // after a run, the user's own are kept.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["--database-url", &admin_url, "check", "--only", "apply"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(users_state(&mut admin).await, before);
+}

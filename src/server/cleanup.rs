@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::{exit_client, quote_ident};
+use super::exit_client;
 
 /// How long cleanup may take, in all, before the process goes on exiting.
 pub(crate) const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,6 +33,8 @@ pub(crate) enum Leftover {
         url: String,
         /// Newest last.
         names: Vec<String>,
+        /// SQL undoing what the run created server-wide, run after.
+        undo: Vec<String>,
     },
     /// A container the run started.
     Container { id: String },
@@ -68,9 +70,9 @@ pub async fn finish() {
     let work = async {
         for leftover in &pending {
             match leftover {
-                Leftover::Databases { admin, names, .. } => {
-                    super::drop_databases(admin, names).await;
-                }
+                Leftover::Databases {
+                    admin, names, undo, ..
+                } => super::clean_url(admin, names, undo).await,
                 Leftover::Container { id } => super::docker::remove(id).await,
             }
         }
@@ -92,7 +94,12 @@ extern "C" fn at_exit() {
 pub(crate) fn run_now() {
     for leftover in take_pending() {
         let done = match &leftover {
-            Leftover::Databases { admin, url, names } => drop_databases_now(admin, url, names),
+            Leftover::Databases {
+                admin,
+                url,
+                names,
+                undo,
+            } => clean_url_now(admin, url, &super::cleanup_statements(names, undo)),
             Leftover::Container { id } => super::docker::remove_now(id),
         };
         if let Err(e) = done {
@@ -106,9 +113,9 @@ pub(crate) fn run_now() {
     }
 }
 
-/// `DROP DATABASE` for each of `names`, newest first, without a runtime.
-fn drop_databases_now(admin: &PgConnectOptions, url: &str, names: &[String]) -> Result<(), String> {
-    if names.is_empty() {
+/// Runs the cleanup `statements` without a runtime.
+fn clean_url_now(admin: &PgConnectOptions, url: &str, statements: &[String]) -> Result<(), String> {
+    if statements.is_empty() {
         return Ok(());
     }
     let host = match admin.get_socket() {
@@ -133,10 +140,9 @@ fn drop_databases_now(admin: &PgConnectOptions, url: &str, names: &[String]) -> 
     };
     let mut client = exit_client::Client::connect(&target)?;
     let mut failed = Vec::new();
-    for name in names.iter().rev() {
-        let sql = format!("drop database if exists {} with (force)", quote_ident(name));
-        if let Err(e) = client.execute(&sql) {
-            failed.push(format!("{name}: {e}"));
+    for sql in statements {
+        if let Err(e) = client.execute(sql) {
+            failed.push(format!("`{sql}`: {e}"));
         }
     }
     client.close();

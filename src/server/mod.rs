@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod docker;
 mod exit_client;
+pub mod global;
 pub mod local;
 mod naming;
 
@@ -93,6 +94,13 @@ pub struct Server {
     /// Databases this process created, dropped at shutdown on servers that
     /// outlive the run.
     created: Mutex<Vec<String>>,
+    /// url backend: the per-run role migrations run as (see
+    /// [`Server::run_role`]).
+    run_role: Option<String>,
+    /// url backend: SQL that removes what the run created server-wide
+    /// (roles, databases, `ALTER SYSTEM` settings), run at shutdown after
+    /// the run's databases are dropped, newest first.
+    undo: Mutex<Vec<String>>,
     backing: Backing,
 }
 
@@ -182,7 +190,7 @@ impl Server {
                         "backend `url` needs --database-url or PGHARNESS_DATABASE_URL".into(),
                     ));
                 };
-                Self::connect_url(url).await
+                Self::connect_url_as(url, !config.superuser).await
             }
             BackendChoice::Auto => unreachable!("resolved above"),
         }
@@ -249,12 +257,23 @@ impl Server {
         .await
     }
 
-    /// Uses the existing server at `url` (an admin URL).
+    /// Uses the existing server at `url` (an admin URL), migrations
+    /// contained in a per-run role (see [`Server::connect_url_as`]).
     pub async fn connect_url(url: &str) -> Result<Server, ServerError> {
+        Self::connect_url_as(url, true).await
+    }
+
+    /// Uses the existing server at `url` (an admin URL). With `contain`,
+    /// and when the admin user may create roles, the run gets a role of
+    /// its own, without any attribute (no superuser, no CREATEROLE, no
+    /// CREATEDB), that owns the run's databases and that migrations and
+    /// checks run as: a chain cannot drop or alter the user's databases,
+    /// roles or settings by accident. The bootstrap runs as the admin user.
+    pub async fn connect_url_as(url: &str, contain: bool) -> Result<Server, ServerError> {
         let admin: PgConnectOptions = url
             .parse()
             .map_err(|e| ServerError::BadUrl(format!("{}: {e}", mask_url(url))))?;
-        Self::finish(
+        let mut server = Self::finish(
             BackendKind::Url,
             admin,
             url.to_string(),
@@ -262,7 +281,66 @@ impl Server {
                 url: url.to_string(),
             },
         )
+        .await?;
+        if contain {
+            server.run_role = server.create_run_role().await?;
+        }
+        Ok(server)
+    }
+
+    /// Creates the per-run role, when the admin user may.
+    async fn create_run_role(&self) -> Result<Option<String>, ServerError> {
+        let mut conn = self.admin_connection().await?;
+        let sql_error = |what: &str| {
+            let what = what.to_string();
+            move |source| ServerError::Sql { what, source }
+        };
+        let may: bool = sqlx::query_scalar(
+            "select rolsuper or rolcreaterole from pg_roles where rolname = current_user",
+        )
+        .fetch_one(&mut conn)
         .await
+        .map_err(sql_error("reading the admin user's attributes"))?;
+        if !may {
+            tracing::info!(
+                "url backend: the admin user may not create roles; migrations run as that user"
+            );
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        let name = self.names.next("run");
+        let sql = format!("create role {} nologin", quote_ident(&name));
+        sqlx::raw_sql(&sql)
+            .execute(&mut conn)
+            .await
+            .map_err(sql_error("creating the run's role"))?;
+        self.note_undo(vec![format!("drop role if exists {}", quote_ident(&name))]);
+        let _ = conn.close().await;
+        Ok(Some(name))
+    }
+
+    /// url backend: the role migrations and checks run as (set at the
+    /// start of each session, so `RESET ALL` and `RESET ROLE` keep it);
+    /// `None` elsewhere, or when the admin user may not create roles, or
+    /// with `server.superuser = true`. It limits accidents, not a chain
+    /// that means harm: `SET ROLE` to the admin user escapes it.
+    pub fn run_role(&self) -> Option<&str> {
+        self.run_role.as_deref()
+    }
+
+    /// Remembers SQL that undoes what a step of the run created
+    /// server-wide, to run at shutdown (url backend; a private server is
+    /// thrown away whole).
+    pub(crate) fn note_undo(&self, statements: Vec<String>) {
+        if self.kind != BackendKind::Url || statements.is_empty() {
+            return;
+        }
+        let mut undo = self.undo.lock().unwrap_or_else(|e| e.into_inner());
+        // Newest first at shutdown: a later step's objects may depend on an
+        // earlier one's.
+        for sql in statements.into_iter().rev() {
+            undo.insert(0, sql);
+        }
     }
 
     async fn finish(
@@ -292,6 +370,8 @@ impl Server {
             display_url: mask_url(&url),
             names,
             created: Mutex::new(Vec::new()),
+            run_role: None,
+            undo: Mutex::new(Vec::new()),
             backing,
         })
     }
@@ -373,8 +453,14 @@ impl Server {
         } else {
             ""
         };
+        // url backend: the run's role owns the run's databases (and so may
+        // create in their public schema), nothing else.
+        let owner = match &self.run_role {
+            Some(role) => format!(" owner {}", quote_ident(role)),
+            None => String::new(),
+        };
         let sql = format!(
-            "create database {} template {}{strategy}",
+            "create database {} template {}{owner}{strategy}",
             quote_ident(name),
             quote_ident(template)
         );
@@ -429,7 +515,8 @@ impl Server {
             Backing::Docker(container) => container.stop().await,
             Backing::Url { .. } => {
                 let names = self.take_created();
-                let work = drop_databases(&self.admin, &names);
+                let undo = self.take_undo();
+                let work = clean_url(&self.admin, &names, &undo);
                 if tokio::time::timeout(cleanup::CLEANUP_TIMEOUT, work)
                     .await
                     .is_err()
@@ -446,6 +533,10 @@ impl Server {
         std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    fn take_undo(&self) -> Vec<String> {
+        std::mem::take(&mut *self.undo.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Hands what the run left on a server it does not own (databases) or
     /// in the engine (the container) to [`cleanup`], for places that
     /// cannot await: drop, exit hooks. Stops a local cluster in place.
@@ -460,11 +551,13 @@ impl Server {
             }
             Backing::Url { url } => {
                 let names = self.take_created();
-                if !names.is_empty() {
+                let undo = self.take_undo();
+                if !names.is_empty() || !undo.is_empty() {
                     cleanup::defer(cleanup::Leftover::Databases {
                         admin: Box::new(self.admin.clone()),
                         url: url.clone(),
                         names,
+                        undo,
                     });
                 }
             }
@@ -478,23 +571,34 @@ impl Drop for Server {
     }
 }
 
-/// Drops databases `names` (newest first: clones before the templates they
-/// came from) over one admin connection.
-pub(crate) async fn drop_databases(admin: &PgConnectOptions, names: &[String]) {
-    if names.is_empty() {
+/// What cleaning up a run on a server it does not own runs: drop its
+/// databases `names` (newest first: clones before the templates they came
+/// from), then the `undo` statements (what the run created server-wide).
+pub(crate) fn cleanup_statements(names: &[String], undo: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .rev()
+        .map(|name| format!("drop database if exists {} with (force)", quote_ident(name)))
+        .chain(undo.iter().cloned())
+        .collect()
+}
+
+/// Runs [`cleanup_statements`] over one admin connection.
+pub(crate) async fn clean_url(admin: &PgConnectOptions, names: &[String], undo: &[String]) {
+    let statements = cleanup_statements(names, undo);
+    if statements.is_empty() {
         return;
     }
     match admin.connect().await {
         Ok(mut conn) => {
-            for name in names.iter().rev() {
-                let sql = format!("drop database if exists {} with (force)", quote_ident(name));
-                if let Err(e) = sqlx::raw_sql(&sql).execute(&mut conn).await {
-                    tracing::warn!("could not drop database {name}: {e}");
+            for sql in &statements {
+                if let Err(e) = sqlx::raw_sql(sql).execute(&mut conn).await {
+                    tracing::warn!("cleanup: `{sql}` failed: {e}");
                 }
             }
             let _ = conn.close().await;
         }
-        Err(e) => tracing::warn!("could not drop the run's databases: {e}"),
+        Err(e) => tracing::warn!("could not clean up the run's databases and roles: {e}"),
     }
 }
 

@@ -123,6 +123,29 @@ pub(crate) async fn reap_databases(
     if reaped > 0 {
         tracing::info!("reaped {reaped} database(s) left by killed runs");
     }
+    // The per-run roles of those runs (their databases are gone now).
+    let roles: Vec<String> =
+        sqlx::query_scalar("select rolname::text from pg_roles where rolname like $1")
+            .bind(&pattern)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: "listing leftover harness roles".into(),
+                source,
+            })?;
+    for role in roles {
+        let rest = &role[DATABASE_PREFIX.len() + names.host.len() + 1..];
+        let Some(pid) = rest.split('_').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == names.pid || process_alive(pid) {
+            continue;
+        }
+        let sql = format!("drop role if exists {}", quote_ident(&role));
+        if let Err(e) = sqlx::raw_sql(&sql).execute(&mut *conn).await {
+            tracing::warn!("could not drop leftover role {role}: {e}");
+        }
+    }
     Ok(())
 }
 
