@@ -330,6 +330,9 @@ impl Harness {
         self.apply_bootstrap(&mut admin).await?;
         let after = GlobalState::capture(&mut admin).await?;
         self.server.note_undo(before.undo(&after));
+        if let Some(role) = self.server.run_role() {
+            hand_over(&mut admin, role).await?;
+        }
         let _ = admin.close().await;
         let mut conn = self.connect(db).await?;
         self.apply_callbacks(&mut conn, &self.chain.callbacks.before_migrate, None)
@@ -632,6 +635,71 @@ impl Reach {
             "the chain does not reach head: {failing} failed to apply"
         ))
     }
+}
+
+/// Gives the run's role (see [`Server::run_role`]) what the bootstrap
+/// made in this database as the admin user: its schemas, tables, views,
+/// sequences, functions and types become the role's, as they are the
+/// migrating user's on the platform the bootstrap stands for. Extension
+/// members stay with their extension; nothing outside this database is
+/// touched.
+async fn hand_over(conn: &mut PgConnection, role: &str) -> Result<(), Error> {
+    let statements: Vec<String> = sqlx::query_scalar(
+        r"
+with admin as (select oid from pg_roles where rolname = current_user),
+ext as (select objid, classid from pg_depend where deptype = 'e')
+select format('alter schema %I owner to %I', n.nspname, $1)
+  from pg_namespace n
+ where n.nspowner = (select oid from admin)
+   and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+   and n.nspname not like 'pg\_%'
+   and not exists (select 1 from ext where ext.objid = n.oid and ext.classid = 'pg_namespace'::regclass)
+union all
+select format('alter %s %I.%I owner to %I',
+              case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
+                             when 'S' then 'sequence' when 'f' then 'foreign table' else 'table' end,
+              n.nspname, c.relname, $1)
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where c.relowner = (select oid from admin)
+   and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+   and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_%'
+   and not exists (select 1 from ext where ext.objid = c.oid and ext.classid = 'pg_class'::regclass)
+   -- a sequence owned by a column follows its table
+   and not (c.relkind = 'S' and exists (select 1 from pg_depend d
+                                         where d.objid = c.oid and d.classid = 'pg_class'::regclass
+                                           and d.deptype in ('a', 'i')))
+union all
+select format('alter routine %s owner to %I', p.oid::regprocedure, $1)
+  from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+ where p.proowner = (select oid from admin)
+   and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_%'
+   and not exists (select 1 from ext where ext.objid = p.oid and ext.classid = 'pg_proc'::regclass)
+union all
+select format('alter type %s owner to %I', t.oid::regtype, $1)
+  from pg_type t join pg_namespace n on n.oid = t.typnamespace
+ where t.typowner = (select oid from admin)
+   and t.typtype in ('e', 'd', 'c', 'r', 'm') and (t.typtype <> 'c' or t.typrelid = 0
+        or (select relkind from pg_class where oid = t.typrelid) = 'c')
+   and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_%'
+   and not exists (select 1 from ext where ext.objid = t.oid and ext.classid = 'pg_type'::regclass)",
+    )
+    .bind(role)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|source| ServerError::Sql {
+        what: "listing what the bootstrap made".into(),
+        source,
+    })?;
+    for sql in statements {
+        sqlx::raw_sql(&sql)
+            .execute(&mut *conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: format!("handing the bootstrap's objects to the run's role ({sql})"),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 fn migration_error(migration: &Migration, error: ApplyError) -> Error {

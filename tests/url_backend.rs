@@ -24,21 +24,63 @@ async fn the_url_backend_leaves_other_databases_alone() {
         .unwrap();
     shop.close().await.unwrap();
 
-    // A leftover of a killed run on this machine (a pid that cannot be
-    // alive) and a database of a live run (pid 1 always exists).
+    // A leftover of a killed run on this machine (its marker names a pid
+    // that cannot be running), a database of a live run (this test's
+    // process), a run's of another PID namespace (not ours to judge), and a
+    // user's database that only looks like ours by name: only the first is
+    // reaped.
     let host = users_server.new_database_name("x");
     let host_tag = host[DATABASE_PREFIX.len()..]
         .split('_')
         .next()
         .unwrap()
         .to_string();
+    let me: String = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .unwrap()
+        .trim()
+        .to_string();
+    let pidns = std::fs::read_link("/proc/self/ns/pid")
+        .unwrap()
+        .to_string_lossy()
+        .trim_start_matches("pid:[")
+        .trim_end_matches(']')
+        .to_string();
+    // This test process is a live owner: its pid and start time.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let my_start = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    let my_pid = std::process::id().to_string();
+    let marker = |pid: &str, ns: &str| {
+        let start = if pid == my_pid {
+            my_start.as_str()
+        } else {
+            "1"
+        };
+        format!("pgharness-owner host={host_tag} boot={me} pidns={ns} pid={pid} start={start}")
+    };
     let dead = format!("{DATABASE_PREFIX}{host_tag}_4000000000_0_v3");
     let live = format!("{DATABASE_PREFIX}{host_tag}_1_0_v3");
-    for name in [&dead, &live] {
+    let elsewhere = format!("{DATABASE_PREFIX}{host_tag}_4000000001_0_v3");
+    let lookalike = format!("{DATABASE_PREFIX}{host_tag}_4000000002_0_notes");
+    for (name, comment) in [
+        (&dead, Some(marker("4000000000", &pidns))),
+        (&live, Some(marker(&my_pid, &pidns))),
+        (&elsewhere, Some(marker("4000000001", "1"))),
+        (&lookalike, None),
+    ] {
         sqlx::raw_sql(&format!("create database \"{name}\""))
             .execute(&mut admin)
             .await
             .unwrap();
+        if let Some(comment) = comment {
+            sqlx::raw_sql(&format!("comment on database \"{name}\" is '{comment}'"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
     }
 
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/sqlx");
@@ -87,9 +129,13 @@ async fn the_url_backend_leaves_other_databases_alone() {
         !names.contains(&dead),
         "the killed run's database survived: {names:?}"
     );
+    assert!(
+        names.contains(&elsewhere) && names.contains(&lookalike),
+        "a database that is not known to be a dead run's was reaped: {names:?}"
+    );
     let ours: Vec<&String> = names
         .iter()
-        .filter(|n| n.starts_with(DATABASE_PREFIX) && **n != live)
+        .filter(|n| n.starts_with(DATABASE_PREFIX) && ![&live, &elsewhere, &lookalike].contains(n))
         .collect();
     assert!(ours.is_empty(), "the run left databases behind: {ours:?}");
 

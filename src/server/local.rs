@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::naming::{process_alive, process_start_time};
+use super::naming::{process_alive, Owner};
 use super::ServerError;
 
 /// How long a server may take to accept connections.
@@ -238,43 +238,39 @@ fn cache_root() -> PathBuf {
 }
 
 fn write_owner_file(dir: &Path) -> Result<(), ServerError> {
-    let pid = std::process::id();
-    let start = process_start_time(pid).unwrap_or(0);
     let path = dir.join(OWNER_FILE);
     let mut f = fs::File::create(&path).map_err(io_err(format!("creating {}", path.display())))?;
-    writeln!(f, "pid {pid}\nstart {start}").map_err(io_err(format!("writing {}", path.display())))
+    writeln!(f, "{}", Owner::current().marker())
+        .map_err(io_err(format!("writing {}", path.display())))
 }
 
-/// Whether the process that owns run dir `dir` is gone.
+/// Whether `dir` is a run dir of ours whose process is gone: its owner file
+/// says so (see [`Owner`]). A dir without one is ours only when its name is
+/// exactly what [`make_run_dir`] makes, its pid is not running and it is
+/// empty (a run killed between making it and writing the file); anything
+/// else that merely looks like ours (`pgharness-run-notes`) is never
+/// touched.
 fn owner_is_gone(dir: &Path) -> bool {
-    let Ok(text) = fs::read_to_string(dir.join(OWNER_FILE)) else {
-        // No owner file yet: a run that is being set up right now, or one
-        // killed before it wrote it. Only reap it once it is old.
-        return fs::metadata(dir)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > Duration::from_secs(600));
+    if let Ok(text) = fs::read_to_string(dir.join(OWNER_FILE)) {
+        return Owner::parse(&text).is_some_and(|owner| owner.is_gone());
+    }
+    let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+        return false;
     };
-    let mut pid = None;
-    let mut start = None;
-    for line in text.lines() {
-        match line.split_once(' ') {
-            Some(("pid", v)) => pid = v.trim().parse::<u32>().ok(),
-            Some(("start", v)) => start = v.trim().parse::<u64>().ok(),
-            _ => {}
-        }
-    }
-    let Some(pid) = pid else {
-        return true;
+    let Some(rest) = name
+        .strip_prefix(RUN_DIR_PREFIX)
+        .or_else(|| name.strip_prefix(INITDB_DIR_PREFIX))
+    else {
+        return false;
     };
-    if !process_alive(pid) {
-        return true;
-    }
-    match (start, process_start_time(pid)) {
-        (Some(recorded), Some(actual)) => recorded != actual,
-        _ => false,
-    }
+    let parts: Vec<&str> = rest.split('-').collect();
+    let made_by_us = matches!(parts.as_slice(), [pid, seq, nanos]
+        if pid.parse::<u32>().is_ok()
+            && seq.parse::<u64>().is_ok()
+            && nanos.len() == 8
+            && nanos.chars().all(|c| c.is_ascii_hexdigit()));
+    let empty = fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+    made_by_us && empty && parts[0].parse::<u32>().is_ok_and(|pid| !process_alive(pid))
 }
 
 /// Stops a postmaster we do not own as a child (left by a killed run).
@@ -331,6 +327,44 @@ pub fn reap_leftovers() -> usize {
                 tracing::info!("reaped {} left by a killed run", dir.display());
                 reaped += 1;
             }
+        }
+    }
+    reaped + reap_staging_copies()
+}
+
+/// Removes half-made copies of the cached cluster (`<name>.tmp-<pid>` in
+/// the cache dir) whose maker is gone: a cold start killed while copying.
+/// The cache dir is ours; the copy must still be old enough that no live
+/// run in another PID namespace can be making it.
+fn reap_staging_copies() -> usize {
+    let Ok(entries) = fs::read_dir(cache_root()) else {
+        return 0;
+    };
+    let mut reaped = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((_, pid)) = name.rsplit_once(".tmp-") else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if process_alive(pid) || !old {
+            continue;
+        }
+        if fs::remove_dir_all(entry.path()).is_ok() {
+            tracing::info!(
+                "reaped {} left by a killed cold start",
+                entry.path().display()
+            );
+            reaped += 1;
         }
     }
     reaped

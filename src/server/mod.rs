@@ -314,6 +314,7 @@ impl Server {
             .execute(&mut conn)
             .await
             .map_err(sql_error("creating the run's role"))?;
+        naming::mark(&mut conn, "role", &name).await?;
         self.note_undo(vec![format!("drop role if exists {}", quote_ident(&name))]);
         let _ = conn.close().await;
         Ok(Some(name))
@@ -359,7 +360,7 @@ impl Server {
             })?;
         let names = naming::Names::new();
         if kind == BackendKind::Url {
-            naming::reap_databases(&mut conn, &names).await?;
+            naming::reap_databases(&mut conn).await?;
         }
         let _ = conn.close().await;
         let version = version.split_whitespace().next().unwrap_or("").to_string();
@@ -470,6 +471,14 @@ impl Server {
             .push(name.to_string());
         let result = sqlx::raw_sql(&sql).execute(&mut conn).await;
         let result = match result {
+            // On a server that outlives the run, the marker is what lets a
+            // later run reap it if this one is killed.
+            Ok(_) if self.kind == BackendKind::Url => {
+                match naming::mark(&mut conn, "database", name).await {
+                    Ok(()) => copy_database_settings(&mut conn, template, name).await,
+                    Err(e) => Err(e),
+                }
+            }
             Ok(_) => copy_database_settings(&mut conn, template, name).await,
             Err(source) => Err(ServerError::Sql {
                 what: format!("creating database {name} from {template}"),

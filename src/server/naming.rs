@@ -74,6 +74,110 @@ pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Who made something a run leaves behind (a run dir, a database, a role,
+/// a container): machine, boot, PID namespace, process id and the process's
+/// start time. Reaping is decided from this marker alone, never from a
+/// name: a leftover is reaped only when it carries a marker of this
+/// machine and PID namespace whose process is gone (another boot, a pid
+/// that is not running, or a pid reused by a later process). What carries
+/// no marker, or one from another machine or namespace, is never touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub host: String,
+    pub boot: String,
+    pub pidns: String,
+    pub pid: u32,
+    pub start: u64,
+}
+
+/// The first word of every marker.
+const MARKER: &str = "pgharness-owner";
+
+impl Owner {
+    /// This process.
+    pub(crate) fn current() -> Owner {
+        let pid = std::process::id();
+        Owner {
+            host: host_tag(),
+            boot: boot_id(),
+            pidns: pid_namespace(),
+            pid,
+            start: process_start_time(pid).unwrap_or(0),
+        }
+    }
+
+    /// `pgharness-owner host=... boot=... pidns=... pid=... start=...`.
+    pub(crate) fn marker(&self) -> String {
+        format!(
+            "{MARKER} host={} boot={} pidns={} pid={} start={}",
+            self.host, self.boot, self.pidns, self.pid, self.start
+        )
+    }
+
+    /// Reads a marker; `None` for anything else.
+    pub(crate) fn parse(text: &str) -> Option<Owner> {
+        let mut words = text.split_whitespace();
+        if words.next()? != MARKER {
+            return None;
+        }
+        let (mut host, mut boot, mut pidns, mut pid, mut start) = (None, None, None, None, None);
+        for word in words {
+            match word.split_once('=')? {
+                ("host", v) => host = Some(v.to_string()),
+                ("boot", v) => boot = Some(v.to_string()),
+                ("pidns", v) => pidns = Some(v.to_string()),
+                ("pid", v) => pid = v.parse().ok(),
+                ("start", v) => start = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some(Owner {
+            host: host?,
+            boot: boot?,
+            pidns: pidns?,
+            pid: pid?,
+            start: start?,
+        })
+    }
+
+    /// Whether this owner is known to be gone, judged from this process:
+    /// only for owners of this machine and PID namespace.
+    pub(crate) fn is_gone(&self) -> bool {
+        let me = Owner::current();
+        if self.host != me.host || self.pidns != me.pidns {
+            return false;
+        }
+        if self.boot != me.boot {
+            return true;
+        }
+        if self.pid == me.pid && self.start == me.start {
+            return false;
+        }
+        !process_alive(self.pid) || process_start_time(self.pid) != Some(self.start)
+    }
+}
+
+/// This boot's id (a new one after every reboot).
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// This process's PID namespace (`4026531836`): pids from another one
+/// cannot be checked from here.
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .and_then(|l| {
+            let l = l.to_string_lossy().to_string();
+            l.strip_prefix("pid:[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// Whether process `pid` is alive on this machine.
 pub(crate) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
@@ -84,31 +188,29 @@ pub(crate) fn process_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Drops databases left on a shared server by killed runs of this machine:
-/// names with our host tag whose process is gone. Databases of other
-/// machines and of live runs are never touched.
-pub(crate) async fn reap_databases(
-    conn: &mut PgConnection,
-    names: &Names,
-) -> Result<(), ServerError> {
-    let pattern = format!("{}{}\\_%", DATABASE_PREFIX.replace('_', "\\_"), names.host);
-    let existing: Vec<String> = sqlx::query_scalar(
-        "select datname from pg_database where datname like $1 order by oid desc",
+/// Drops databases and roles left on a shared server by killed runs: those
+/// whose comment is an owner marker (see [`Owner`]) of this machine and PID
+/// namespace whose process is gone. A database or role without such a
+/// marker is never touched, whatever its name.
+pub(crate) async fn reap_databases(conn: &mut PgConnection) -> Result<(), ServerError> {
+    let sql_error = |what: &str| {
+        let what = what.to_string();
+        move |source| ServerError::Sql { what, source }
+    };
+    let databases: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select datname::text, shobj_description(oid, 'pg_database')
+           from pg_database order by oid desc",
     )
-    .bind(&pattern)
     .fetch_all(&mut *conn)
     .await
-    .map_err(|source| ServerError::Sql {
-        what: "listing leftover harness databases".into(),
-        source,
-    })?;
+    .map_err(sql_error("listing leftover harness databases"))?;
     let mut reaped = 0;
-    for name in existing {
-        let rest = &name[DATABASE_PREFIX.len() + names.host.len() + 1..];
-        let Some(pid) = rest.split('_').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == names.pid || process_alive(pid) {
+    for (name, comment) in databases {
+        if !comment
+            .as_deref()
+            .and_then(Owner::parse)
+            .is_some_and(|o| o.is_gone())
+        {
             continue;
         }
         let sql = format!(
@@ -124,21 +226,17 @@ pub(crate) async fn reap_databases(
         tracing::info!("reaped {reaped} database(s) left by killed runs");
     }
     // The per-run roles of those runs (their databases are gone now).
-    let roles: Vec<String> =
-        sqlx::query_scalar("select rolname::text from pg_roles where rolname like $1")
-            .bind(&pattern)
+    let roles: Vec<(String, Option<String>)> =
+        sqlx::query_as("select rolname::text, shobj_description(oid, 'pg_authid') from pg_roles")
             .fetch_all(&mut *conn)
             .await
-            .map_err(|source| ServerError::Sql {
-                what: "listing leftover harness roles".into(),
-                source,
-            })?;
-    for role in roles {
-        let rest = &role[DATABASE_PREFIX.len() + names.host.len() + 1..];
-        let Some(pid) = rest.split('_').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == names.pid || process_alive(pid) {
+            .map_err(sql_error("listing leftover harness roles"))?;
+    for (role, comment) in roles {
+        if !comment
+            .as_deref()
+            .and_then(Owner::parse)
+            .is_some_and(|o| o.is_gone())
+        {
             continue;
         }
         let sql = format!("drop role if exists {}", quote_ident(&role));
@@ -147,6 +245,28 @@ pub(crate) async fn reap_databases(
         }
     }
     Ok(())
+}
+
+/// Marks database or role `name` (`kind`: `database`, `role`) as this
+/// process's, for [`reap_databases`].
+pub(crate) async fn mark(
+    conn: &mut PgConnection,
+    kind: &str,
+    name: &str,
+) -> Result<(), ServerError> {
+    let sql = format!(
+        "comment on {kind} {} is '{}'",
+        quote_ident(name),
+        Owner::current().marker()
+    );
+    sqlx::raw_sql(&sql)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(|source| ServerError::Sql {
+            what: format!("marking {kind} {name} as this run's"),
+            source,
+        })
 }
 
 /// `url` with its password replaced by `***`: in the user part of a URL
@@ -327,6 +447,45 @@ mod tests {
         for (input, masked) in cases {
             assert_eq!(mask_url(input), masked, "{input}");
         }
+    }
+
+    #[test]
+    fn owner_markers_round_trip_and_only_dead_owners_here_are_gone() {
+        let me = Owner::current();
+        assert_eq!(Owner::parse(&me.marker()), Some(me.clone()));
+        assert!(!me.is_gone());
+        assert_eq!(Owner::parse("a user's own comment"), None);
+        assert_eq!(Owner::parse("pgharness-owner host=x"), None);
+        // A pid that cannot be running here: gone.
+        let dead = Owner {
+            pid: 4_000_000_000,
+            ..me.clone()
+        };
+        assert!(dead.is_gone());
+        // The same pid in another PID namespace or on another machine: not
+        // ours to judge.
+        assert!(!Owner {
+            pidns: "1".into(),
+            ..dead.clone()
+        }
+        .is_gone());
+        assert!(!Owner {
+            host: "0000beef".into(),
+            ..dead.clone()
+        }
+        .is_gone());
+        // An earlier boot: gone whatever its pid.
+        assert!(Owner {
+            boot: "earlier".into(),
+            ..me.clone()
+        }
+        .is_gone());
+        // Our pid with another start time: the pid was reused.
+        assert!(Owner {
+            start: me.start + 1,
+            ..me
+        }
+        .is_gone());
     }
 
     #[test]
