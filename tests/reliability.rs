@@ -383,3 +383,67 @@ async fn an_enum_label_used_in_the_migration_that_adds_it_gets_a_clear_message()
         .unwrap();
     harness.database_at(None).await.unwrap();
 }
+
+/// Sets `path`'s modification time an hour back.
+fn age(path: &Path) {
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let f = std::fs::File::open(path).unwrap();
+    f.set_modified(hour_ago).unwrap();
+}
+
+#[test]
+fn only_leftovers_marked_as_a_dead_runs_of_this_machine_are_reaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let pidns = std::fs::read_link("/proc/self/ns/pid")
+        .unwrap()
+        .to_string_lossy()
+        .trim_start_matches("pid:[")
+        .trim_end_matches(']')
+        .to_string();
+    // The host tag, as the harness computes it (FNV-1a of the hostname).
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in hostname.trim().bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let marker = |pid: u32, ns: &str| {
+        format!(
+            "pgharness-owner host={hash:08x} boot={} pidns={ns} pid={pid} start=1\n",
+            boot.trim()
+        )
+    };
+    let make = |name: &str, owner: Option<String>| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        if let Some(owner) = owner {
+            std::fs::write(dir.join("pgharness.owner"), owner).unwrap();
+        }
+        age(&dir);
+        dir
+    };
+    let users = make("pgharness-run-notes", None);
+    let dead = make("pgharness-run-4000000000-0-0000abcd", Some(marker(4_000_000_000, &pidns)));
+    let other_ns = make("pgharness-run-4000000001-0-0000abcd", Some(marker(4_000_000_001, "1")));
+    // A cold start killed while copying the cached cluster.
+    let staging = cache.path().join("initdb-15-x.tmp-4000000002");
+    std::fs::create_dir(&staging).unwrap();
+    age(&staging);
+
+    let chain = chain_dir(&[("0001_a.up.sql", "create table a (id int);\n")]);
+    let out = pgharness(tmp.path())
+        .env("PGHARNESS_CACHE_DIR", cache.path())
+        .args(["--backend", "local", "--migrations"])
+        .arg(chain.path())
+        .args(["check", "--only", "apply"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(users.join("notes.txt").exists(), "a user's dir was reaped");
+    assert!(other_ns.exists(), "another PID namespace's run dir was reaped");
+    assert!(!dead.exists(), "a dead run's dir survived");
+    assert!(!staging.exists(), "a killed cold start's copy survived");
+}

@@ -18,13 +18,15 @@ use testcontainers_modules::testcontainers::core::Mount;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
 
-use super::naming::{host_tag, process_alive, process_start_time};
+use super::naming::{host_tag, Owner};
 use super::ServerError;
 
 /// Label every harness container carries; its value is the owner's host.
 const LABEL_HOST: &str = "pgharness.host";
+/// The owner's pid, to find a run's container by (reaping does not read it).
 const LABEL_PID: &str = "pgharness.pid";
-const LABEL_START: &str = "pgharness.start";
+/// The owner marker (see [`Owner`]): what reaping is decided on.
+const LABEL_OWNER: &str = "pgharness.owner";
 
 /// The Postgres data directory of the official image (and ours), put on
 /// tmpfs.
@@ -111,14 +113,10 @@ pub async fn reap_leftovers() -> Result<usize, ServerError> {
     let mut reaped = 0;
     for c in containers {
         let labels = c.labels.unwrap_or_default();
-        let pid = labels.get(LABEL_PID).and_then(|p| p.parse::<u32>().ok());
-        let start = labels.get(LABEL_START).and_then(|s| s.parse::<u64>().ok());
-        let gone = match pid {
-            None => true,
-            Some(pid) => {
-                !process_alive(pid) || (start.is_some() && process_start_time(pid) != start)
-            }
-        };
+        let gone = labels
+            .get(LABEL_OWNER)
+            .and_then(|m| Owner::parse(m))
+            .is_some_and(|owner| owner.is_gone());
         let Some(id) = c.id.filter(|_| gone) else {
             continue;
         };
@@ -168,15 +166,13 @@ impl DockerServer {
         reap_leftovers().await?;
         let (name, tag) = split_image(image);
         let password = super::local::random_hex(12);
-        let pid = std::process::id();
-        let start = process_start_time(pid).unwrap_or(0);
         let request = Postgres::default()
             .with_password(&password)
             .with_name(name)
             .with_tag(tag)
             .with_label(LABEL_HOST, host_tag())
-            .with_label(LABEL_PID, pid.to_string())
-            .with_label(LABEL_START, start.to_string())
+            .with_label(LABEL_PID, std::process::id().to_string())
+            .with_label(LABEL_OWNER, Owner::current().marker())
             .with_mount(Mount::tmpfs_mount(DATA_DIR))
             .with_cmd([
                 "-c",
