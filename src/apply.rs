@@ -4,6 +4,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
 
 use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
 
@@ -88,6 +91,72 @@ pub struct ApplyStats {
     pub statements: usize,
 }
 
+/// A client-side limit on each statement, for when the server's
+/// `statement_timeout` is not enough: a script may `SET statement_timeout
+/// = 0` and then hang. Past `limit`, `stop` ends the statement's backend
+/// (from another connection) and the statement fails with SQLSTATE 57014.
+pub struct Watchdog<'a> {
+    /// The statement timeout the user configured (for the message).
+    pub timeout: Duration,
+    /// How long one statement may take (the timeout and some grace).
+    pub limit: Duration,
+    /// Ends the backend of the connection the script runs on.
+    pub stop: Box<dyn Fn() -> LocalBoxFuture<'a, ()> + 'a>,
+}
+
+/// Runs `stmt` under `watchdog`, if any.
+async fn run_watched(
+    conn: &mut PgConnection,
+    stmt: &statement::Statement<'_>,
+    watchdog: Option<&Watchdog<'_>>,
+) -> Result<(), Watched> {
+    let Some(w) = watchdog else {
+        return run_statement(conn, stmt).await.map_err(Watched::Sql);
+    };
+    match tokio::time::timeout(w.limit, run_statement(conn, stmt)).await {
+        Ok(result) => result.map_err(Watched::Sql),
+        Err(_) => {
+            (w.stop)().await;
+            Err(Watched::TimedOut(w.timeout))
+        }
+    }
+}
+
+/// Why a watched statement failed.
+enum Watched {
+    Sql(sqlx::Error),
+    TimedOut(Duration),
+}
+
+impl Watched {
+    fn into_apply_error(
+        self,
+        script: &Script,
+        stmt: &statement::Statement<'_>,
+        layout: Layout,
+    ) -> ApplyError {
+        match self {
+            Watched::Sql(e) => to_apply_error(script, Some(stmt), e, layout),
+            Watched::TimedOut(timeout) => {
+                let mut err = to_apply_error(
+                    script,
+                    Some(stmt),
+                    sqlx::Error::Protocol(String::new()),
+                    layout,
+                );
+                err.connection_lost = false;
+                err.sqlstate = Some("57014".into());
+                err.message = format!(
+                    "the statement ran past the statement timeout ({} s) and was stopped by the harness",
+                    timeout.as_secs()
+                );
+                err.hint = Some("a script's own SET statement_timeout does not lift the harness's; raise it with --timeout or server.statement_timeout".into());
+                err
+            }
+        }
+    }
+}
+
 /// Runs `script` on `conn`.
 ///
 /// The script runs in a transaction when it says so ([`Script::transaction`])
@@ -98,6 +167,16 @@ pub async fn apply_script(
     conn: &mut PgConnection,
     script: &Script,
     layout: Layout,
+) -> Result<ApplyStats, ApplyError> {
+    apply_script_watched(conn, script, layout, None).await
+}
+
+/// [`apply_script`] with each statement under `watchdog`.
+pub async fn apply_script_watched(
+    conn: &mut PgConnection,
+    script: &Script,
+    layout: Layout,
+    watchdog: Option<&Watchdog<'_>>,
 ) -> Result<ApplyStats, ApplyError> {
     let statements = statement::split(&script.sql);
     let own_transaction = statements
@@ -110,8 +189,8 @@ pub async fn apply_script(
             .map_err(|e| to_apply_error(script, None, e, layout))?;
     }
     for stmt in &statements {
-        if let Err(e) = run_statement(conn, stmt).await {
-            let err = to_apply_error(script, Some(stmt), e, layout);
+        if let Err(e) = run_watched(conn, stmt, watchdog).await {
+            let err = e.into_apply_error(script, stmt, layout);
             if (wrap || own_transaction) && !err.connection_lost {
                 // Leave the connection usable; the error is what matters.
                 let _ = exec(conn, "rollback").await;
@@ -162,12 +241,13 @@ pub async fn apply_script_within(
     conn: &mut PgConnection,
     script: &Script,
     layout: Layout,
+    watchdog: Option<&Watchdog<'_>>,
 ) -> Result<ApplyStats, ApplyError> {
     let statements = statement::split(&script.sql);
     for stmt in &statements {
-        run_statement(conn, stmt)
+        run_watched(conn, stmt, watchdog)
             .await
-            .map_err(|e| to_apply_error(script, Some(stmt), e, layout))?;
+            .map_err(|e| e.into_apply_error(script, stmt, layout))?;
     }
     Ok(ApplyStats {
         statements: statements.len(),

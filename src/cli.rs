@@ -179,7 +179,8 @@ impl Cli {
             config.server.database_url = Some(url.clone());
         }
         if let Some(secs) = self.timeout {
-            config.server.statement_timeout_secs = secs;
+            config.server.statement_timeout_secs = crate::config::check_timeout(secs)
+                .map_err(|m| Error::Input(format!("--timeout: {m}")))?;
         }
         Ok(config)
     }
@@ -224,6 +225,21 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             seed,
         } => {
             let properties = select_properties(only, skip)?;
+            if *cases == Some(0) {
+                return Err(Error::Input(
+                    "--cases 0: give at least 1 (a property checked on no data proves nothing)"
+                        .into(),
+                ));
+            }
+            if properties.contains(&PropertyKind::Properties) && !only.is_empty() {
+                let dir = &config.properties.dir;
+                if !dir.is_dir() {
+                    return Err(Error::Input(format!(
+                        "{}: the properties directory does not exist (properties.dir)",
+                        dir.display()
+                    )));
+                }
+            }
             let options = CheckOptions {
                 properties,
                 migration: migration.clone(),
@@ -428,6 +444,15 @@ fn throwaway_config(config: &Config) -> Config {
 /// Discovers the chain and starts a server for it.
 async fn start(config: Config) -> Result<Harness, Error> {
     let chain = config.migrations.discover()?;
+    // What looks like a migration but is not one is said once, not skipped
+    // in silence (`list` shows it too).
+    for skipped in &chain.ignored {
+        tracing::info!(
+            "not a migration: {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        );
+    }
     let server = std::sync::Arc::new(Server::start(&config.server).await?);
     Ok(Harness::with_server(config, chain, server))
 }
@@ -450,6 +475,11 @@ fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<PropertyKin
     chosen.retain(|p| !skip.contains(p));
     chosen.sort();
     chosen.dedup();
+    if chosen.is_empty() {
+        return Err(Error::Input(
+            "--only/--skip leave no property to check".into(),
+        ));
+    }
     Ok(chosen)
 }
 

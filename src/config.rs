@@ -103,6 +103,20 @@ pub struct ServerConfig {
     pub superuser: bool,
 }
 
+/// The longest statement timeout Postgres takes (`INT_MAX` milliseconds),
+/// in seconds.
+pub const MAX_STATEMENT_TIMEOUT_SECS: u64 = 2_147_483;
+
+/// A statement timeout in seconds, within what Postgres takes.
+pub fn check_timeout(secs: u64) -> Result<u64, String> {
+    if secs == 0 || secs > MAX_STATEMENT_TIMEOUT_SECS {
+        return Err(format!(
+            "{secs} is out of range: give 1 to {MAX_STATEMENT_TIMEOUT_SECS} seconds"
+        ));
+    }
+    Ok(secs)
+}
+
 /// Constraint property settings.
 #[derive(Debug, Clone)]
 pub struct PropertiesConfig {
@@ -326,10 +340,11 @@ impl Config {
                     .ok()
                     .filter(|s| !s.is_empty())
                     .or(file.server.database_url),
-                statement_timeout_secs: file
-                    .server
-                    .statement_timeout
-                    .unwrap_or(DEFAULT_STATEMENT_TIMEOUT_SECS),
+                statement_timeout_secs: match file.server.statement_timeout {
+                    Some(secs) => check_timeout(secs)
+                        .map_err(|m| invalid(format!("server.statement_timeout: {m}")))?,
+                    None => DEFAULT_STATEMENT_TIMEOUT_SECS,
+                },
                 superuser: file.server.superuser.unwrap_or(false),
             },
             properties: PropertiesConfig {

@@ -12,12 +12,13 @@ use tokio::sync::OnceCell;
 
 use crate::server::global::GlobalState;
 
-use crate::apply::{apply_script, ApplyError};
+use crate::apply::{apply_script, apply_script_watched, ApplyError, Watchdog};
 use crate::chain::{Chain, Migration};
 use crate::config::Config;
 use crate::schema::SchemaSnapshot;
 use crate::server::{BackendKind, Database, Server, ServerError};
 use crate::Error;
+use futures_util::future::FutureExt;
 
 /// A migration chain bound to a server.
 ///
@@ -523,7 +524,8 @@ impl Harness {
         Self::fresh_session(conn, migration).await?;
         self.apply_callbacks(conn, &callbacks.before_each, Some(index))
             .await?;
-        apply_script(conn, &migration.up, self.chain.layout)
+        let watchdog = self.watchdog(backend_pid(conn, migration).await?);
+        apply_script_watched(conn, &migration.up, self.chain.layout, Some(&watchdog))
             .await
             .map_err(|error| migration_error(migration, error))?;
         self.apply_callbacks(conn, &callbacks.after_each, Some(index))
@@ -568,7 +570,8 @@ impl Harness {
     ) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
         Self::fresh_session(conn, migration).await?;
-        crate::apply::apply_script_within(conn, &migration.up, self.chain.layout)
+        let watchdog = self.watchdog(backend_pid(conn, migration).await?);
+        crate::apply::apply_script_within(conn, &migration.up, self.chain.layout, Some(&watchdog))
             .await
             .map(|_| ())
             .map_err(|error| migration_error(migration, error))
@@ -582,10 +585,36 @@ impl Harness {
             return Ok(false);
         };
         Self::fresh_session(conn, migration).await?;
-        apply_script(conn, down, self.chain.layout)
+        let watchdog = self.watchdog(backend_pid(conn, migration).await?);
+        apply_script_watched(conn, down, self.chain.layout, Some(&watchdog))
             .await
             .map_err(|error| migration_error(migration, error))?;
         Ok(true)
+    }
+
+    /// The client-side limit on each statement of a migration on the
+    /// connection to backend `pid`: the configured statement timeout and a
+    /// little (the server's own limit fires first unless a script lifted
+    /// it); past it the backend is ended from an admin connection.
+    fn watchdog(&self, pid: i32) -> Watchdog<'_> {
+        let server = &self.server;
+        let timeout = Duration::from_secs(self.config.server.statement_timeout_secs);
+        Watchdog {
+            timeout,
+            limit: timeout + Duration::from_secs(2),
+            stop: Box::new(move || {
+                async move {
+                    if let Ok(mut admin) = server.admin_connection().await {
+                        let _ = sqlx::query("select pg_terminate_backend($1)")
+                            .bind(pid)
+                            .execute(&mut admin)
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                }
+                .boxed_local()
+            }),
+        }
     }
 
     /// Drops a database made by this harness (e.g. a test's scratch one).
@@ -700,6 +729,19 @@ select format('alter type %s owner to %I', t.oid::regtype, $1)
             })?;
     }
     Ok(())
+}
+
+/// The server process behind `conn`.
+async fn backend_pid(conn: &mut PgConnection, migration: &Migration) -> Result<i32, Error> {
+    sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|source| {
+            Error::Server(ServerError::Unavailable(format!(
+                "the server went away before applying {}: {source}",
+                migration.id()
+            )))
+        })
 }
 
 fn migration_error(migration: &Migration, error: ApplyError) -> Error {

@@ -426,8 +426,14 @@ fn only_leftovers_marked_as_a_dead_runs_of_this_machine_are_reaped() {
         dir
     };
     let users = make("pgharness-run-notes", None);
-    let dead = make("pgharness-run-4000000000-0-0000abcd", Some(marker(4_000_000_000, &pidns)));
-    let other_ns = make("pgharness-run-4000000001-0-0000abcd", Some(marker(4_000_000_001, "1")));
+    let dead = make(
+        "pgharness-run-4000000000-0-0000abcd",
+        Some(marker(4_000_000_000, &pidns)),
+    );
+    let other_ns = make(
+        "pgharness-run-4000000001-0-0000abcd",
+        Some(marker(4_000_000_001, "1")),
+    );
     // A cold start killed while copying the cached cluster.
     let staging = cache.path().join("initdb-15-x.tmp-4000000002");
     std::fs::create_dir(&staging).unwrap();
@@ -441,9 +447,17 @@ fn only_leftovers_marked_as_a_dead_runs_of_this_machine_are_reaped() {
         .args(["check", "--only", "apply"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(users.join("notes.txt").exists(), "a user's dir was reaped");
-    assert!(other_ns.exists(), "another PID namespace's run dir was reaped");
+    assert!(
+        other_ns.exists(),
+        "another PID namespace's run dir was reaped"
+    );
     assert!(!dead.exists(), "a dead run's dir survived");
     assert!(!staging.exists(), "a killed cold start's copy survived");
 }

@@ -236,7 +236,8 @@ pub enum ChainError {
     EmptyUp { path: PathBuf, bytes: usize },
     #[error("{path}: dbmate migration without a `-- migrate:up` line")]
     DbmateWithoutUp { path: PathBuf },
-    #[error("{path}:{line}: {message}")]
+    /// `line` 0: about the file as a whole.
+    #[error("{path}{}: {message}", if *.line == 0 { String::new() } else { format!(":{}", .line) })]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -417,6 +418,16 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>, ChainError> {
         let meta = std::fs::metadata(&path).ok();
         let is_dir = meta.as_ref().is_some_and(std::fs::Metadata::is_dir);
         let is_file = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
+        // A FIFO, socket or device named like a script would block or
+        // mislead every read: refuse it by name instead of opening it.
+        if meta.is_some() && !is_dir && !is_file && name.to_ascii_lowercase().ends_with(".sql") {
+            return Err(ChainError::Invalid {
+                path,
+                line: 0,
+                message: "not a regular file (a FIFO, socket or device): it cannot be a migration"
+                    .into(),
+            });
+        }
         entries.push(Entry {
             name,
             path,
@@ -466,6 +477,9 @@ fn entry_layouts(entry: &Entry) -> Vec<Layout> {
 }
 
 fn file_has_dbmate_marker(path: &Path) -> bool {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     std::fs::read(path)
         .map(|bytes| {
             String::from_utf8_lossy(&bytes)
@@ -541,6 +555,14 @@ fn split_version_name(stem: &str) -> Option<(&str, &str)> {
 }
 
 fn read_text(path: &Path) -> Result<String, ChainError> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) && path.exists() {
+        return Err(ChainError::Invalid {
+            path: path.to_path_buf(),
+            line: 0,
+            message: "not a regular file (a FIFO, socket or device): it cannot be a migration"
+                .into(),
+        });
+    }
     let bytes = std::fs::read(path).map_err(|source| ChainError::Io {
         path: path.to_path_buf(),
         source,

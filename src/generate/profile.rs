@@ -198,7 +198,7 @@ impl Default for Profile {
 struct RawProfile {
     seed: Option<u64>,
     now: Option<Spanned<String>>,
-    default_rows: Option<usize>,
+    default_rows: Option<Spanned<usize>>,
     null_ratio: Option<Spanned<f64>>,
     on_limit: Option<Spanned<String>>,
     #[serde(default)]
@@ -208,7 +208,7 @@ struct RawProfile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTable {
-    rows: Option<usize>,
+    rows: Option<Spanned<usize>>,
     #[serde(default)]
     per_parent: BTreeMap<Spanned<String>, [usize; 2]>,
     distribution: Option<Spanned<String>>,
@@ -229,6 +229,28 @@ struct RawColumn {
     sql: Option<String>,
     default: Option<bool>,
     null_ratio: Option<Spanned<f64>>,
+}
+
+/// The most rows a profile may ask of one table: the generator holds a
+/// data set in memory (streaming into the load is future work), and a
+/// typo such as `rows = 10000000000` must be an error naming the line, not
+/// an allocation failure.
+pub const MAX_ROWS_PER_TABLE: usize = 10_000_000;
+
+/// The most children `per_parent` may ask for per parent row.
+const MAX_PER_PARENT: usize = 100_000;
+
+/// `rows` within [`MAX_ROWS_PER_TABLE`], or the line and message of why
+/// not.
+fn bounded_rows(rows: &Spanned<usize>, text: &str, what: &str) -> Result<usize, (usize, String)> {
+    let n = *rows.get_ref();
+    if n > MAX_ROWS_PER_TABLE {
+        return Err((
+            line_of(text, rows.span().start),
+            format!("{what} = {n}: at most {MAX_ROWS_PER_TABLE} rows per table"),
+        ));
+    }
+    Ok(n)
 }
 
 /// 1-based line of byte `offset` in `text`.
@@ -284,8 +306,9 @@ impl Profile {
             })?;
             profile.now = Some(parsed.with_timezone(&Utc));
         }
-        if let Some(rows) = raw.default_rows {
-            profile.default_rows = rows;
+        if let Some(rows) = &raw.default_rows {
+            profile.default_rows =
+                bounded_rows(rows, text, "default_rows").map_err(|(l, m)| err(l, m))?;
         }
         if let Some(r) = &raw.null_ratio {
             profile.null_ratio = ratio(r, "null_ratio")?;
@@ -308,6 +331,13 @@ impl Profile {
         for (key, t) in tables {
             let line = line_of(text, key.span().start);
             let name = key.get_ref().clone();
+            let rows = match &t.rows {
+                Some(r) => Some(
+                    bounded_rows(r, text, &format!("table `{name}`: rows"))
+                        .map_err(|(l, m)| err(l, m))?,
+                ),
+                None => None,
+            };
             if t.rows.is_some() && !t.per_parent.is_empty() {
                 return Err(err(
                     line,
@@ -319,6 +349,15 @@ impl Profile {
             pp.sort_by_key(|(k, _)| k.span().start);
             for (k, [min, max]) in pp {
                 let kline = line_of(text, k.span().start);
+                if max > MAX_PER_PARENT {
+                    return Err(err(
+                        kline,
+                        format!(
+                            "table `{name}`: per_parent `{}` = [{min}, {max}]: at most {MAX_PER_PARENT} rows per parent",
+                            k.get_ref()
+                        ),
+                    ));
+                }
                 if min > max {
                     return Err(err(
                         kline,
@@ -444,7 +483,7 @@ impl Profile {
             profile.tables.push(TableProfile {
                 name,
                 line,
-                rows: t.rows,
+                rows,
                 per_parent,
                 distribution,
                 root_ratio,

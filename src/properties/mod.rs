@@ -298,6 +298,17 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                 }
                 None => {
                     let (found, count) = rules::check(harness, options.cases, seed).await?;
+                    if found.is_empty() {
+                        // Nothing was checked: say so, not a silent pass.
+                        results.push(PropertyResult::skip(
+                            "properties",
+                            "none",
+                            format!(
+                                "no property files in {} (properties.dir)",
+                                harness.config().properties.dir.display()
+                            ),
+                        ));
+                    }
                     results.extend(found);
                     cases += count.cases;
                     case_time += count.elapsed;

@@ -135,8 +135,13 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawData {
     #[serde(default)]
-    rows: BTreeMap<String, usize>,
+    rows: BTreeMap<String, toml::Spanned<usize>>,
 }
+
+/// The most rows a property file may generate per table: every case loads
+/// its data set, and a case is meant to be small (shrinking makes it
+/// smaller still).
+pub const MAX_ROWS_PER_TABLE: usize = 10_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +211,19 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
                 format!("then = \"{then}\": only \"head\" is supported"),
             ));
         }
+    }
+    let mut rows = BTreeMap::new();
+    for (table, n) in raw.data.map(|d| d.rows).unwrap_or_default() {
+        if *n.get_ref() > MAX_ROWS_PER_TABLE {
+            return Err(invalid(
+                at_line(n.span().start),
+                format!(
+                    "[data] rows for `{table}` = {}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case",
+                    n.get_ref()
+                ),
+            ));
+        }
+        rows.insert(table, n.into_inner());
     }
     let mut checks = Vec::new();
     for (i, spanned) in raw.check.into_iter().enumerate() {
@@ -285,7 +303,7 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         path: path.to_path_buf(),
         stem,
         name: raw.name,
-        rows: raw.data.map(|d| d.rows).unwrap_or_default(),
+        rows,
         at: raw.at,
         then: raw.then,
         checks,
@@ -497,6 +515,104 @@ fn rng_for(seed: u64, stem: &str) -> TestRng {
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
 
+/// Finds what no generated data can fix before any is generated: every
+/// statement of every check is prepared once on the property's database
+/// (at its version), the roles it sets must exist, and its `$n` must be
+/// columns of `for_each`. An error here names the file and the check's
+/// line and ends the run with exit 2, instead of failing every case and
+/// shrinking toward nothing.
+///
+/// A `reject` statement may rightly fail to prepare (a column that must be
+/// gone, a view that must not be writable): only its syntax is checked.
+/// `after` queries of `preserve` checks run at head and are checked there.
+async fn validate(file: &PropertyFile, conn: &mut PgConnection) -> Result<(), Error> {
+    use sqlx::Executor;
+    let at = |check: &Check, message: String| {
+        Error::Input(format!(
+            "{}:{}: {}: {message}",
+            file.path.display(),
+            check.line,
+            check.label()
+        ))
+    };
+    for check in &file.checks {
+        let columns = match &check.for_each {
+            Some(q) => match conn.describe(q.as_str()).await {
+                Ok(d) => d.columns().len(),
+                Err(e) => {
+                    return Err(at(
+                        check,
+                        format!("`for_each` cannot run: {}", db_error(&e).1),
+                    ))
+                }
+            },
+            None => 0,
+        };
+        let nulls = vec![None; columns];
+        let sql = bind_literals(&check.sql, &nulls).map_err(|m| at(check, m))?;
+        for (key, value) in &check.settings {
+            if let Some(n) = value
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                if n == 0 || n > columns {
+                    return Err(at(
+                        check,
+                        format!("setting `{key}` = ${n}, but `for_each` gives {columns} column(s)"),
+                    ));
+                }
+            }
+            if !key.contains('.') {
+                let known: bool =
+                    sqlx::query_scalar("select exists (select 1 from pg_settings where name = $1)")
+                        .bind(key)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(|e| at(check, e.to_string()))?;
+                if !known {
+                    return Err(at(
+                        check,
+                        format!("setting `{key}` is not a PostgreSQL setting (custom settings need a dot: `app.{key}`)"),
+                    ));
+                }
+            }
+        }
+        if let Some(role) = &check.role {
+            let exists: bool =
+                sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+                    .bind(role)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| at(check, e.to_string()))?;
+            if !exists {
+                return Err(at(
+                    check,
+                    format!("role `{role}` does not exist at this version"),
+                ));
+            }
+        }
+        let statements: Vec<(&str, &str)> = match check.expect {
+            Expect::Preserve => vec![("before", check.before.as_deref().unwrap_or_default())],
+            _ => vec![("sql", sql.as_str())],
+        };
+        for (what, text) in statements {
+            // Several statements cannot be prepared as one, and a later one
+            // may stand on an earlier one: those are left to the cases.
+            if text.trim().is_empty() || crate::statement::split(text).len() > 1 {
+                continue;
+            }
+            if let Err(e) = conn.describe(text).await {
+                let (code, message) = db_error(&e);
+                let syntax = code.as_deref() == Some("42601");
+                if check.expect != Expect::Reject || syntax {
+                    return Err(at(check, format!("`{what}` cannot run: {message}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One property file's cases on its database, over one connection.
 struct PropertyCases<'a> {
     harness: &'a Harness,
@@ -531,6 +647,7 @@ async fn run_cases(
     seed: u64,
 ) -> Result<CasesOutcome, Error> {
     let mut conn = harness.connect(db).await?;
+    validate(file, &mut conn).await?;
     let schema = super::capture(&mut conn).await?;
     let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
     let strategy = dataset_strategy(&schema, &profile)
