@@ -103,6 +103,22 @@ pub struct ServerConfig {
     pub superuser: bool,
 }
 
+/// Reads a text file the user gave (config, profile, property file); a
+/// FIFO, socket or device is refused instead of opened (reading one would
+/// block or never end).
+pub fn read_text_file(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+    }
+    std::fs::read_to_string(path)
+}
+
 /// The longest statement timeout Postgres takes (`INT_MAX` milliseconds),
 /// in seconds.
 pub const MAX_STATEMENT_TIMEOUT_SECS: u64 = 2_147_483;
@@ -261,7 +277,7 @@ impl Config {
     /// `PGHARNESS_DATABASE_URL` override the file's image and URL (flags, in
     /// `cli`, override both).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = read_text_file(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;

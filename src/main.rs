@@ -10,7 +10,10 @@ use tracing_subscriber::registry::LookupSpan;
 use pgharness::cli::{self, Cli, Format};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(usage_error(e)),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Color codes only for a person at a terminal, never in a pipe or
@@ -22,7 +25,7 @@ fn main() {
         .event_format(LogLine)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PGHARNESS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error")),
         )
         .init();
     // One thread drives everything: the work is the server's (a profile of
@@ -75,6 +78,51 @@ fn main() {
     });
     drop(runtime);
     std::process::exit(code);
+}
+
+/// Prints help or version as asked, or a command-line mistake as one line
+/// (what clap says, without its usage block); the exit status.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            cli::write_stderr_line(
+                "pgharness: error: a command is required: list, check, snapshot or seed (see pgharness --help)",
+            );
+            2
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line")
+                .trim_start_matches("error: ")
+                .trim_end_matches(':')
+                .to_string();
+            // What clap puts on the following lines (the missing argument,
+            // the valid values) belongs to the message.
+            let detail: Vec<&str> = text
+                .lines()
+                .skip_while(|l| !l.starts_with("error:"))
+                .skip(1)
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(str::trim)
+                .collect();
+            let mut line = format!("pgharness: error: {first}");
+            if !detail.is_empty() {
+                line.push_str(": ");
+                line.push_str(&detail.join(", "));
+            }
+            line.push_str(" (see pgharness --help)");
+            cli::write_stderr_line(&line);
+            2
+        }
+    }
 }
 
 /// Log lines as `pgharness: message`, `pgharness: warning: message`.

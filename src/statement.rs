@@ -57,6 +57,8 @@ impl Statement<'_> {
                     | "encoding"
                     | "q"
                     | "quit"
+                    | "g"
+                    | "gx"
             )
         ) || self.is_on_error_stop()
     }
@@ -132,9 +134,26 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
     let mut from_stdin = false;
     loop {
         let token_start = lexer.skip_trivia();
-        // A psql meta-command: a backslash where a statement would start,
-        // running to the end of its line.
-        if start.is_none() && lexer.peek(0) == Some(b'\\') {
+        // A psql meta-command: a backslash outside quotes, running to the
+        // end of its line. In the middle of a statement it also ends the
+        // statement (`\g` sends the buffer, as `;` does).
+        if lexer.peek(0) == Some(b'\\') {
+            if let Some(s) = start.take() {
+                let text = sql[s..token_start].trim_end();
+                if !text.is_empty() {
+                    out.push(Statement {
+                        start: s,
+                        text,
+                        copy_data: None,
+                        meta: false,
+                    });
+                }
+                is_routine = false;
+                word_count = 0;
+                prev_word.clear();
+                first_word.clear();
+                from_stdin = false;
+            }
             let end = sql[token_start..]
                 .find('\n')
                 .map_or(sql.len(), |i| token_start + i);

@@ -207,8 +207,12 @@ pub enum ChainError {
     MissingDir { dir: PathBuf },
     #[error("{dir}: not a directory")]
     NotADir { dir: PathBuf },
-    #[error("{dir}: no migrations found (expected files like 0001_init.up.sql, V1__init.sql or 0001_init/up.sql)")]
-    Empty { dir: PathBuf },
+    #[error("{dir}: no migrations found (expected files like 0001_init.up.sql, V1__init.sql or 0001_init/up.sql){skipped}")]
+    Empty {
+        dir: PathBuf,
+        /// `; not a migration: <name> (<why>)` for what looks like one.
+        skipped: String,
+    },
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,
@@ -326,7 +330,18 @@ pub fn discover_ignoring(
         Layout::Flyway => layouts::flyway(&scan_dir, &entries)?,
     };
     if found.migrations.is_empty() {
-        return Err(ChainError::Empty { dir: scan_dir });
+        let skipped = found
+            .ignored
+            .first()
+            .map(|i| {
+                let name = i.path.file_name().unwrap_or_default().to_string_lossy();
+                format!("; not a migration: {name} ({})", i.reason)
+            })
+            .unwrap_or_default();
+        return Err(ChainError::Empty {
+            dir: scan_dir,
+            skipped,
+        });
     }
     ignored.extend(found.ignored);
     Ok(Chain {
@@ -523,6 +538,15 @@ fn detect(dir: &Path, entries: &[Entry], supabase_located: bool) -> Result<Layou
         (None, Some(_)) => Ok(fallback),
         (None, None) => Err(ChainError::Empty {
             dir: dir.to_path_buf(),
+            skipped: entries
+                .iter()
+                .find(|e| {
+                    e.name.as_bytes().first().is_some_and(u8::is_ascii_digit)
+                        || e.name.to_ascii_lowercase().ends_with(".sql")
+                        || e.name.starts_with(['V', 'R', 'U'])
+                })
+                .map(|e| format!("; {} is not named as any tool names a migration", e.name))
+                .unwrap_or_default(),
         }),
     }
 }

@@ -261,10 +261,11 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Profile {
     /// Reads and parses the profile at `path`.
     pub fn load(path: &Path) -> Result<Profile, GenerateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GenerateError::ProfileIo {
-            file: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::config::read_text_file(path).map_err(|source| GenerateError::ProfileIo {
+                file: path.to_path_buf(),
+                source,
+            })?;
         Profile::parse(&text, path)
     }
 

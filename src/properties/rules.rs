@@ -163,7 +163,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<PropertyFile>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::Input(format!("{}: cannot read: {e}", dir.display()))),
+        Err(e) => {
+            return Err(Error::Input(format!(
+                "{}: cannot read the properties directory: {e}",
+                dir.display()
+            )))
+        }
     };
     let mut paths: Vec<PathBuf> = entries
         .flatten()
@@ -176,7 +181,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<PropertyFile>, Error> {
 
 /// Reads one property file.
 pub fn load(path: &Path) -> Result<PropertyFile, Error> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::config::read_text_file(path)
         .map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
     parse(&text, path)
 }

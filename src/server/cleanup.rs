@@ -122,9 +122,16 @@ fn clean_url_now(admin: &PgConnectOptions, url: &str, statements: &[String]) -> 
         Some(dir) => dir.display().to_string(),
         None => admin.get_host().to_string(),
     };
-    let password = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_string))
+    let parsed = url::Url::parse(url).ok();
+    let password = parsed
+        .as_ref()
+        .and_then(|u| {
+            u.password().map(str::to_string).or_else(|| {
+                u.query_pairs()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("password"))
+                    .map(|(_, v)| v.into_owned())
+            })
+        })
         .map(|p| {
             percent_encoding::percent_decode_str(&p)
                 .decode_utf8_lossy()

@@ -270,9 +270,7 @@ impl Server {
     /// checks run as: a chain cannot drop or alter the user's databases,
     /// roles or settings by accident. The bootstrap runs as the admin user.
     pub async fn connect_url_as(url: &str, contain: bool) -> Result<Server, ServerError> {
-        let admin: PgConnectOptions = url
-            .parse()
-            .map_err(|e| ServerError::BadUrl(format!("{}: {e}", mask_url(url))))?;
+        let admin = parse_admin_url(url)?;
         let mut server = Self::finish(
             BackendKind::Url,
             admin,
@@ -578,6 +576,49 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.release();
     }
+}
+
+/// Reads an admin URL: `postgres://` or `postgresql://` only; a password
+/// with characters a URL reserves gets a hint to percent-encode them; a
+/// `PASSWORD=` query parameter in any case is taken as the password (and
+/// never echoed by the driver's warning about an unknown parameter).
+fn parse_admin_url(url: &str) -> Result<PgConnectOptions, ServerError> {
+    let bad = |why: String| ServerError::BadUrl(format!("{}: {why}", mask_url(url)));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(bad(
+            "not a URL (expected postgres://user:password@host:port/database)".into(),
+        ));
+    };
+    if !matches!(scheme, "postgres" | "postgresql") {
+        return Err(bad(format!(
+            "the scheme is {scheme}://, not postgres:// or postgresql://"
+        )));
+    }
+    let normalized = match rest.split_once('?') {
+        Some((before, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) if k.eq_ignore_ascii_case("password") => format!("password={v}"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{scheme}://{before}?{}", params.join("&"))
+        }
+        None => url.to_string(),
+    };
+    normalized.parse().map_err(|e: sqlx::Error| {
+        // The user part ends at the last `@`; reserved characters before it
+        // (in the password) make the rest of the URL misread.
+        let userinfo = rest.rsplit_once('@').map(|(u, _)| u).unwrap_or("");
+        if userinfo.contains(['/', '?', '#', '@']) {
+            bad(format!(
+                "{e}; percent-encode the password's reserved characters (/ %2F, ? %3F, # %23, @ %40)"
+            ))
+        } else {
+            bad(e.to_string())
+        }
+    })
 }
 
 /// What cleaning up a run on a server it does not own runs: drop its
