@@ -495,7 +495,15 @@ impl Harness {
         if self.config.server.bootstrap.trim().is_empty() {
             return Ok(());
         }
-        let script = crate::chain::Script {
+        apply_script(conn, &self.bootstrap_script(), self.chain.layout)
+            .await
+            .map_err(|error| Error::Bootstrap(Box::new(error)))?;
+        Ok(())
+    }
+
+    /// The bootstrap SQL as a script (its errors name the config file).
+    fn bootstrap_script(&self) -> crate::chain::Script {
+        crate::chain::Script {
             path: format!(
                 "{} (server.bootstrap)",
                 self.config
@@ -508,11 +516,24 @@ impl Harness {
             sql: self.config.server.bootstrap.clone(),
             line_offset: 0,
             transaction: true,
-        };
-        apply_script(conn, &script, self.chain.layout)
+        }
+    }
+
+    /// Whether the bootstrap SQL can run inside a transaction the caller
+    /// holds.
+    pub fn bootstrap_fits_in_a_transaction(&self) -> bool {
+        crate::apply::can_run_in_caller_transaction(&self.bootstrap_script())
+    }
+
+    /// The bootstrap SQL inside the transaction the caller holds.
+    pub async fn apply_bootstrap_within(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        if self.config.server.bootstrap.trim().is_empty() {
+            return Ok(());
+        }
+        crate::apply::apply_script_within(conn, &self.bootstrap_script(), self.chain.layout, None)
             .await
-            .map_err(|error| Error::Bootstrap(Box::new(error)))?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|error| Error::Bootstrap(Box::new(error)))
     }
 
     /// Runs the up script of migration `index` (0-based) on `conn`, with

@@ -206,7 +206,9 @@ pub async fn into_database(
     reset_reference: Option<&Harness>,
 ) -> Result<SeedReport, Error> {
     let shown = mask_url(url);
-    let server = std::sync::Arc::new(Server::connect_url(url).await?);
+    // The user's own database, by their choice: no per-run role (it would
+    // own nothing here), migrations run as the URL's user.
+    let server = std::sync::Arc::new(Server::connect_url_as(url, false).await?);
     // The target's own harness: only its apply steps are used; it makes no
     // databases.
     let harness = Harness::with_server(config.clone(), chain.clone(), server.clone());
@@ -224,6 +226,18 @@ async fn seed_target(
 ) -> Result<SeedReport, Error> {
     // The URL names the target database: the server's admin connection.
     let mut conn = harness.server().admin_connection().await?;
+    let database: String = sqlx::query_scalar("select current_database()::text")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|source| ServerError::Sql {
+            what: "reading the database's name".into(),
+            source,
+        })?;
+    if matches!(database.as_str(), "postgres" | "template0" | "template1") {
+        return Err(Error::Input(format!(
+            "{shown}: refusing to seed the system database `{database}` (every database made later from template1 would hold the data, and `postgres` is the server's admin database); create one: createdb app_dev"
+        )));
+    }
     let found = user_objects(&mut conn, 6).await?;
     if !found.is_empty() {
         let Some(reference) = reset_reference else {
@@ -248,6 +262,23 @@ async fn seed_target(
                 list.join(", ")
             )));
         }
+        // The data too must be exactly what seed left: a row someone added
+        // is theirs, and --reset would delete it.
+        let recorded = seed_record(&mut conn).await?;
+        let now = data_digest(&mut conn).await?;
+        match recorded {
+            Some(digest) if digest == now => {}
+            Some(_) => {
+                return Err(Error::Input(format!(
+                    "{shown}: --reset only undoes what seed made, but the data changed since it was seeded (rows added, changed or deleted); nothing was changed"
+                )))
+            }
+            None => {
+                return Err(Error::Input(format!(
+                    "{shown}: --reset only undoes what seed made, and this database carries no record of a pgharness seed; nothing was changed"
+                )))
+            }
+        }
         if let Some(m) = harness.chain().migrations.iter().find(|m| m.down.is_none()) {
             return Err(Error::Input(format!(
                 "{shown}: --reset needs every migration's down script, and {} has none; nothing was changed",
@@ -258,15 +289,152 @@ async fn seed_target(
             harness.apply_down(&mut conn, index).await?;
         }
     }
-    harness.apply_bootstrap(&mut conn).await?;
-    for index in 0..harness.chain().migrations.len() {
-        harness.apply_up(&mut conn, index).await?;
-    }
-    let schema = SchemaSnapshot::capture(&mut conn).await?;
+    // All or nothing: in one transaction when every step can run in one
+    // (the load's own transaction becomes a savepoint); otherwise what
+    // applied is undone with the downs when a later step fails.
+    let chain = harness.chain();
+    let callbacks = &chain.callbacks;
+    let in_one = harness.ups_fit_in_a_transaction(0)
+        && harness.bootstrap_fits_in_a_transaction()
+        && callbacks.before_each.is_empty()
+        && callbacks.after_each.is_empty()
+        && callbacks.after_migrate.is_empty();
     let seed = seed.unwrap_or_else(|| default_seed(profile));
-    let data = generate(&schema, profile, seed).map_err(generate_error)?;
-    let stats = data.load(&mut conn).await.map_err(generate_error)?;
+    let report = if in_one {
+        let mut tx =
+            sqlx::Connection::begin(&mut conn)
+                .await
+                .map_err(|source| ServerError::Sql {
+                    what: "BEGIN".into(),
+                    source,
+                })?;
+        let done = async {
+            harness.apply_bootstrap_within(&mut tx).await?;
+            for index in 0..chain.migrations.len() {
+                harness.apply_up_within(&mut tx, index).await?;
+            }
+            load(&mut tx, profile, seed).await
+        }
+        .await;
+        match done {
+            Ok(report) => {
+                tx.commit().await.map_err(|source| ServerError::Sql {
+                    what: "COMMIT".into(),
+                    source,
+                })?;
+                report
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
+    } else {
+        harness.apply_bootstrap(&mut conn).await?;
+        let mut applied = 0;
+        let done = async {
+            for index in 0..chain.migrations.len() {
+                harness.apply_up(&mut conn, index).await?;
+                applied = index + 1;
+            }
+            load(&mut conn, profile, seed).await
+        }
+        .await;
+        match done {
+            Ok(report) => report,
+            Err(e) => {
+                for index in (0..applied).rev() {
+                    if harness.apply_down(&mut conn, index).await.is_err() {
+                        tracing::warn!(
+                            "{shown}: seeding failed and undoing it stopped at {}; the database holds the chain up to there",
+                            chain.migrations[index].id()
+                        );
+                        break;
+                    }
+                }
+                return Err(e);
+            }
+        }
+    };
+    // The record --reset checks: what the data was when seed left it. A
+    // comment the user wrote on the database is theirs and stays.
+    let existing: Option<String> = sqlx::query_scalar(
+        "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(|source| ServerError::Sql {
+        what: "reading the database's comment".into(),
+        source,
+    })?;
+    if existing
+        .as_deref()
+        .is_some_and(|c| !c.starts_with(SEED_RECORD))
+    {
+        tracing::info!("{shown}: the database has a comment of its own; --reset will refuse it (seed records what it made in the comment)");
+        let _ = conn.close().await;
+        return Ok(report);
+    }
+    let digest = data_digest(&mut conn).await?;
+    let sql = format!(
+        "comment on database {} is '{SEED_RECORD} {digest}'",
+        crate::server::quote_ident(&database)
+    );
+    sqlx::raw_sql(&sql)
+        .execute(&mut conn)
+        .await
+        .map_err(|source| ServerError::Sql {
+            what: "recording the seed".into(),
+            source,
+        })?;
     let _ = conn.close().await;
+    Ok(report)
+}
+
+/// The first word of the database comment seed leaves.
+const SEED_RECORD: &str = "pgharness-seed";
+
+/// The digest seed recorded on the database, if any.
+async fn seed_record(conn: &mut sqlx::PgConnection) -> Result<Option<String>, Error> {
+    let comment: Option<String> = sqlx::query_scalar(
+        "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|source| ServerError::Sql {
+        what: "reading the seed record".into(),
+        source,
+    })?;
+    Ok(comment.and_then(|c| c.strip_prefix(SEED_RECORD).map(|d| d.trim().to_string())))
+}
+
+/// One digest of every user table's rows.
+async fn data_digest(conn: &mut sqlx::PgConnection) -> Result<String, Error> {
+    let fingerprint = crate::properties::idempotency::fingerprint(conn).await?;
+    let text: Vec<String> = fingerprint
+        .iter()
+        .map(|(table, (count, hash))| format!("{table}:{count}:{hash}"))
+        .collect();
+    let digest: String = sqlx::query_scalar("select md5($1)")
+        .bind(text.join(";"))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|source| ServerError::Sql {
+            what: "digesting the data".into(),
+            source,
+        })?;
+    Ok(digest)
+}
+
+/// Generates the data set for the schema on `conn` and loads it.
+async fn load(
+    conn: &mut sqlx::PgConnection,
+    profile: &Profile,
+    seed: u64,
+) -> Result<SeedReport, Error> {
+    let schema = SchemaSnapshot::capture(&mut *conn).await?;
+    let data = generate(&schema, profile, seed).map_err(generate_error)?;
+    let stats = data.load(&mut *conn).await.map_err(generate_error)?;
     Ok(SeedReport::from_dataset(
         &data,
         Some(stats.rows_per_second()),

@@ -186,7 +186,93 @@ async fn an_empty_database_is_seeded_and_reset_reseeds_it() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert_eq!(count(&mut conn, "app_users").await, users);
+    // A row the user added is theirs: --reset refuses and keeps it.
+    sqlx::raw_sql(
+        "insert into app_users (email, display_name) values ('mine@example.com', 'Mine')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let run = seed_into(&["--reset"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the data changed since it was seeded"),
+        "{stderr}"
+    );
+    assert_eq!(count(&mut conn, "app_users").await, users + 1);
     conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn seeding_refuses_system_databases_and_a_failing_seed_changes_nothing() {
+    let server = pgharness::testing::shared_server().await.unwrap();
+    for system in ["template1", "postgres"] {
+        let url = server.database(system).url();
+        let run = pgharness()
+            .args(["seed", "--profile", "seeds/ci.toml", "--database-url", &url])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{system}: {stderr}");
+        assert!(
+            stderr.contains("refusing to seed the system database"),
+            "{stderr}"
+        );
+    }
+    let mut template1 = server.database("template1").connect().await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'",
+    )
+    .fetch_one(&mut template1)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "template1 was seeded");
+    template1.close().await.unwrap();
+
+    // A profile the data cannot satisfy fails after the chain applied: the
+    // database is left as empty as it was.
+    let db = server.create_database().await.unwrap();
+    let profile = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        profile.path(),
+        "on_limit = \"error\"\n[tables.goal]\nper_parent = { cycle_id = [7, 7] }\n",
+    )
+    .unwrap();
+    let run = pgharness()
+        .args(["seed", "--profile"])
+        .arg(profile.path())
+        .args(["--database-url", &db.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_ne!(run.status.code(), Some(0), "{stderr}");
+    let mut conn = db.connect().await.unwrap();
+    let objects: i64 = sqlx::query_scalar(
+        "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(objects, 0, "a failed seed left the chain behind: {stderr}");
+    conn.close().await.unwrap();
+    // And the next seed into it is not refused.
+    let run = pgharness()
+        .args([
+            "seed",
+            "--profile",
+            "seeds/ci.toml",
+            "--database-url",
+            &db.url(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 #[tokio::test]

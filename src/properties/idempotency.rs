@@ -305,10 +305,10 @@ async fn run_twice(
 
 /// Per table (qualified name): row count and an order-independent hash of
 /// the rows.
-type Fingerprint = BTreeMap<String, (i64, String)>;
+pub(crate) type Fingerprint = BTreeMap<String, (i64, String)>;
 
 /// Row counts and content hashes of every user table.
-pub(super) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, Error> {
+pub(crate) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, Error> {
     let sql_error = |what: &str| {
         let what = what.to_string();
         move |source| ServerError::Sql { what, source }
@@ -357,7 +357,7 @@ pub(super) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, 
 }
 
 /// A line per table whose rows changed, or `None`.
-pub(super) fn data_changes(before: &Fingerprint, after: &Fingerprint) -> Option<String> {
+pub(crate) fn data_changes(before: &Fingerprint, after: &Fingerprint) -> Option<String> {
     let mut out = String::new();
     for (table, (count, hash)) in before {
         match after.get(table) {

@@ -6,7 +6,7 @@
 
 mod apply;
 pub mod fidelity;
-mod idempotency;
+pub(crate) mod idempotency;
 mod roundtrip;
 pub mod rules;
 mod runner;
