@@ -123,6 +123,16 @@ pub fn generate(
     seed: u64,
 ) -> Result<Dataset, GenerateError> {
     let plan = plan::plan(schema, profile)?;
+    let most = most_rows(&plan);
+    if most > MAX_ROWS_IN_MEMORY {
+        return Err(GenerateError::Profile {
+            file: profile.path.clone(),
+            line: 1,
+            message: format!(
+                "the profile asks for up to {most} rows in all (rows and per_parent over every table); at most {MAX_ROWS_IN_MEMORY} are generated at once"
+            ),
+        });
+    }
     build(
         &plan,
         seed,
@@ -135,6 +145,42 @@ pub fn generate(
             on_limit: profile.on_limit,
         },
     )
+}
+
+/// The most rows one data set may hold: it is built in memory before it is
+/// loaded, and a profile beyond this must be an error, not an allocation
+/// failure.
+pub const MAX_ROWS_IN_MEMORY: usize = 20_000_000;
+
+/// The most rows `plan` can produce: `rows`, or `per_parent`'s max times
+/// what its parent can have (saturating; cycles count as unbounded).
+fn most_rows(plan: &plan::Plan) -> usize {
+    let n = plan.tables.len();
+    let mut most: Vec<Option<usize>> = plan.tables.iter().map(|t| t.rows).collect();
+    for _ in 0..=n {
+        let mut changed = false;
+        for (ti, t) in plan.tables.iter().enumerate() {
+            if most[ti].is_some() {
+                continue;
+            }
+            if let Some((fk, _, max)) = t.per_parent {
+                let parent = t.fks.get(fk).map(|f| f.parent);
+                if let Some(Some(p)) = parent.map(|p| most[p]) {
+                    most[ti] = Some(p.saturating_mul(max));
+                    changed = true;
+                }
+            } else {
+                most[ti] = Some(0);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    most.iter()
+        .map(|m| m.unwrap_or(usize::MAX))
+        .fold(0usize, usize::saturating_add)
 }
 
 /// The seed to use when none is given: the profile's, else a fixed one.
