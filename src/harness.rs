@@ -327,10 +327,12 @@ impl Harness {
         let mut admin = db
             .connect_with(&[("statement_timeout", &timeout.to_string())])
             .await?;
+        let lock = self.server.global_lock(true).await?;
         let before = GlobalState::capture(&mut admin).await?;
         self.apply_bootstrap(&mut admin).await?;
         let after = GlobalState::capture(&mut admin).await?;
         self.server.note_undo(before.undo(&after));
+        drop(lock);
         if let Some(role) = self.server.run_role() {
             hand_over(&mut admin, role).await?;
         }
@@ -352,6 +354,8 @@ impl Harness {
         from: usize,
         level: usize,
     ) -> Result<PgConnection, Error> {
+        // Held until the ups are applied: see `Server::global_lock`.
+        let _lock = self.server.global_lock(false).await?;
         let mut state = GlobalState::capture(&mut conn).await?;
         for index in from..level {
             let mut result = self.apply_up(&mut conn, index).await;

@@ -357,7 +357,8 @@ async fn seed_target(
         }
     };
     // The record --reset checks: what the data was when seed left it. A
-    // comment the user wrote on the database is theirs and stays.
+    // comment the user wrote on the database is theirs and stays; a
+    // harness database's owner marker keeps its marker.
     let existing: Option<String> = sqlx::query_scalar(
         "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
     )
@@ -367,17 +368,25 @@ async fn seed_target(
         what: "reading the database's comment".into(),
         source,
     })?;
-    if existing
-        .as_deref()
-        .is_some_and(|c| !c.starts_with(SEED_RECORD))
-    {
-        tracing::info!("{shown}: the database has a comment of its own; --reset will refuse it (seed records what it made in the comment)");
-        let _ = conn.close().await;
-        return Ok(report);
-    }
     let digest = data_digest(&mut conn).await?;
+    let record = match existing.as_deref() {
+        None | Some("") => format!("{SEED_RECORD} {digest}"),
+        Some(c) if c.starts_with(SEED_RECORD) => format!("{SEED_RECORD} {digest}"),
+        Some(c) if crate::server::is_owner_marker(c) => {
+            let kept: Vec<&str> = c
+                .split_whitespace()
+                .filter(|w| !w.starts_with("seed="))
+                .collect();
+            format!("{} seed={digest}", kept.join(" "))
+        }
+        Some(_) => {
+            tracing::info!("{shown}: the database has a comment of its own; --reset will refuse it (seed records what it made in the comment)");
+            let _ = conn.close().await;
+            return Ok(report);
+        }
+    };
     let sql = format!(
-        "comment on database {} is '{SEED_RECORD} {digest}'",
+        "comment on database {} is '{record}'",
         crate::server::quote_ident(&database)
     );
     sqlx::raw_sql(&sql)
@@ -405,7 +414,14 @@ async fn seed_record(conn: &mut sqlx::PgConnection) -> Result<Option<String>, Er
         what: "reading the seed record".into(),
         source,
     })?;
-    Ok(comment.and_then(|c| c.strip_prefix(SEED_RECORD).map(|d| d.trim().to_string())))
+    Ok(comment.and_then(|c| match c.strip_prefix(SEED_RECORD) {
+        Some(digest) => Some(digest.trim().to_string()),
+        // On a harness database the record follows the owner marker.
+        None => c
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("seed="))
+            .map(str::to_string),
+    }))
 }
 
 /// One digest of every user table's rows.

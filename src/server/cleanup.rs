@@ -146,6 +146,7 @@ fn clean_url_now(admin: &PgConnectOptions, url: &str, statements: &[String]) -> 
         database: admin.get_database().unwrap_or("postgres").to_string(),
     };
     let mut client = exit_client::Client::connect(&target)?;
+    client.execute(super::GLOBAL_LOCK_EXCLUSIVE)?;
     let mut failed = Vec::new();
     for sql in statements {
         if let Err(e) = client.execute(sql) {

@@ -327,6 +327,36 @@ impl Server {
         self.run_role.as_deref()
     }
 
+    /// url backend: a lock on the server's admin database that orders the
+    /// harness runs sharing this server: steps whose server-wide changes
+    /// are compared (the ups of a template build) hold it shared; the
+    /// bootstrap, the end-of-run cleanup and the reaping of dead runs,
+    /// which create and drop roles, hold it alone. So another run's
+    /// bootstrap or cleanup is never taken for a migration's change. The
+    /// lock lasts as long as the returned connection. `None` elsewhere.
+    pub(crate) async fn global_lock(
+        &self,
+        exclusive: bool,
+    ) -> Result<Option<PgConnection>, ServerError> {
+        if self.kind != BackendKind::Url {
+            return Ok(None);
+        }
+        let mut conn = self.admin_connection().await?;
+        let sql = if exclusive {
+            GLOBAL_LOCK_EXCLUSIVE
+        } else {
+            GLOBAL_LOCK_SHARED
+        };
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: "waiting for other harness runs on this server".into(),
+                source,
+            })?;
+        Ok(Some(conn))
+    }
+
     /// Remembers SQL that undoes what a step of the run created
     /// server-wide, to run at shutdown (url backend; a private server is
     /// thrown away whole).
@@ -358,6 +388,15 @@ impl Server {
             })?;
         let names = naming::Names::new();
         if kind == BackendKind::Url {
+            // Alone on the server while roles may be dropped (see
+            // `Server::global_lock`); released with the connection.
+            sqlx::raw_sql(GLOBAL_LOCK_EXCLUSIVE)
+                .execute(&mut conn)
+                .await
+                .map_err(|source| ServerError::Sql {
+                    what: "waiting for other harness runs on this server".into(),
+                    source,
+                })?;
             naming::reap_databases(&mut conn).await?;
         }
         let _ = conn.close().await;
@@ -621,6 +660,15 @@ fn parse_admin_url(url: &str) -> Result<PgConnectOptions, ServerError> {
     })
 }
 
+/// Whether `comment` is a harness owner marker (a harness database's).
+pub fn is_owner_marker(comment: &str) -> bool {
+    naming::Owner::parse(comment).is_some()
+}
+
+/// The advisory lock of [`Server::global_lock`] (key: "pgharness").
+pub(crate) const GLOBAL_LOCK_EXCLUSIVE: &str = "select pg_advisory_lock(7522389446201602419)";
+const GLOBAL_LOCK_SHARED: &str = "select pg_advisory_lock_shared(7522389446201602419)";
+
 /// What cleaning up a run on a server it does not own runs: drop its
 /// databases `names` (newest first: clones before the templates they came
 /// from), then the `undo` statements (what the run created server-wide).
@@ -641,6 +689,12 @@ pub(crate) async fn clean_url(admin: &PgConnectOptions, names: &[String], undo: 
     }
     match admin.connect().await {
         Ok(mut conn) => {
+            if let Err(e) = sqlx::raw_sql(GLOBAL_LOCK_EXCLUSIVE)
+                .execute(&mut conn)
+                .await
+            {
+                tracing::warn!("cleanup: could not wait for other harness runs: {e}");
+            }
             for sql in &statements {
                 if let Err(e) = sqlx::raw_sql(sql).execute(&mut conn).await {
                     tracing::warn!("cleanup: `{sql}` failed: {e}");
