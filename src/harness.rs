@@ -331,7 +331,12 @@ impl Harness {
         let before = GlobalState::capture(&mut admin).await?;
         self.apply_bootstrap(&mut admin).await?;
         let after = GlobalState::capture(&mut admin).await?;
-        self.server.note_undo(before.undo(&after));
+        let undo = before.undo(&after);
+        let undo = match self.server.run_role() {
+            Some(_) => share_bootstrap_roles(&mut admin, undo).await?,
+            None => undo,
+        };
+        self.server.note_undo(undo);
         drop(lock);
         if let Some(role) = self.server.run_role() {
             hand_over(&mut admin, role).await?;
@@ -689,6 +694,37 @@ impl Reach {
             "the chain does not reach head: {failing} failed to apply"
         ))
     }
+}
+
+/// Roles a bootstrap creates on a server several harness runs share (the
+/// sample's `app_user`) are used by every run whose bootstrap found them:
+/// they are marked as the harness's instead of dropped by the run that
+/// made them, and whichever run is last on the server drops them (see
+/// [`crate::server::Server::run_role`]'s cleanup), or the next run's
+/// reaping does.
+async fn share_bootstrap_roles(
+    conn: &mut PgConnection,
+    undo: Vec<String>,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::with_capacity(undo.len());
+    for sql in undo {
+        let Some(role) = sql.strip_prefix("drop role if exists ") else {
+            out.push(sql);
+            continue;
+        };
+        let mark = format!(
+            "comment on role {role} is '{}'",
+            crate::server::BOOTSTRAP_ROLE_MARKER
+        );
+        sqlx::raw_sql(&mark)
+            .execute(&mut *conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: format!("marking the bootstrap's role {role}"),
+                source,
+            })?;
+    }
+    Ok(out)
 }
 
 /// Gives the run's role (see [`Server::run_role`]) what the bootstrap

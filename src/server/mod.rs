@@ -313,7 +313,12 @@ impl Server {
             .await
             .map_err(sql_error("creating the run's role"))?;
         naming::mark(&mut conn, "role", &name).await?;
-        self.note_undo(vec![format!("drop role if exists {}", quote_ident(&name))]);
+        // Last at the end of the run: the bootstraps' roles when no other
+        // run is here, then this run's role.
+        self.note_undo(vec![
+            drop_bootstrap_roles_when_alone(&name),
+            format!("drop role if exists {}", quote_ident(&name)),
+        ]);
         let _ = conn.close().await;
         Ok(Some(name))
     }
@@ -658,6 +663,36 @@ fn parse_admin_url(url: &str) -> Result<PgConnectOptions, ServerError> {
             bad(e.to_string())
         }
     })
+}
+
+/// The comment on a role a harness bootstrap created on a shared server.
+pub const BOOTSTRAP_ROLE_MARKER: &str = "pgharness-bootstrap-role";
+
+/// SQL that drops the roles harness bootstraps made (marked
+/// [`BOOTSTRAP_ROLE_MARKER`]) when no harness run but the one whose role is
+/// `run_role` is on the server (no other role carries an owner marker). A
+/// role something still depends on stays, for a later run.
+pub(crate) fn drop_bootstrap_roles_when_alone(run_role: &str) -> String {
+    format!(
+        "do $pgharness$ declare r record; begin
+           if not exists (select 1 from pg_roles
+                           where shobj_description(oid, 'pg_authid') like 'pgharness-owner %'
+                             and rolname <> {}) then
+             for r in select rolname from pg_roles
+                       where shobj_description(oid, 'pg_authid') = '{BOOTSTRAP_ROLE_MARKER}' loop
+               begin
+                 execute format('drop role %I', r.rolname);
+               exception when others then null;
+               end;
+             end loop;
+           end if;
+         end $pgharness$",
+        sql_literal(run_role)
+    )
+}
+
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Whether `comment` is a harness owner marker (a harness database's).
