@@ -107,16 +107,23 @@ pub struct ServerConfig {
 /// FIFO, socket or device is refused instead of opened (reading one would
 /// block or never end).
 pub fn read_text_file(path: &Path) -> std::io::Result<String> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file (a FIFO, socket or device)"
-        };
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
-    }
+    ensure_regular_file(path)?;
     std::fs::read_to_string(path)
+}
+
+/// `Ok` when `path` is a regular file (after symlinks); an
+/// `InvalidInput` error saying what it is otherwise.
+pub fn ensure_regular_file(path: &Path) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what))
 }
 
 /// The longest statement timeout Postgres takes (`INT_MAX` milliseconds),

@@ -477,10 +477,13 @@ impl Harness {
     /// Gives `conn` the session state of a new connection (settings reset,
     /// temporary tables gone), as each run of a migration tool starts: a
     /// `SET search_path` or a `CREATE TEMPORARY TABLE` in one script must
-    /// not leak into the next step of a check.
-    async fn fresh_session(conn: &mut PgConnection, migration: &Migration) -> Result<(), Error> {
-        sqlx::raw_sql("reset all; discard temp")
-            .execute(&mut *conn)
+    /// not leak into the next step of a check. Returns the connection's
+    /// server process (for [`Harness::watchdog`]), read in the same round
+    /// trip.
+    async fn fresh_session(conn: &mut PgConnection, migration: &Migration) -> Result<i32, Error> {
+        use sqlx::Row;
+        let rows = sqlx::raw_sql("reset all; discard temp; select pg_backend_pid()")
+            .fetch_all(&mut *conn)
             .await
             .map_err(|source| {
                 if matches!(source, sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) {
@@ -495,7 +498,14 @@ impl Harness {
                     })
                 }
             })?;
-        Ok(())
+        rows.first()
+            .and_then(|row| row.try_get::<i32, _>(0).ok())
+            .ok_or_else(|| {
+                Error::Server(ServerError::Unavailable(format!(
+                    "the server gave no process id before applying {}",
+                    migration.id()
+                )))
+            })
     }
 
     /// Runs the configured bootstrap SQL (roles, extensions, schemas the
@@ -551,10 +561,10 @@ impl Harness {
     pub async fn apply_up(&self, conn: &mut PgConnection, index: usize) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
         let callbacks = &self.chain.callbacks;
-        Self::fresh_session(conn, migration).await?;
+        let pid = Self::fresh_session(conn, migration).await?;
         self.apply_callbacks(conn, &callbacks.before_each, Some(index))
             .await?;
-        let watchdog = self.watchdog(backend_pid(conn, migration).await?);
+        let watchdog = self.watchdog(pid);
         apply_script_watched(conn, &migration.up, self.chain.layout, Some(&watchdog))
             .await
             .map_err(|error| migration_error(migration, error))?;
@@ -599,8 +609,7 @@ impl Harness {
         index: usize,
     ) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
-        Self::fresh_session(conn, migration).await?;
-        let watchdog = self.watchdog(backend_pid(conn, migration).await?);
+        let watchdog = self.watchdog(Self::fresh_session(conn, migration).await?);
         crate::apply::apply_script_within(conn, &migration.up, self.chain.layout, Some(&watchdog))
             .await
             .map(|_| ())
@@ -614,8 +623,7 @@ impl Harness {
         let Some(down) = &migration.down else {
             return Ok(false);
         };
-        Self::fresh_session(conn, migration).await?;
-        let watchdog = self.watchdog(backend_pid(conn, migration).await?);
+        let watchdog = self.watchdog(Self::fresh_session(conn, migration).await?);
         apply_script_watched(conn, down, self.chain.layout, Some(&watchdog))
             .await
             .map_err(|error| migration_error(migration, error))?;
@@ -790,19 +798,6 @@ select format('alter type %s owner to %I', t.oid::regtype, $1)
             })?;
     }
     Ok(())
-}
-
-/// The server process behind `conn`.
-async fn backend_pid(conn: &mut PgConnection, migration: &Migration) -> Result<i32, Error> {
-    sqlx::query_scalar("select pg_backend_pid()")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|source| {
-            Error::Server(ServerError::Unavailable(format!(
-                "the server went away before applying {}: {source}",
-                migration.id()
-            )))
-        })
 }
 
 fn migration_error(migration: &Migration, error: ApplyError) -> Error {

@@ -293,12 +293,9 @@ async fn seed_target(
     // (the load's own transaction becomes a savepoint); otherwise what
     // applied is undone with the downs when a later step fails.
     let chain = harness.chain();
-    let callbacks = &chain.callbacks;
     let in_one = harness.ups_fit_in_a_transaction(0)
         && harness.bootstrap_fits_in_a_transaction()
-        && callbacks.before_each.is_empty()
-        && callbacks.after_each.is_empty()
-        && callbacks.after_migrate.is_empty();
+        && chain.callbacks.none_around_ups();
     let seed = seed.unwrap_or_else(|| default_seed(profile));
     let report = if in_one {
         let mut tx =
@@ -359,15 +356,7 @@ async fn seed_target(
     // The record --reset checks: what the data was when seed left it. A
     // comment the user wrote on the database is theirs and stays; a
     // harness database's owner marker keeps its marker.
-    let existing: Option<String> = sqlx::query_scalar(
-        "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .map_err(|source| ServerError::Sql {
-        what: "reading the database's comment".into(),
-        source,
-    })?;
+    let existing = database_comment(&mut conn).await?;
     let digest = data_digest(&mut conn).await?;
     let record = match existing.as_deref() {
         None | Some("") => format!("{SEED_RECORD} {digest}"),
@@ -403,17 +392,24 @@ async fn seed_target(
 /// The first word of the database comment seed leaves.
 const SEED_RECORD: &str = "pgharness-seed";
 
-/// The digest seed recorded on the database, if any.
-async fn seed_record(conn: &mut sqlx::PgConnection) -> Result<Option<String>, Error> {
-    let comment: Option<String> = sqlx::query_scalar(
+/// The comment on the database `conn` is connected to.
+async fn database_comment(conn: &mut sqlx::PgConnection) -> Result<Option<String>, Error> {
+    sqlx::query_scalar(
         "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(|source| ServerError::Sql {
-        what: "reading the seed record".into(),
-        source,
-    })?;
+    .map_err(|source| {
+        Error::Server(ServerError::Sql {
+            what: "reading the database's comment".into(),
+            source,
+        })
+    })
+}
+
+/// The digest seed recorded on the database, if any.
+async fn seed_record(conn: &mut sqlx::PgConnection) -> Result<Option<String>, Error> {
+    let comment = database_comment(conn).await?;
     Ok(comment.and_then(|c| match c.strip_prefix(SEED_RECORD) {
         Some(digest) => Some(digest.trim().to_string()),
         // On a harness database the record follows the owner marker.

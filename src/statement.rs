@@ -119,19 +119,25 @@ fn first_words(text: &str, n: usize) -> Vec<String> {
 /// assert_eq!(stmts.len(), 2);
 /// assert_eq!(stmts[1].text, "select ';';");
 /// ```
+/// What [`split`] knows of the statement it is in.
+#[derive(Default)]
+struct Scan {
+    /// Tracks `CREATE ... FUNCTION|PROCEDURE ... BEGIN ATOMIC ... END`:
+    /// inside such a body semicolons do not end the statement.
+    is_routine: bool,
+    word_count: usize,
+    prev_word: String,
+    /// `COPY ... FROM stdin`: its data follows the statement in the script.
+    first_word: String,
+    from_stdin: bool,
+}
+
 pub fn split(sql: &str) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
     let mut lexer = Lexer::new(sql);
     let mut start: Option<usize> = None;
-    // Tracks `CREATE ... FUNCTION|PROCEDURE ... BEGIN ATOMIC ... END`: inside
-    // such a body semicolons do not end the statement.
-    let mut is_routine = false;
-    let mut word_count = 0usize;
-    let mut prev_word = String::new();
+    let mut scan = Scan::default();
     let mut depth = 0usize;
-    // `COPY ... FROM stdin`: its data follows the statement in the script.
-    let mut first_word = String::new();
-    let mut from_stdin = false;
     loop {
         let token_start = lexer.skip_trivia();
         // A psql meta-command: a backslash outside quotes, running to the
@@ -148,11 +154,7 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
                         meta: false,
                     });
                 }
-                is_routine = false;
-                word_count = 0;
-                prev_word.clear();
-                first_word.clear();
-                from_stdin = false;
+                scan = Scan::default();
             }
             let end = sql[token_start..]
                 .find('\n')
@@ -173,7 +175,7 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
             Token::Semicolon if depth == 0 => {
                 if let Some(s) = start.take() {
                     let text = &sql[s..lexer.pos];
-                    let copy_data = if from_stdin && first_word == "copy" {
+                    let copy_data = if scan.from_stdin && scan.first_word == "copy" {
                         let data = lexer.copy_data();
                         Some(data)
                     } else {
@@ -186,35 +188,31 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
                         meta: false,
                     });
                 }
-                is_routine = false;
-                word_count = 0;
-                prev_word.clear();
-                first_word.clear();
-                from_stdin = false;
+                scan = Scan::default();
             }
             Token::Semicolon => {}
             Token::Word(w) => {
                 start.get_or_insert(token_start);
                 let w = w.to_ascii_lowercase();
-                word_count += 1;
-                if word_count <= 6 && (w == "function" || w == "procedure") {
-                    is_routine = true;
+                scan.word_count += 1;
+                if scan.word_count <= 6 && (w == "function" || w == "procedure") {
+                    scan.is_routine = true;
                 }
-                if word_count == 1 {
-                    first_word = w.clone();
+                if scan.word_count == 1 {
+                    scan.first_word = w.clone();
                 }
-                if prev_word == "from" && w == "stdin" {
-                    from_stdin = true;
+                if scan.prev_word == "from" && w == "stdin" {
+                    scan.from_stdin = true;
                 }
-                if is_routine {
+                if scan.is_routine {
                     match w.as_str() {
-                        "atomic" if prev_word == "begin" => depth += 1,
+                        "atomic" if scan.prev_word == "begin" => depth += 1,
                         "case" if depth > 0 => depth += 1,
                         "end" if depth > 0 => depth -= 1,
                         _ => {}
                     }
                 }
-                prev_word = w;
+                scan.prev_word = w;
             }
             Token::Quoted | Token::Param | Token::Other => {
                 start.get_or_insert(token_start);

@@ -178,6 +178,12 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
+    /// Whether no callback runs around each up or after a migrate run:
+    /// ups can then run inside a transaction the caller holds.
+    pub fn none_around_ups(&self) -> bool {
+        self.before_each.is_empty() && self.after_each.is_empty() && self.after_migrate.is_empty()
+    }
+
     /// Flyway runs the scripts of one event by description, the one
     /// without a description first.
     fn sort(&mut self) {
@@ -492,7 +498,7 @@ fn entry_layouts(entry: &Entry) -> Vec<Layout> {
 }
 
 fn file_has_dbmate_marker(path: &Path) -> bool {
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    if crate::config::ensure_regular_file(path).is_err() {
         return false;
     }
     std::fs::read(path)
@@ -579,13 +585,14 @@ fn split_version_name(stem: &str) -> Option<(&str, &str)> {
 }
 
 fn read_text(path: &Path) -> Result<String, ChainError> {
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) && path.exists() {
-        return Err(ChainError::Invalid {
-            path: path.to_path_buf(),
-            line: 0,
-            message: "not a regular file (a FIFO, socket or device): it cannot be a migration"
-                .into(),
-        });
+    if let Err(e) = crate::config::ensure_regular_file(path) {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            return Err(ChainError::Invalid {
+                path: path.to_path_buf(),
+                line: 0,
+                message: format!("{e}: it cannot be a migration"),
+            });
+        }
     }
     let bytes = std::fs::read(path).map_err(|source| ChainError::Io {
         path: path.to_path_buf(),

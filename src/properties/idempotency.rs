@@ -130,10 +130,7 @@ async fn check_migration(
 /// undoes it: its up needs no transaction control of its own, and the
 /// chain has no callbacks (which run around each up, outside it).
 fn in_transaction(harness: &Harness, index: usize) -> bool {
-    let callbacks = &harness.chain().callbacks;
-    callbacks.before_each.is_empty()
-        && callbacks.after_each.is_empty()
-        && callbacks.after_migrate.is_empty()
+    harness.chain().callbacks.none_around_ups()
         && crate::apply::can_run_in_caller_transaction(&harness.chain().migrations[index].up)
 }
 

@@ -352,13 +352,7 @@ impl Server {
         } else {
             GLOBAL_LOCK_SHARED
         };
-        sqlx::raw_sql(sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|source| ServerError::Sql {
-                what: "waiting for other harness runs on this server".into(),
-                source,
-            })?;
+        lock(&mut conn, sql).await?;
         Ok(Some(conn))
     }
 
@@ -395,13 +389,7 @@ impl Server {
         if kind == BackendKind::Url {
             // Alone on the server while roles may be dropped (see
             // `Server::global_lock`); released with the connection.
-            sqlx::raw_sql(GLOBAL_LOCK_EXCLUSIVE)
-                .execute(&mut conn)
-                .await
-                .map_err(|source| ServerError::Sql {
-                    what: "waiting for other harness runs on this server".into(),
-                    source,
-                })?;
+            lock(&mut conn, GLOBAL_LOCK_EXCLUSIVE).await?;
             naming::reap_databases(&mut conn).await?;
         }
         let _ = conn.close().await;
@@ -704,6 +692,18 @@ pub fn is_owner_marker(comment: &str) -> bool {
 pub(crate) const GLOBAL_LOCK_EXCLUSIVE: &str = "select pg_advisory_lock(7522389446201602419)";
 const GLOBAL_LOCK_SHARED: &str = "select pg_advisory_lock_shared(7522389446201602419)";
 
+/// Takes the advisory lock `sql` (one of the `GLOBAL_LOCK_*`) on `conn`.
+async fn lock(conn: &mut PgConnection, sql: &str) -> Result<(), ServerError> {
+    sqlx::raw_sql(sql)
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(|source| ServerError::Sql {
+            what: "waiting for other harness runs on this server".into(),
+            source,
+        })
+}
+
 /// What cleaning up a run on a server it does not own runs: drop its
 /// databases `names` (newest first: clones before the templates they came
 /// from), then the `undo` statements (what the run created server-wide).
@@ -724,11 +724,8 @@ pub(crate) async fn clean_url(admin: &PgConnectOptions, names: &[String], undo: 
     }
     match admin.connect().await {
         Ok(mut conn) => {
-            if let Err(e) = sqlx::raw_sql(GLOBAL_LOCK_EXCLUSIVE)
-                .execute(&mut conn)
-                .await
-            {
-                tracing::warn!("cleanup: could not wait for other harness runs: {e}");
+            if let Err(e) = lock(&mut conn, GLOBAL_LOCK_EXCLUSIVE).await {
+                tracing::warn!("cleanup: {e}");
             }
             for sql in &statements {
                 if let Err(e) = sqlx::raw_sql(sql).execute(&mut conn).await {

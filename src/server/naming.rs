@@ -245,25 +245,12 @@ pub(crate) async fn reap_databases(conn: &mut PgConnection) -> Result<(), Server
         }
     }
     // Roles harness bootstraps made, left by runs that overlapped: once no
-    // run is on the server, they go.
-    let roles: Vec<(String, Option<String>)> =
-        sqlx::query_as("select rolname::text, shobj_description(oid, 'pg_authid') from pg_roles")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(sql_error("listing leftover harness roles"))?;
-    let alone = !roles
-        .iter()
-        .any(|(_, c)| c.as_deref().is_some_and(|c| Owner::parse(c).is_some()));
-    if alone {
-        for (role, comment) in roles {
-            if comment.as_deref() != Some(super::BOOTSTRAP_ROLE_MARKER) {
-                continue;
-            }
-            let sql = format!("drop role if exists {}", quote_ident(&role));
-            if let Err(e) = sqlx::raw_sql(&sql).execute(&mut *conn).await {
-                tracing::warn!("could not drop leftover role {role}: {e}");
-            }
-        }
+    // run is on the server, they go (this run has no role yet).
+    if let Err(e) = sqlx::raw_sql(&super::drop_bootstrap_roles_when_alone(""))
+        .execute(&mut *conn)
+        .await
+    {
+        tracing::warn!("could not drop leftover bootstrap roles: {e}");
     }
     Ok(())
 }
