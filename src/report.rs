@@ -58,9 +58,17 @@ pub struct Summary {
     /// Generated cases run by constraint properties (when any ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cases: Option<u64>,
-    /// Their throughput.
+    /// Their throughput: cases over the time from the start of the
+    /// property files to the end of the last one without races.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cases_per_second: Option<f64>,
+    /// Schedules driven by race properties (when any ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<u64>,
+    /// Their throughput: schedules over the time from the start of the
+    /// property files to the end of the last one with races.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedules_per_second: Option<f64>,
     /// The seed of generated data (`--seed` reproduces the run).
     pub seed: u64,
 }
@@ -91,6 +99,10 @@ impl Report {
             cases: (outcome.cases > 0).then_some(outcome.cases),
             cases_per_second: (outcome.cases > 0).then(|| {
                 (outcome.cases as f64 / outcome.case_time.as_secs_f64().max(1e-9)).round()
+            }),
+            schedules: (outcome.schedules > 0).then_some(outcome.schedules),
+            schedules_per_second: (outcome.schedules > 0).then(|| {
+                (outcome.schedules as f64 / outcome.schedule_time.as_secs_f64().max(1e-9)).round()
             }),
             seed: outcome.seed,
         };
@@ -193,10 +205,13 @@ impl Report {
             }
         }
         let s = &self.summary;
-        let cases = match (s.cases, s.cases_per_second) {
+        let mut cases = match (s.cases, s.cases_per_second) {
             (Some(n), Some(rate)) => format!(", {n} generated cases at {rate:.0}/s"),
             _ => String::new(),
         };
+        if let (Some(n), Some(rate)) = (s.schedules, s.schedules_per_second) {
+            let _ = write!(cases, ", {n} race schedules at {rate:.0}/s");
+        }
         let partial = if s.partial > 0 {
             format!(", {} partly checked", s.partial)
         } else {

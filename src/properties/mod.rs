@@ -7,6 +7,7 @@
 mod apply;
 pub mod fidelity;
 pub(crate) mod idempotency;
+pub mod race;
 mod roundtrip;
 pub mod rules;
 mod runner;
@@ -196,8 +197,12 @@ pub struct CheckOutcome {
     pub elapsed: Duration,
     /// Generated cases run by constraint properties.
     pub cases: u64,
-    /// Time spent in constraint properties.
+    /// Race schedules driven by race properties.
+    pub schedules: u64,
+    /// Wall time of the constraint properties (files without races) ...
     pub case_time: Duration,
+    /// ... and of the race properties (they run at the same time).
+    pub schedule_time: Duration,
     /// The seed of generated data.
     pub seed: u64,
 }
@@ -216,7 +221,9 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let seed = options.seed.unwrap_or_else(random_seed);
     let mut results = Vec::new();
     let mut cases = 0;
+    let mut schedules = 0;
     let mut case_time = Duration::ZERO;
+    let mut schedule_time = Duration::ZERO;
     // Every property stands on the chain's templates. How far the chain
     // applies is found while the per-migration properties already run on
     // the levels built so far (templates are built once, in order, by
@@ -311,7 +318,9 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                     }
                     results.extend(found);
                     cases += count.cases;
-                    case_time += count.elapsed;
+                    schedules += count.schedules;
+                    case_time += count.case_wall;
+                    schedule_time += count.schedule_wall;
                 }
             },
         }
@@ -320,7 +329,9 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
         results,
         elapsed: started.elapsed(),
         cases,
+        schedules,
         case_time,
+        schedule_time,
         seed,
     })
 }

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::race::Race;
 use crate::Error;
 
 /// What a check expects of its statement.
@@ -104,6 +105,8 @@ pub struct PropertyFile {
     pub then: Option<String>,
     /// The checks, in file order.
     pub checks: Vec<Check>,
+    /// The races, in file order.
+    pub races: Vec<Race>,
 }
 
 impl PropertyFile {
@@ -129,6 +132,8 @@ struct RawFile {
     then: Option<String>,
     #[serde(default)]
     check: Vec<toml::Spanned<RawCheck>>,
+    #[serde(default)]
+    race: Vec<toml::Spanned<super::race::RawRace>>,
 }
 
 #[derive(Deserialize)]
@@ -203,10 +208,10 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
     let invalid = |line: usize, message: String| {
         Error::Input(format!("{}:{line}: {message}", path.display()))
     };
-    if raw.check.is_empty() {
+    if raw.check.is_empty() && raw.race.is_empty() {
         return Err(invalid(
             1,
-            "no [[check]] in the file: a property needs at least one check".into(),
+            "no [[check]] or [[race]] in the file: a property needs at least one".into(),
         ));
     }
     if let Some(then) = &raw.then {
@@ -300,6 +305,16 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
             after: c.after,
         });
     }
+    let mut races = Vec::new();
+    for (i, spanned) in raw.race.into_iter().enumerate() {
+        let line = at_line(spanned.span().start);
+        races.push(super::race::parse(
+            spanned.into_inner(),
+            i + 1,
+            line,
+            &invalid,
+        )?);
+    }
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -312,6 +327,7 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         at: raw.at,
         then: raw.then,
         checks,
+        races,
     })
 }
 
@@ -415,6 +431,7 @@ use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRng};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Row, ValueRef};
 
+use super::race::{self, RaceContext, RaceCount};
 use super::runner::{self, Case, Settings, Verdict};
 use super::{PropertyResult, Status};
 use crate::generate::{dataset_strategy, Dataset, Profile};
@@ -425,15 +442,24 @@ use crate::Harness;
 /// to exercise a rule, bounded so a large data set stays fast.
 const MAX_ROWS_PER_CHECK: usize = 16;
 
+/// Data sets drawn again at most per file because none of its races had a
+/// row to race on; past that, cases count as not exercising the races.
+const MAX_RACE_REJECTS: u64 = 100;
+
 /// What the runner counted, for the report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CaseCount {
-    /// Generated cases run (shrinking steps included).
+    /// Generated cases run (shrinking steps included) by files without
+    /// races.
     pub cases: u64,
-    /// Time spent running them.
-    pub elapsed: std::time::Duration,
+    /// Race schedules driven (each on a clone of its case's data).
+    pub schedules: u64,
+    /// Files run at once, all from the same start: the time until the
+    /// last file without races finished ...
+    pub case_wall: std::time::Duration,
+    /// ... and until the last file with races finished.
+    pub schedule_wall: std::time::Duration,
 }
-
 /// Runs every property file against generated data sets.
 pub(super) async fn check(
     harness: &Harness,
@@ -446,24 +472,28 @@ pub(super) async fn check(
     let started = std::time::Instant::now();
     // Files run at once, as tasks of this one runtime: the cases of one
     // file are sequential (each shrinks from the last), the server is not.
-    let outcomes = futures_util::future::join_all(
-        files
-            .iter()
-            .map(|file| run_property(harness, file, cases, seed)),
-    )
+    let outcomes = futures_util::future::join_all(files.iter().map(|file| async move {
+        let outcome = run_property(harness, file, cases, seed).await;
+        (outcome, started.elapsed())
+    }))
     .await;
-    for outcome in outcomes {
+    for (file, (outcome, wall)) in files.iter().zip(outcomes) {
         let (result, n) = outcome?;
         results.push(result);
-        count.cases += n;
+        count.cases += n.cases;
+        count.schedules += n.schedules;
+        if file.races.is_empty() {
+            count.case_wall = count.case_wall.max(wall);
+        } else {
+            count.schedule_wall = count.schedule_wall.max(wall);
+        }
     }
-    count.elapsed = started.elapsed();
     Ok((results, count))
 }
 
 /// Text of a result row: one `Option<String>` per column (simple-query
 /// protocol results are text).
-fn text_row(row: &PgRow) -> Vec<Option<String>> {
+pub(super) fn text_row(row: &PgRow) -> Vec<Option<String>> {
     (0..row.len())
         .map(|i| {
             let value = row.try_get_raw(i).ok()?;
@@ -475,7 +505,7 @@ fn text_row(row: &PgRow) -> Vec<Option<String>> {
         .collect()
 }
 
-async fn text_rows(
+pub(super) async fn text_rows(
     conn: &mut PgConnection,
     sql: &str,
 ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
@@ -483,7 +513,7 @@ async fn text_rows(
     Ok(rows.iter().map(text_row).collect())
 }
 
-fn show_row(row: &[Option<String>]) -> String {
+pub(super) fn show_row(row: &[Option<String>]) -> String {
     let cells: Vec<String> = row
         .iter()
         .enumerate()
@@ -495,7 +525,7 @@ fn show_row(row: &[Option<String>]) -> String {
     cells.join(", ")
 }
 
-fn db_error(e: &sqlx::Error) -> (Option<String>, String) {
+pub(super) fn db_error(e: &sqlx::Error) -> (Option<String>, String) {
     match e {
         sqlx::Error::Database(db) => (db.code().map(|c| c.into_owned()), db.message().to_string()),
         other => (None, other.to_string()),
@@ -615,6 +645,48 @@ async fn validate(file: &PropertyFile, conn: &mut PgConnection) -> Result<(), Er
             }
         }
     }
+    for race in &file.races {
+        let at = |message: String| {
+            Error::Input(format!(
+                "{}:{}: {}: {message}",
+                file.path.display(),
+                race.line,
+                race.label()
+            ))
+        };
+        let columns = match &race.for_each {
+            Some(q) => match conn.describe(q.as_str()).await {
+                Ok(d) => d.columns().len(),
+                Err(e) => return Err(at(format!("`for_each` cannot run: {}", db_error(&e).1))),
+            },
+            None => 0,
+        };
+        let nulls = vec![None; columns];
+        let mut texts: Vec<(String, &str)> = Vec::new();
+        if let Some(setup) = &race.setup {
+            texts.push(("`setup`".into(), setup));
+        }
+        for (s, steps) in race.steps.iter().enumerate() {
+            for (k, step) in steps.iter().enumerate() {
+                texts.push((format!("session {} step {}", s + 1, k + 1), step));
+            }
+        }
+        texts.push(("`hold`".into(), &race.hold));
+        for (what, text) in texts {
+            let bound = bind_literals(text, &nulls).map_err(|m| at(format!("{what}: {m}")))?;
+            // Only syntax is checked: a step may stand on what `setup` or
+            // an earlier step creates.
+            if crate::statement::split(&bound).len() != 1 {
+                continue;
+            }
+            if let Err(e) = conn.describe(bound.as_str()).await {
+                let (code, message) = db_error(&e);
+                if code.as_deref() == Some("42601") {
+                    return Err(at(format!("{what} cannot run: {message}")));
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -624,10 +696,17 @@ struct PropertyCases<'a> {
     file: &'a PropertyFile,
     level: usize,
     conn: PgConnection,
-    /// Per check: cases in which it had something to check.
+    /// Per check, then per race: cases in which it had something to check.
     exercised: Vec<u64>,
     /// Cases run, shrinking steps included.
     cases: u64,
+    /// The run's seed (races draw their sampled schedules from it).
+    seed: u64,
+    /// The race and schedule that failed last: tried first while
+    /// shrinking.
+    failing_schedule: Option<(usize, Vec<usize>)>,
+    /// Race schedules driven.
+    races: RaceCount,
 }
 
 impl Case<Dataset> for PropertyCases<'_> {
@@ -638,8 +717,9 @@ impl Case<Dataset> for PropertyCases<'_> {
 }
 
 /// What a property's cases produced: the verdict, how many cases
-/// exercised each check, and how many cases ran.
-type CasesOutcome = (Verdict<Dataset>, Vec<u64>, u64);
+/// exercised each check and race, how many cases ran, and the race
+/// schedules driven.
+type CasesOutcome = (Verdict<Dataset>, Vec<u64>, u64, RaceCount);
 
 /// Draws and runs the cases of `file` on `db`, one connection: replayed
 /// regressions first, then new cases, a failure shrunk and saved.
@@ -657,8 +737,16 @@ async fn run_cases(
     let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
     let strategy = dataset_strategy(&schema, &profile)
         .map_err(|e| Error::Input(format!("{}: [data]: {e}", file.path.display())))?;
+    // A race case drives every schedule of every race on clones of its
+    // data: fewer cases. Shrinking stays cheap: the failing schedule is
+    // tried first on each smaller data set.
+    let racing = !file.races.is_empty();
     let settings = Settings {
-        cases,
+        cases: if racing {
+            cases.min(race::MAX_RACE_CASES)
+        } else {
+            cases
+        },
         max_shrink_iters: 1024,
         regressions: Some(file.regressions_path()),
     };
@@ -667,12 +755,15 @@ async fn run_cases(
         file,
         level,
         conn,
-        exercised: vec![0; file.checks.len()],
+        exercised: vec![0; file.checks.len() + file.races.len()],
         cases: 0,
+        seed,
+        failing_schedule: None,
+        races: RaceCount::default(),
     };
     let verdict = runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
     let _ = state.conn.close().await;
-    Ok((verdict, state.exercised, state.cases))
+    Ok((verdict, state.exercised, state.cases, state.races))
 }
 
 /// Runs one property file: a database at its version, its cases, the
@@ -682,7 +773,7 @@ async fn run_property(
     file: &PropertyFile,
     cases: u32,
     seed: u64,
-) -> Result<(PropertyResult, u64), Error> {
+) -> Result<(PropertyResult, CaseCount), Error> {
     let property = file.property();
     let in_file = |e: Error| Error::Input(format!("{}: {e}", file.path.display()));
     let level = harness.level_of(file.at.as_deref()).map_err(in_file)?;
@@ -690,46 +781,89 @@ async fn run_property(
     let started = std::time::Instant::now();
     let outcome = run_cases(harness, file, level, &db, cases, seed).await;
     let _ = harness.drop_database(&db).await;
-    let (result, exercised, cases_run) = outcome?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let checks = &file.checks;
+    let (result, exercised, cases_run, raced) = outcome?;
+    let elapsed = started.elapsed();
+    // A race file's cases are counted as its schedules.
+    let count = CaseCount {
+        cases: if file.races.is_empty() { cases_run } else { 0 },
+        schedules: raced.schedules,
+        ..CaseCount::default()
+    };
+    let elapsed = elapsed.as_secs_f64();
+    // Checks, then races: what each is, where it is, whether it reads rows.
+    let items: Vec<(String, usize, bool, &'static str)> = file
+        .checks
+        .iter()
+        .map(|c| {
+            let what = if c.expect == Expect::Preserve {
+                "`before`"
+            } else {
+                "`for_each`"
+            };
+            let reads = c.for_each.is_some() || c.expect == Expect::Preserve;
+            (c.label(), c.line, reads, what)
+        })
+        .chain(
+            file.races
+                .iter()
+                .map(|r| (r.label(), r.line, r.for_each.is_some(), "`for_each`")),
+        )
+        .collect();
     let rerun = format!("check --only properties --seed {seed}");
     let mut r = match result {
         Verdict::Pass => {
-            let vacuous: Vec<&Check> = checks
+            let vacuous = items
                 .iter()
                 .zip(&exercised)
-                .filter(|(c, n)| **n == 0 && (c.for_each.is_some() || c.expect == Expect::Preserve))
-                .map(|(c, _)| c)
-                .collect();
-            if let Some(c) = vacuous.first() {
-                let what = if c.expect == Expect::Preserve {
-                    "`before`"
-                } else {
-                    "`for_each`"
-                };
+                .find(|((_, _, reads, _), n)| **n == 0 && *reads);
+            if let Some(((label, line, _, what), _)) = vacuous {
                 let mut r = PropertyResult::fail(
                     &property,
                     &file.name,
                     format!(
-                        "{}:{}: {} was never exercised: {what} returned no rows in all {cases_run} cases, so it proved nothing (give [data] rows the tables it reads)",
+                        "{}:{line}: {label} was never exercised: {what} returned no rows in all {cases_run} cases, so it proved nothing (give [data] rows the tables it reads)",
                         file.path.display(),
-                        c.line,
-                        c.label()
                     ),
                 );
                 r.rerun = Some(rerun.clone());
                 r
             } else {
-                let counts: Vec<String> = checks
+                let counts: Vec<String> = items
                     .iter()
                     .zip(&exercised)
-                    .map(|(c, n)| format!("check {}: {n}", c.number))
+                    .map(|((label, ..), n)| {
+                        let short = label.split(" (").next().unwrap_or(label);
+                        format!("{short}: {n}")
+                    })
                     .collect();
                 let mut r = PropertyResult::pass(&property, &file.name);
+                let schedules = if raced.schedules > 0 {
+                    format!(
+                        ", {} race schedules at {:.0}/s",
+                        raced.schedules,
+                        raced.schedules as f64 / raced.elapsed.as_secs_f64().max(1e-9)
+                    )
+                } else {
+                    String::new()
+                };
+                let drawn_again = if raced.rejected > 0 {
+                    format!(
+                        " ({} more drawn and set aside: no row to race on)",
+                        raced.rejected
+                    )
+                } else {
+                    String::new()
+                };
+                let ran = cases_run.saturating_sub(raced.rejected);
+                // A race file's time goes to its schedules: their rate is
+                // the one that says something.
+                let rate = if raced.schedules > 0 {
+                    String::new()
+                } else {
+                    format!(", {:.0} cases/s", ran as f64 / elapsed.max(1e-9))
+                };
                 r.message = format!(
-                    "{cases_run} cases, {:.0} cases/s; exercised in {}",
-                    cases_run as f64 / elapsed.max(1e-9),
+                    "{ran} cases{drawn_again}{rate}{schedules}; exercised in {}",
                     counts.join(", ")
                 );
                 r
@@ -773,7 +907,7 @@ async fn run_property(
     if r.status == Status::Fail && r.rerun.is_none() {
         r.rerun = Some(rerun);
     }
-    Ok((r, cases_run))
+    Ok((r, count))
 }
 
 /// One generated case: load the data set and run every check. `Err` is a
@@ -825,7 +959,97 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
         )
         .await?;
     }
-    Ok(())
+    run_races(state, data).await
+}
+
+/// The case's races: the data set loaded and committed in a database of
+/// its own (the sessions of a race must see it), which every schedule
+/// clones. Each race runs on the first row of its `for_each`.
+async fn run_races(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), TestCaseError> {
+    let (harness, file) = (state.harness, state.file);
+    if file.races.is_empty() {
+        return Ok(());
+    }
+    let fail = |m: String| TestCaseError::fail(m);
+    let db = harness
+        .database_at_level(state.level)
+        .await
+        .map_err(|e| fail(format!("cannot create the races' database: {e}")))?;
+    let outcome = async {
+        let mut conn = harness
+            .connect(&db)
+            .await
+            .map_err(|e| fail(format!("cannot connect: {e}")))?;
+        let batch = format!("BEGIN;\n{}\nCOMMIT;", data.to_inserts());
+        let loaded = sqlx::raw_sql(&batch).execute(&mut conn).await;
+        let mut rows = Vec::new();
+        let mut read = Ok(());
+        if let Err(e) = loaded {
+            read = Err(fail(format!("the generated data set did not load: {e}")));
+        } else {
+            for race in &file.races {
+                match &race.for_each {
+                    Some(q) => match text_rows(&mut conn, q).await {
+                        Ok(found) => rows.push(found.into_iter().next()),
+                        Err(e) => {
+                            read = Err(fail(format!("{}: for_each failed: {e}", race.label())));
+                            break;
+                        }
+                    },
+                    None => rows.push(Some(Vec::new())),
+                }
+            }
+        }
+        let _ = conn.close().await;
+        read?;
+        // A data set with nothing to race on is drawn again (a bounded
+        // number of times): schedules are too costly to spend on nothing.
+        if rows.iter().all(Option::is_none) && state.races.rejected < MAX_RACE_REJECTS {
+            state.races.rejected += 1;
+            return Err(TestCaseError::reject("no race has a row to race on"));
+        }
+        let ctx = RaceContext {
+            harness,
+            case_db: &db,
+            file_stem: &file.stem,
+            seed: state.seed,
+        };
+        // The race that failed last goes first while shrinking.
+        let mut order: Vec<usize> = (0..file.races.len()).collect();
+        if let Some((failed, _)) = &state.failing_schedule {
+            order.retain(|i| i != failed);
+            order.insert(0, *failed);
+        }
+        for i in order {
+            let Some(row) = &rows[i] else {
+                continue;
+            };
+            state.exercised[file.checks.len() + i] += 1;
+            let first = state
+                .failing_schedule
+                .as_ref()
+                .filter(|(race, _)| *race == i)
+                .map(|(_, schedule)| schedule.clone());
+            let raced = race::run_race(
+                &ctx,
+                &file.races[i],
+                row,
+                first.as_deref(),
+                &mut state.races,
+            )
+            .await;
+            if let Err((e, schedule)) = raced {
+                if let Some(schedule) = schedule {
+                    state.failing_schedule = Some((i, schedule));
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _ = harness.drop_database(&db).await;
+    outcome
 }
 
 async fn run_check(
