@@ -49,12 +49,12 @@ fn an_added_column_fails_fidelity_until_accepted() {
     );
 
     std::fs::write(
-        dir.join("migrations/0015_goal_priority.up.sql"),
+        dir.join("migrations/9999_goal_priority.up.sql"),
         "alter table goal add column if not exists priority integer not null default 0;\n",
     )
     .unwrap();
     std::fs::write(
-        dir.join("migrations/0015_goal_priority.down.sql"),
+        dir.join("migrations/9999_goal_priority.down.sql"),
         "alter table goal drop column if exists priority;\n",
     )
     .unwrap();
