@@ -17,6 +17,7 @@ mod fresh;
 mod long_chain;
 mod process;
 mod properties;
+mod races;
 mod ready;
 mod report;
 mod seeds;
@@ -277,6 +278,8 @@ async fn run(options: Options) -> Result<()> {
     if options.wants(5) {
         progress("5: constraint property cases/s vs a loop over one connection");
         rows.extend(properties::measure(&bench).await);
+        progress("5c: race schedules/s vs isolationtester");
+        rows.push(races::measure(&bench).await);
     }
     if options.wants(6) {
         progress("6: seed loading rows/s vs pgbench -i");

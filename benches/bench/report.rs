@@ -17,6 +17,8 @@ pub enum Unit {
     RowsPerSec,
     /// Cases per second; higher is better.
     CasesPerSec,
+    /// Race schedules per second; higher is better.
+    SchedulesPerSec,
     /// Peak resident memory in MiB; lower is better.
     MiB,
 }
@@ -29,6 +31,7 @@ impl Unit {
             Unit::Seconds => format!("{value:.2} s"),
             Unit::RowsPerSec => format!("{} rows/s", thousands(value)),
             Unit::CasesPerSec => format!("{} cases/s", thousands(value)),
+            Unit::SchedulesPerSec => format!("{} schedules/s", thousands(value)),
             Unit::MiB => format!("{value:.1} MiB"),
         }
     }
@@ -101,6 +104,7 @@ impl Figure {
             Unit::Seconds => (Box::new(|v| format!("{v:.2}")), "s"),
             Unit::RowsPerSec => (Box::new(thousands), "rows/s"),
             Unit::CasesPerSec => (Box::new(thousands), "cases/s"),
+            Unit::SchedulesPerSec => (Box::new(thousands), "schedules/s"),
             Unit::MiB => (Box::new(|v| format!("{v:.1}")), "MiB"),
         };
         format!(
