@@ -89,7 +89,7 @@ mod dataset;
 mod error;
 mod expr;
 mod plan;
-mod profile;
+pub(crate) mod profile;
 mod realistic;
 mod rng;
 mod script;

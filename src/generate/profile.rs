@@ -53,7 +53,7 @@ use super::GenerateError;
 ///
 /// Every key is optional. Unknown keys, and tables or columns the schema
 /// does not have, are errors naming the file and line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     /// Where the profile came from (`<built-in>` for one made in code).
     pub path: PathBuf,
@@ -91,7 +91,7 @@ pub enum Distribution {
 }
 
 /// One table's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableProfile {
     /// The table as written in the profile (`goal` or `public.goal`).
     pub name: String,
@@ -113,7 +113,7 @@ pub struct TableProfile {
 }
 
 /// Children per parent along one foreign key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PerParent {
     /// A column of the foreign key, or the constraint's name.
     pub key: String,
@@ -126,7 +126,7 @@ pub struct PerParent {
 }
 
 /// One column's rule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ColumnProfile {
     /// The column's name.
     pub name: String,
@@ -207,7 +207,7 @@ struct RawProfile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTable {
+pub(crate) struct RawTable {
     rows: Option<Spanned<usize>>,
     #[serde(default)]
     per_parent: BTreeMap<Spanned<String>, [usize; 2]>,
@@ -326,176 +326,7 @@ impl Profile {
                 }
             };
         }
-        // File order, so that messages and generation follow the text.
-        let mut tables: Vec<(Spanned<String>, RawTable)> = raw.tables.into_iter().collect();
-        tables.sort_by_key(|(k, _)| k.span().start);
-        for (key, t) in tables {
-            let line = line_of(text, key.span().start);
-            let name = key.get_ref().clone();
-            let rows = match &t.rows {
-                Some(r) => Some(
-                    bounded_rows(r, text, &format!("table `{name}`: rows"))
-                        .map_err(|(l, m)| err(l, m))?,
-                ),
-                None => None,
-            };
-            if t.rows.is_some() && !t.per_parent.is_empty() {
-                return Err(err(
-                    line,
-                    format!("table `{name}`: give `rows` or `per_parent`, not both"),
-                ));
-            }
-            let mut per_parent = Vec::new();
-            let mut pp: Vec<(Spanned<String>, [usize; 2])> = t.per_parent.into_iter().collect();
-            pp.sort_by_key(|(k, _)| k.span().start);
-            for (k, [min, max]) in pp {
-                let kline = line_of(text, k.span().start);
-                if max > MAX_PER_PARENT {
-                    return Err(err(
-                        kline,
-                        format!(
-                            "table `{name}`: per_parent `{}` = [{min}, {max}]: at most {MAX_PER_PARENT} rows per parent",
-                            k.get_ref()
-                        ),
-                    ));
-                }
-                if min > max {
-                    return Err(err(
-                        kline,
-                        format!(
-                            "table `{name}`: per_parent `{}` = [{min}, {max}]: min is above max",
-                            k.get_ref()
-                        ),
-                    ));
-                }
-                per_parent.push(PerParent {
-                    key: k.get_ref().clone(),
-                    line: kline,
-                    min,
-                    max,
-                });
-            }
-            let distribution = match t.distribution.as_ref().map(|d| d.get_ref().as_str()) {
-                None | Some("uniform") => Distribution::Uniform,
-                Some("skewed") => Distribution::Skewed,
-                Some(other) => {
-                    let l = t
-                        .distribution
-                        .as_ref()
-                        .map(|d| line_of(text, d.span().start))
-                        .unwrap_or(line);
-                    return Err(err(
-                        l,
-                        format!("distribution must be \"uniform\" or \"skewed\", not \"{other}\""),
-                    ));
-                }
-            };
-            let root_ratio = match &t.root_ratio {
-                Some(r) => Some(ratio(r, "root_ratio")?),
-                None => None,
-            };
-            let mut columns = Vec::new();
-            let mut cols: Vec<(Spanned<String>, RawColumn)> = t.columns.into_iter().collect();
-            cols.sort_by_key(|(k, _)| k.span().start);
-            for (ckey, c) in cols {
-                let cline = line_of(text, ckey.span().start);
-                let cname = ckey.get_ref().clone();
-                let cerr = |m: String| err(cline, format!("column `{name}.{cname}`: {m}"));
-                let kinds = [
-                    c.values.is_some(),
-                    c.range.is_some(),
-                    c.fake.is_some(),
-                    c.sql.is_some(),
-                    c.default == Some(true),
-                ]
-                .iter()
-                .filter(|b| **b)
-                .count();
-                if kinds > 1 {
-                    return Err(cerr(
-                        "give at most one of `values`, `range`, `fake`, `sql`, `default`".into(),
-                    ));
-                }
-                if c.weights.is_some() && c.values.is_none() {
-                    return Err(cerr("`weights` needs `values`".into()));
-                }
-                let rule = if let Some(values) = c.values {
-                    if values.is_empty() {
-                        return Err(cerr("`values` is empty".into()));
-                    }
-                    let values = values
-                        .iter()
-                        .map(scalar)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(cerr)?;
-                    let weights = c.weights.unwrap_or_else(|| vec![1.0; values.len()]);
-                    if weights.len() != values.len() {
-                        return Err(cerr(format!(
-                            "{} weights for {} values",
-                            weights.len(),
-                            values.len()
-                        )));
-                    }
-                    if weights.iter().any(|w| *w < 0.0 || !w.is_finite())
-                        || weights.iter().all(|w| *w == 0.0)
-                    {
-                        return Err(cerr("weights must be non-negative and not all zero".into()));
-                    }
-                    ColumnRule::Values { values, weights }
-                } else if let Some([lo, hi]) = c.range {
-                    ColumnRule::Range {
-                        lo: scalar(&lo).map_err(cerr)?,
-                        hi: scalar(&hi).map_err(cerr)?,
-                    }
-                } else if let Some(f) = c.fake {
-                    if fake_by_name(f.get_ref()).is_none() {
-                        let names: Vec<&str> = super::realistic::FAKE_NAMES
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect();
-                        return Err(err(
-                            line_of(text, f.span().start),
-                            format!(
-                                "column `{name}.{cname}`: unknown fake generator `{}`; known: {}",
-                                f.get_ref(),
-                                names.join(", ")
-                            ),
-                        ));
-                    }
-                    ColumnRule::Fake(f.get_ref().clone())
-                } else if let Some(sql) = c.sql {
-                    ColumnRule::Sql(sql)
-                } else if c.default == Some(true) {
-                    ColumnRule::Default
-                } else {
-                    ColumnRule::Auto
-                };
-                let null_ratio = match &c.null_ratio {
-                    Some(r) => Some(ratio(r, "null_ratio")?),
-                    None => None,
-                };
-                columns.push(ColumnProfile {
-                    name: cname,
-                    line: cline,
-                    rule,
-                    null_ratio,
-                });
-            }
-            profile.tables.push(TableProfile {
-                name,
-                line,
-                rows,
-                per_parent,
-                distribution,
-                root_ratio,
-                assume_checks: t
-                    .assume_checks
-                    .iter()
-                    .map(|c| (c.get_ref().clone(), line_of(text, c.span().start)))
-                    .collect(),
-                columns,
-            });
-        }
+        profile.tables = parse_tables(raw.tables, text, path)?;
         Ok(profile)
     }
 
@@ -552,6 +383,203 @@ fn scalar(v: &toml::Value) -> Result<Scalar, String> {
             Scalar::Text(serde_json::to_string(v).map_err(|e| format!("value {v}: {e}"))?)
         }
     })
+}
+
+/// The `[tables.<name>]` of a profile, or a property file's `[data.tables.<name>]`
+/// (one format, one reader); `text` and `path` locate errors.
+pub(crate) fn parse_tables(
+    raw: BTreeMap<Spanned<String>, RawTable>,
+    text: &str,
+    path: &Path,
+) -> Result<Vec<TableProfile>, GenerateError> {
+    let err = |line: usize, message: String| GenerateError::Profile {
+        file: path.to_path_buf(),
+        line,
+        message,
+    };
+    let ratio = |r: &Spanned<f64>, what: &str| -> Result<f64, GenerateError> {
+        let v = *r.get_ref();
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(err(
+                line_of(text, r.span().start),
+                format!("{what} must be between 0 and 1, not {v}"),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    // File order, so that messages and generation follow the text.
+    let mut tables: Vec<(Spanned<String>, RawTable)> = raw.into_iter().collect();
+    tables.sort_by_key(|(k, _)| k.span().start);
+    for (key, t) in tables {
+        let line = line_of(text, key.span().start);
+        let name = key.get_ref().clone();
+        let rows = match &t.rows {
+            Some(r) => Some(
+                bounded_rows(r, text, &format!("table `{name}`: rows"))
+                    .map_err(|(l, m)| err(l, m))?,
+            ),
+            None => None,
+        };
+        if t.rows.is_some() && !t.per_parent.is_empty() {
+            return Err(err(
+                line,
+                format!("table `{name}`: give `rows` or `per_parent`, not both"),
+            ));
+        }
+        let mut per_parent = Vec::new();
+        let mut pp: Vec<(Spanned<String>, [usize; 2])> = t.per_parent.into_iter().collect();
+        pp.sort_by_key(|(k, _)| k.span().start);
+        for (k, [min, max]) in pp {
+            let kline = line_of(text, k.span().start);
+            if max > MAX_PER_PARENT {
+                return Err(err(
+                    kline,
+                    format!(
+                        "table `{name}`: per_parent `{}` = [{min}, {max}]: at most {MAX_PER_PARENT} rows per parent",
+                        k.get_ref()
+                    ),
+                ));
+            }
+            if min > max {
+                return Err(err(
+                    kline,
+                    format!(
+                        "table `{name}`: per_parent `{}` = [{min}, {max}]: min is above max",
+                        k.get_ref()
+                    ),
+                ));
+            }
+            per_parent.push(PerParent {
+                key: k.get_ref().clone(),
+                line: kline,
+                min,
+                max,
+            });
+        }
+        let distribution = match t.distribution.as_ref().map(|d| d.get_ref().as_str()) {
+            None | Some("uniform") => Distribution::Uniform,
+            Some("skewed") => Distribution::Skewed,
+            Some(other) => {
+                let l = t
+                    .distribution
+                    .as_ref()
+                    .map(|d| line_of(text, d.span().start))
+                    .unwrap_or(line);
+                return Err(err(
+                    l,
+                    format!("distribution must be \"uniform\" or \"skewed\", not \"{other}\""),
+                ));
+            }
+        };
+        let root_ratio = match &t.root_ratio {
+            Some(r) => Some(ratio(r, "root_ratio")?),
+            None => None,
+        };
+        let mut columns = Vec::new();
+        let mut cols: Vec<(Spanned<String>, RawColumn)> = t.columns.into_iter().collect();
+        cols.sort_by_key(|(k, _)| k.span().start);
+        for (ckey, c) in cols {
+            let cline = line_of(text, ckey.span().start);
+            let cname = ckey.get_ref().clone();
+            let cerr = |m: String| err(cline, format!("column `{name}.{cname}`: {m}"));
+            let kinds = [
+                c.values.is_some(),
+                c.range.is_some(),
+                c.fake.is_some(),
+                c.sql.is_some(),
+                c.default == Some(true),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if kinds > 1 {
+                return Err(cerr(
+                    "give at most one of `values`, `range`, `fake`, `sql`, `default`".into(),
+                ));
+            }
+            if c.weights.is_some() && c.values.is_none() {
+                return Err(cerr("`weights` needs `values`".into()));
+            }
+            let rule = if let Some(values) = c.values {
+                if values.is_empty() {
+                    return Err(cerr("`values` is empty".into()));
+                }
+                let values = values
+                    .iter()
+                    .map(scalar)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(cerr)?;
+                let weights = c.weights.unwrap_or_else(|| vec![1.0; values.len()]);
+                if weights.len() != values.len() {
+                    return Err(cerr(format!(
+                        "{} weights for {} values",
+                        weights.len(),
+                        values.len()
+                    )));
+                }
+                if weights.iter().any(|w| *w < 0.0 || !w.is_finite())
+                    || weights.iter().all(|w| *w == 0.0)
+                {
+                    return Err(cerr("weights must be non-negative and not all zero".into()));
+                }
+                ColumnRule::Values { values, weights }
+            } else if let Some([lo, hi]) = c.range {
+                ColumnRule::Range {
+                    lo: scalar(&lo).map_err(cerr)?,
+                    hi: scalar(&hi).map_err(cerr)?,
+                }
+            } else if let Some(f) = c.fake {
+                if fake_by_name(f.get_ref()).is_none() {
+                    let names: Vec<&str> = super::realistic::FAKE_NAMES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect();
+                    return Err(err(
+                        line_of(text, f.span().start),
+                        format!(
+                            "column `{name}.{cname}`: unknown fake generator `{}`; known: {}",
+                            f.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                ColumnRule::Fake(f.get_ref().clone())
+            } else if let Some(sql) = c.sql {
+                ColumnRule::Sql(sql)
+            } else if c.default == Some(true) {
+                ColumnRule::Default
+            } else {
+                ColumnRule::Auto
+            };
+            let null_ratio = match &c.null_ratio {
+                Some(r) => Some(ratio(r, "null_ratio")?),
+                None => None,
+            };
+            columns.push(ColumnProfile {
+                name: cname,
+                line: cline,
+                rule,
+                null_ratio,
+            });
+        }
+        out.push(TableProfile {
+            name,
+            line,
+            rows,
+            per_parent,
+            distribution,
+            root_ratio,
+            assume_checks: t
+                .assume_checks
+                .iter()
+                .map(|c| (c.get_ref().clone(), line_of(text, c.span().start)))
+                .collect(),
+            columns,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
