@@ -221,3 +221,116 @@ async fn a_check_that_is_never_exercised_fails_as_vacuous() {
     );
     assert!(r.message.contains("in all 16 cases"), "{}", r.message);
 }
+
+/// A chain of one table whose CHECKs use a regular expression and a
+/// function, beyond what the generator evaluates, and a property file.
+fn person_project(property: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("0001_person.up.sql"),
+        "create table person (\n  id bigserial primary key,\n  email text not null check (email ~ '^[^@ ]+@[^@ ]+$'),\n  nick text check (position('@' in nick) = 0)\n);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        migrations.join("0001_person.down.sql"),
+        "drop table person;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pgharness.toml"),
+        "[migrations]\ndir = \"migrations\"\nlayout = \"sqlx\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
+    std::fs::write(dir.path().join("properties/rule.toml"), property).unwrap();
+    dir
+}
+
+const PERSON_CHECK: &str = "[[check]]\nexpect = \"accept\"\nfor_each = \"select email, nick from person\"\nsql = \"insert into person (email, nick) values ($1, $2)\"\n";
+
+#[tokio::test]
+async fn a_property_file_shapes_its_data_where_the_generator_cannot_read_a_check() {
+    // Unshaped: the error says what to write, under [data.tables...].
+    let bare = person_project(&format!(
+        "name = \"people can share an email\"\n\n[data]\nrows = {{ person = 5 }}\n\n{PERSON_CHECK}"
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["check", "--only", "properties"])
+        .current_dir(bare.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("properties/rule.toml: [data]: table public.person: CHECK constraint")
+            && stderr.contains("under [data.tables.\"public.person\"]"),
+        "{stderr}"
+    );
+    // Shaped as the error says: every case loads (the values satisfy the
+    // checks Postgres enforces), shrunk cases included.
+    let shaping = "[data.tables.\"public.person\"]\nassume_checks = [\"person_email_check\", \"person_nick_check\"]\n\n[data.tables.\"public.person\".columns.email]\nfake = \"email\"\n\n[data.tables.\"public.person\".columns.nick]\nvalues = [\"ann\", \"bob\"]\n";
+    let shaped = person_project(&format!(
+        "name = \"people can share an email\"\n\n[data]\nrows = {{ person = 5 }}\n\n{shaping}\n{PERSON_CHECK}"
+    ));
+    let results = run_properties(shaped.path(), 64, 9).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Pass, "{}", evidence(r));
+    assert!(r.message.starts_with("64 cases"), "{}", r.message);
+    assert!(
+        !r.message.contains("exercised in check 1: 0"),
+        "{}",
+        r.message
+    );
+    // `person` and `public.person` are one table: given twice, an error
+    // naming both.
+    let twice = person_project(&format!(
+        "name = \"x\"\n\n[data]\nrows = {{ person = 5 }}\n\n{shaping}\n[data.tables.person]\nrows = 2\n\n{PERSON_CHECK}"
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["check", "--only", "properties"])
+        .current_dir(twice.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "properties/rule.toml:15: table `person` is the same table as `public.person` (line 6)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_property_file_can_start_from_a_seed_profile() {
+    // The dev profile gives cycle titles from a list; rows on top.
+    let project = project_with_property(
+        "name = \"cycle titles come from the dev profile\"\n\n[data]\nprofile = \"../seeds/dev.toml\"\nrows = { cycle = 3 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select title from cycle\"\nsql = \"select $1 in ('Q1 focus', 'Q2 focus', 'Q3 focus', 'Q4 focus', 'Spring sprint', 'Summer sprint', 'Autumn sprint', 'Winter sprint', 'Fresh start', 'Deep work', '')\"\n",
+    );
+    copy_dir(&root().join("seeds"), &project.path().join("seeds"));
+    let results = run_properties(project.path(), 32, 4).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Pass, "{}", evidence(r));
+    assert!(
+        !r.message.contains("exercised in check 1: 0"),
+        "{}",
+        r.message
+    );
+
+    let missing = project_with_property(
+        "name = \"x\"\n\n[data]\nprofile = \"../seeds/none.toml\"\n\n[[check]]\nexpect = \"accept\"\nsql = \"select 1\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["check", "--only", "properties"])
+        .current_dir(missing.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("properties/rule.toml:4: [data] profile: ") && stderr.contains("none.toml"),
+        "{stderr}"
+    );
+}

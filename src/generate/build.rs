@@ -1168,6 +1168,8 @@ fn column_value(
     let c = &t.columns[i];
     let null_p = if c.not_null {
         0.0
+    } else if c.profiled {
+        c.null_ratio
     } else {
         c.null_ratio.max(if ctx.style.boundary > 0.0 {
             ctx.style.boundary / 2.0
@@ -1214,7 +1216,19 @@ fn column_value(
                     semantic: *semantic,
                     restriction: partition.as_ref().unwrap_or(&c.restriction),
                 };
-                match generate_value(&spec, ctx, not_before.as_ref()) {
+                // A profile's `fake` is what the column's values look
+                // like: no simplest or boundary values in its place (the
+                // profile may say so because a check needs them).
+                let style = ctx.style;
+                if c.profiled {
+                    ctx.style = Style {
+                        realistic: true,
+                        boundary: 0.0,
+                    };
+                }
+                let generated = generate_value(&spec, ctx, not_before.as_ref());
+                ctx.style = style;
+                match generated {
                     Some(v) => v,
                     None if !c.not_null => Value::Null,
                     None => {

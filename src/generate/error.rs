@@ -94,8 +94,8 @@ pub enum GenerateError {
     #[error(
         "table {table}: CHECK constraint {constraint} `{definition}` is beyond what the generator can \
          evaluate ({reason}), so it cannot show that generated rows satisfy it. Give {columns} values \
-         that satisfy it in the profile ([tables.{table}.columns.<column>] with `values`, `range`, \
-         `fake` or `sql`) and list it in `assume_checks = [\"{constraint}\"]` under [tables.{table}]"
+         that satisfy it in the profile ([tables.\"{table}\".columns.<column>] with `values`, `range`, \
+         `fake` or `sql`) and list it in `assume_checks = [\"{constraint}\"]` under [tables.\"{table}\"]"
     )]
     UnsupportedCheck {
         /// The table.
@@ -112,7 +112,7 @@ pub enum GenerateError {
     /// No value satisfying a `CHECK` was found for a column.
     #[error(
         "table {table}: no row satisfying CHECK constraint {constraint} `{definition}` found in {attempts} \
-         attempts. Give {columns} a rule in the profile ([tables.{table}.columns.<column>] with `values` \
+         attempts. Give {columns} a rule in the profile ([tables.\"{table}\".columns.<column>] with `values` \
          or `range`) that satisfies it"
     )]
     CheckUnsatisfied {
@@ -131,7 +131,7 @@ pub enum GenerateError {
     /// must be written (NOT NULL, no default).
     #[error(
         "column {table}.{column}: no generator for type `{data_type}` (NOT NULL, no default). Give it \
-         a rule in the profile: [tables.{table}.columns.{column}] with `values = [...]` (text forms of \
+         a rule in the profile: [tables.\"{table}\".columns.{column}] with `values = [...]` (text forms of \
          the type) or `sql = \"...\"`"
     )]
     UnsupportedType {

@@ -401,7 +401,16 @@ pub(crate) fn plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, G
                 hint: did_you_mean(&tp.name, known.iter().map(String::as_str)),
             });
         };
-        by_table.insert(q, tp);
+        if let Some(earlier) = by_table.insert(q.clone(), tp) {
+            return Err(GenerateError::Profile {
+                file,
+                line: tp.line,
+                message: format!(
+                    "table `{}` is the same table as `{}` (line {}): give its settings once",
+                    tp.name, earlier.name, earlier.line
+                ),
+            });
+        }
     }
     let targets = trigger_targets(schema);
     // FK references to a table's columns, to know which identity columns

@@ -7,6 +7,11 @@
 //!
 //! [data]                      # rows to generate per table
 //! rows = { cycle = 4, goal = 8 }
+//! # profile = "../seeds/dev.toml"   # optional: a seed profile to start from
+//!
+//! # optional: per-table rules in the seed profiles' format
+//! # [data.tables.goal.columns.title]
+//! # values = ["a", "b"]
 //!
 //! [[check]]
 //! expect = "reject"           # reject | accept | hold | preserve
@@ -28,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::race::Race;
+use crate::generate::Profile;
 use crate::Error;
 
 /// What a check expects of its statement.
@@ -89,7 +95,7 @@ impl Check {
 }
 
 /// A parsed property file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PropertyFile {
     /// The file.
     pub path: PathBuf,
@@ -97,8 +103,11 @@ pub struct PropertyFile {
     pub stem: String,
     /// The rule, in words.
     pub name: String,
-    /// Rows to generate per table.
+    /// Rows to generate per table (`[data] rows`).
     pub rows: BTreeMap<String, usize>,
+    /// What the generator is given: `[data] profile` (a seed profile), its
+    /// tables replaced by `[data.tables.<name>]`, then `rows` on top.
+    pub profile: Profile,
     /// The version the data is generated at (default: head).
     pub at: Option<String>,
     /// The version `preserve` checks migrate to (only `head`).
@@ -141,6 +150,11 @@ struct RawFile {
 struct RawData {
     #[serde(default)]
     rows: BTreeMap<String, toml::Spanned<usize>>,
+    /// A seed profile to start from, relative to the property file.
+    profile: Option<toml::Spanned<String>>,
+    /// Per-table rules in the seed profiles' format.
+    #[serde(default)]
+    tables: BTreeMap<toml::Spanned<String>, crate::generate::profile::RawTable>,
 }
 
 /// The most rows a property file may generate per table: every case loads
@@ -222,8 +236,13 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
             ));
         }
     }
+    let data = raw.data.unwrap_or(RawData {
+        rows: BTreeMap::new(),
+        profile: None,
+        tables: BTreeMap::new(),
+    });
     let mut rows = BTreeMap::new();
-    for (table, n) in raw.data.map(|d| d.rows).unwrap_or_default() {
+    for (table, n) in data.rows {
         if *n.get_ref() > MAX_ROWS_PER_TABLE {
             return Err(invalid(
                 at_line(n.span().start),
@@ -235,6 +254,7 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         }
         rows.insert(table, n.into_inner());
     }
+    let profile = data_profile(data.profile, data.tables, &rows, text, path, &invalid)?;
     let mut checks = Vec::new();
     for (i, spanned) in raw.check.into_iter().enumerate() {
         let line = at_line(spanned.span().start);
@@ -324,11 +344,85 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         stem,
         name: raw.name,
         rows,
+        profile,
         at: raw.at,
         then: raw.then,
         checks,
         races,
     })
+}
+
+/// The generator's profile of a property file: the seed profile `[data]
+/// profile` names (relative to the file), its tables replaced by the
+/// file's `[data.tables.<name>]`, then `[data] rows` on top.
+fn data_profile(
+    base: Option<toml::Spanned<String>>,
+    tables: BTreeMap<toml::Spanned<String>, crate::generate::profile::RawTable>,
+    rows: &BTreeMap<String, usize>,
+    text: &str,
+    path: &Path,
+    invalid: &dyn Fn(usize, String) -> Error,
+) -> Result<Profile, Error> {
+    let at_line = |offset: usize| crate::statement::line_col(text, offset).0;
+    let mut profile = match base {
+        Some(name) => {
+            let file = path.parent().unwrap_or(Path::new(".")).join(name.get_ref());
+            Profile::load(&file)
+                .map_err(|e| invalid(at_line(name.span().start), format!("[data] profile: {e}")))?
+        }
+        None => Profile::default(),
+    };
+    let own = crate::generate::profile::parse_tables(tables, text, path)
+        .map_err(|e| Error::Input(e.to_string()))?;
+    // `person`, `"person"` and `public.person` name one table.
+    let key = |name: &str| {
+        let name = name.trim_matches('"');
+        name.strip_prefix("public.").unwrap_or(name).to_string()
+    };
+    for (i, table) in own.iter().enumerate() {
+        if let Some(earlier) = own[..i].iter().find(|t| key(&t.name) == key(&table.name)) {
+            return Err(invalid(
+                table.line,
+                format!(
+                    "table `{}` is the same table as `{}` (line {}): give its settings once",
+                    table.name, earlier.name, earlier.line
+                ),
+            ));
+        }
+    }
+    for table in own {
+        match profile
+            .tables
+            .iter_mut()
+            .find(|t| key(&t.name) == key(&table.name))
+        {
+            Some(t) => *t = table,
+            None => profile.tables.push(table),
+        }
+    }
+    for (table, n) in rows {
+        let name = profile
+            .tables
+            .iter()
+            .find(|t| key(&t.name) == key(table))
+            .map_or_else(|| table.clone(), |t| t.name.clone());
+        profile.set_rows(&name, *n);
+    }
+    if let Some(t) = profile
+        .tables
+        .iter()
+        .find(|t| t.rows.is_some_and(|n| n > MAX_ROWS_PER_TABLE))
+    {
+        return Err(invalid(
+            t.line.max(1),
+            format!(
+                "[data] table `{}`: rows = {}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case",
+                t.name,
+                t.rows.unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(profile)
 }
 
 /// Replaces `$1..$n` outside quotes and comments with the row's values as
@@ -434,7 +528,7 @@ use sqlx::{Connection, Row, ValueRef};
 use super::race::{self, RaceContext, RaceCount};
 use super::runner::{self, Case, Settings, Verdict};
 use super::{PropertyResult, Status};
-use crate::generate::{dataset_strategy, Dataset, Profile};
+use crate::generate::{dataset_strategy, Dataset};
 use crate::server::{quote_ident, Database};
 use crate::Harness;
 
@@ -734,9 +828,16 @@ async fn run_cases(
     let mut conn = harness.connect(db).await?;
     validate(file, &mut conn).await?;
     let schema = super::capture(&mut conn).await?;
-    let profile = Profile::with_rows(file.rows.iter().map(|(t, n)| (t.as_str(), *n)));
-    let strategy = dataset_strategy(&schema, &profile)
-        .map_err(|e| Error::Input(format!("{}: [data]: {e}", file.path.display())))?;
+    let strategy = dataset_strategy(&schema, &file.profile).map_err(|e| {
+        // The generator names a profile's sections; here they are under
+        // [data].
+        let e = e
+            .to_string()
+            .replace("in the profile ([tables.", "in this file ([data.tables.")
+            .replace("in the profile: [tables.", "in this file: [data.tables.")
+            .replace("under [tables.", "under [data.tables.");
+        Error::Input(format!("{}: [data]: {e}", file.path.display()))
+    })?;
     // A race case drives every schedule of every race on clones of its
     // data: fewer cases. Shrinking stays cheap: the failing schedule is
     // tried first on each smaller data set.
