@@ -147,6 +147,17 @@ async fn a_lock_on_weeks_8_to_12_only_is_caught_at_week_7() {
         "{}",
         r.message
     );
+    // The fewest rows: a user, a locked cycle, its week 7.
+    let diff = r.diff.as_deref().unwrap();
+    assert!(diff.contains("minimal data set (3 rows):"), "{diff}");
+    for table in ["app_users", "cycle", "weekly_plan"] {
+        assert_eq!(
+            diff.matches(&format!("INSERT INTO \"public\".\"{table}\""))
+                .count(),
+            1,
+            "{diff}"
+        );
+    }
 }
 
 #[tokio::test]

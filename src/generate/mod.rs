@@ -90,6 +90,7 @@ mod error;
 mod expr;
 mod plan;
 pub(crate) mod profile;
+mod prune;
 mod realistic;
 mod rng;
 mod script;

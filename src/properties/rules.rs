@@ -862,9 +862,60 @@ async fn run_cases(
         failing_schedule: None,
         races: RaceCount::default(),
     };
-    let verdict = runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
+    let mut verdict =
+        runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
+    if let Verdict::Fail(reason, minimal) = verdict {
+        let (reason, minimal) = fewest_rows(&mut state, &schema, reason, minimal).await;
+        verdict = Verdict::Fail(reason, minimal);
+    }
     let _ = state.conn.close().await;
     Ok((verdict, state.exercised, state.cases, state.races))
+}
+
+/// Row deletions tried at most after proptest's shrinking.
+const MAX_ROW_DELETIONS: usize = 400;
+
+/// Shrinks a failing data set to its fewest rows: proptest shrinks the
+/// generator's inputs (row counts, simpler values), which cannot drop one
+/// row while keeping another; this then deletes rows one at a time (each
+/// with the rows that reference it), keeping a deletion when the case
+/// still fails. A data set that fails to load is not a smaller failure of
+/// a rule that loaded.
+async fn fewest_rows(
+    state: &mut PropertyCases<'_>,
+    schema: &crate::schema::SchemaSnapshot,
+    mut reason: String,
+    mut data: Dataset,
+) -> (String, Dataset) {
+    const NOT_LOADED: &str = "the generated data set did not load";
+    let load_failure = reason.starts_with(NOT_LOADED);
+    let mut tried = 0;
+    'pass: {
+        // Children first: a deletion there leaves the parents in place.
+        for t in (0..data.tables().len()).rev() {
+            let mut r = data.tables()[t].rows().len();
+            while r > 0 {
+                r -= 1;
+                if tried >= MAX_ROW_DELETIONS {
+                    break 'pass;
+                }
+                let Some(smaller) = data.without_row(t, r, schema) else {
+                    continue;
+                };
+                tried += 1;
+                if let Err(TestCaseError::Fail(why)) = state.run(smaller.clone()).await {
+                    let why = why.message().to_string();
+                    if load_failure || !why.starts_with(NOT_LOADED) {
+                        reason = why;
+                        data = smaller;
+                        // Rows after `r` may have gone with it.
+                        r = r.min(data.tables()[t].rows().len());
+                    }
+                }
+            }
+        }
+    }
+    (reason, data)
 }
 
 /// Runs one property file: a database at its version, its cases, the
