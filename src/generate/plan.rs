@@ -395,7 +395,7 @@ pub(crate) fn plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, G
                 })
                 .collect();
             return Err(GenerateError::UnknownTable {
-                file,
+                file: tp.file.clone().unwrap_or(file),
                 line: tp.line,
                 table: tp.name.clone(),
                 hint: did_you_mean(&tp.name, known.iter().map(String::as_str)),
@@ -403,7 +403,7 @@ pub(crate) fn plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, G
         };
         if let Some(earlier) = by_table.insert(q.clone(), tp) {
             return Err(GenerateError::Profile {
-                file,
+                file: tp.file.clone().unwrap_or(file),
                 line: tp.line,
                 message: format!(
                     "table `{}` is the same table as `{}` (line {}): give its settings once",
@@ -537,7 +537,9 @@ fn table_plan(
     trigger_target: bool,
     referenced: &BTreeSet<(QualifiedName, String)>,
 ) -> Result<TablePlan, GenerateError> {
-    let file = profile.path.clone();
+    let file = tp
+        .and_then(|t| t.file.clone())
+        .unwrap_or_else(|| profile.path.clone());
     let tname = display_name(name);
     let mut columns: Vec<ColPlan> = Vec::new();
     for c in &table.columns {

@@ -97,6 +97,9 @@ pub struct TableProfile {
     pub name: String,
     /// Line of its `[tables.<name>]` key.
     pub line: usize,
+    /// The file it is written in, when not the profile's own (a property
+    /// file's `[data.tables.<name>]` over a seed profile).
+    pub file: Option<PathBuf>,
     /// Number of rows.
     pub rows: Option<usize>,
     /// Children per parent, by foreign key (a column of it, or its
@@ -355,6 +358,7 @@ impl Profile {
             None => self.tables.push(TableProfile {
                 name: table.to_string(),
                 line: 0,
+                file: None,
                 rows: Some(rows),
                 per_parent: Vec::new(),
                 distribution: Distribution::Uniform,
@@ -567,6 +571,7 @@ pub(crate) fn parse_tables(
         out.push(TableProfile {
             name,
             line,
+            file: None,
             rows,
             per_parent,
             distribution,

@@ -242,7 +242,9 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         tables: BTreeMap::new(),
     });
     let mut rows = BTreeMap::new();
+    let mut row_lines = BTreeMap::new();
     for (table, n) in data.rows {
+        row_lines.insert(table.clone(), at_line(n.span().start));
         if *n.get_ref() > MAX_ROWS_PER_TABLE {
             return Err(invalid(
                 at_line(n.span().start),
@@ -254,7 +256,15 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         }
         rows.insert(table, n.into_inner());
     }
-    let profile = data_profile(data.profile, data.tables, &rows, text, path, &invalid)?;
+    let profile = data_profile(
+        data.profile,
+        data.tables,
+        &rows,
+        &row_lines,
+        text,
+        path,
+        &invalid,
+    )?;
     let mut checks = Vec::new();
     for (i, spanned) in raw.check.into_iter().enumerate() {
         let line = at_line(spanned.span().start);
@@ -359,12 +369,13 @@ fn data_profile(
     base: Option<toml::Spanned<String>>,
     tables: BTreeMap<toml::Spanned<String>, crate::generate::profile::RawTable>,
     rows: &BTreeMap<String, usize>,
+    row_lines: &BTreeMap<String, usize>,
     text: &str,
     path: &Path,
     invalid: &dyn Fn(usize, String) -> Error,
 ) -> Result<Profile, Error> {
     let at_line = |offset: usize| crate::statement::line_col(text, offset).0;
-    let mut profile = match base {
+    let mut profile = match &base {
         Some(name) => {
             let file = path.parent().unwrap_or(Path::new(".")).join(name.get_ref());
             Profile::load(&file)
@@ -372,8 +383,14 @@ fn data_profile(
         }
         None => Profile::default(),
     };
-    let own = crate::generate::profile::parse_tables(tables, text, path)
+    if base.is_none() {
+        profile.path = path.to_path_buf();
+    }
+    let mut own = crate::generate::profile::parse_tables(tables, text, path)
         .map_err(|e| Error::Input(e.to_string()))?;
+    for table in &mut own {
+        table.file = Some(path.to_path_buf());
+    }
     // `person`, `"person"` and `public.person` name one table.
     let key = |name: &str| {
         let name = name.trim_matches('"');
@@ -407,6 +424,15 @@ fn data_profile(
             .find(|t| key(&t.name) == key(table))
             .map_or_else(|| table.clone(), |t| t.name.clone());
         profile.set_rows(&name, *n);
+        // A table only `rows` names is located at its entry there.
+        if let Some(t) = profile
+            .tables
+            .iter_mut()
+            .find(|t| t.name == name && t.line == 0)
+        {
+            t.line = row_lines.get(table).copied().unwrap_or(1);
+            t.file = Some(path.to_path_buf());
+        }
     }
     if let Some(t) = profile
         .tables
@@ -828,16 +854,43 @@ async fn run_cases(
     let mut conn = harness.connect(db).await?;
     validate(file, &mut conn).await?;
     let schema = super::capture(&mut conn).await?;
-    let strategy = dataset_strategy(&schema, &file.profile).map_err(|e| {
-        // The generator names a profile's sections; here they are under
-        // [data].
-        let e = e
-            .to_string()
-            .replace("in the profile ([tables.", "in this file ([data.tables.")
-            .replace("in the profile: [tables.", "in this file: [data.tables.")
-            .replace("under [tables.", "under [data.tables.");
-        Error::Input(format!("{}: [data]: {e}", file.path.display()))
-    })?;
+    let strategy = match dataset_strategy(&schema, &file.profile) {
+        Ok(strategy) => strategy,
+        Err(e) => {
+            use crate::generate::GenerateError as G;
+            // What the file says wrong is an input error; what the
+            // generator cannot do for this schema fails this property
+            // alone, saying what to write, and every other one runs.
+            let input = matches!(
+                e,
+                G::ProfileIo { .. }
+                    | G::Profile { .. }
+                    | G::UnknownTable { .. }
+                    | G::UnknownColumn { .. }
+                    | G::BadValue { .. }
+            );
+            // The generator names a profile's sections; here they are
+            // under [data].
+            let text = e
+                .to_string()
+                .replace("in the profile ([tables.", "in this file ([data.tables.")
+                .replace("in the profile: [tables.", "in this file: [data.tables.")
+                .replace("under [tables.", "under [data.tables.")
+                .replace("in the profile", "in this file's [data]");
+            if input {
+                // These name their file and line.
+                return Err(Error::Input(text));
+            }
+            let _ = conn.close().await;
+            let verdict = Verdict::Abort(format!("[data]: no data set could be generated: {text}"));
+            return Ok((
+                verdict,
+                vec![0; file.checks.len() + file.races.len()],
+                0,
+                RaceCount::default(),
+            ));
+        }
+    };
     // A race case drives every schedule of every race on clones of its
     // data: fewer cases. Shrinking stays cheap: the failing schedule is
     // tried first on each smaller data set.
