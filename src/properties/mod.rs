@@ -5,6 +5,7 @@
 //! [`PropertyResult`] per target (a migration, the chain, a property file).
 
 mod apply;
+mod cases;
 pub mod fidelity;
 pub(crate) mod idempotency;
 pub mod race;
@@ -304,7 +305,7 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                     }
                 }
                 None => {
-                    let (found, count) = rules::check(harness, options.cases, seed).await?;
+                    let (found, count) = cases::check(harness, options.cases, seed).await?;
                     if found.is_empty() {
                         // Nothing was checked: say so, not a silent pass.
                         results.push(PropertyResult::skip(

@@ -38,7 +38,8 @@ use serde::Deserialize;
 use sqlx::postgres::PgConnection;
 use sqlx::Either;
 
-use super::rules::{bind_literals, show_row};
+use super::cases::show_row;
+use super::rules::bind_literals;
 use crate::server::Database;
 use crate::{Error, Harness};
 
@@ -503,7 +504,7 @@ impl Driver<'_> {
                 text
             }
             Err(e) => {
-                let (code, message) = super::rules::db_error(&e);
+                let (code, message) = super::cases::db_error(&e);
                 let code = code.unwrap_or_default();
                 // After an error in a transaction, every statement until its
                 // end fails with 25P02: a consequence, not an outcome.
@@ -984,7 +985,7 @@ async fn judge(
         ));
     }
     let shown = one_line(&race.hold);
-    match super::rules::text_rows(control, hold).await {
+    match super::cases::text_rows(control, hold).await {
         Ok(rows) => match rows.as_slice() {
             [only] if only.len() == 1 && only[0].as_deref() == Some("t") => Ok(()),
             [only] if only.len() == 1 && only[0].as_deref() == Some("f") => Err((

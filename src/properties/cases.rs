@@ -1,0 +1,934 @@
+//! Running property files: each file's cases drawn and shrunk through
+//! `runner`, its checks run in a transaction per case, its races driven by
+//! `race` on a committed copy of the case's data, and the result with the
+//! minimal data set and the command to reproduce it.
+
+use std::fmt::Write as _;
+
+use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRng};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Connection, Row, ValueRef};
+
+use super::race::{self, RaceContext, RaceCount};
+use super::rules::{bind_literals, load_dir, Check, Expect, PropertyFile};
+use super::runner::{self, Case, Settings, Verdict};
+use super::{PropertyResult, Status};
+use crate::generate::{dataset_strategy, Dataset};
+use crate::server::{quote_ident, Database};
+use crate::{Error, Harness};
+
+/// At most this many `for_each` rows are tried per check and case: enough
+/// to exercise a rule, bounded so a large data set stays fast.
+const MAX_ROWS_PER_CHECK: usize = 16;
+
+/// Data sets drawn again at most per file because none of its races had a
+/// row to race on; past that, cases count as not exercising the races.
+const MAX_RACE_REJECTS: u64 = 100;
+
+/// What the runner counted, for the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseCount {
+    /// Generated cases run (shrinking steps included) by files without
+    /// races.
+    pub cases: u64,
+    /// Race schedules driven (each on a clone of its case's data).
+    pub schedules: u64,
+    /// Files run at once, all from the same start: the time until the
+    /// last file without races finished ...
+    pub case_wall: std::time::Duration,
+    /// ... and until the last file with races finished.
+    pub schedule_wall: std::time::Duration,
+}
+/// Runs every property file against generated data sets.
+pub(super) async fn check(
+    harness: &Harness,
+    cases: u32,
+    seed: u64,
+) -> Result<(Vec<PropertyResult>, CaseCount), Error> {
+    let files = load_dir(&harness.config().properties.dir)?;
+    let mut results = Vec::new();
+    let mut count = CaseCount::default();
+    let started = std::time::Instant::now();
+    // Files run at once, as tasks of this one runtime: the cases of one
+    // file are sequential (each shrinks from the last), the server is not.
+    let outcomes = futures_util::future::join_all(files.iter().map(|file| async move {
+        let outcome = run_property(harness, file, cases, seed).await;
+        (outcome, started.elapsed())
+    }))
+    .await;
+    for (file, (outcome, wall)) in files.iter().zip(outcomes) {
+        let (result, n) = outcome?;
+        results.push(result);
+        count.cases += n.cases;
+        count.schedules += n.schedules;
+        if file.races.is_empty() {
+            count.case_wall = count.case_wall.max(wall);
+        } else {
+            count.schedule_wall = count.schedule_wall.max(wall);
+        }
+    }
+    Ok((results, count))
+}
+
+/// Text of a result row: one `Option<String>` per column (simple-query
+/// protocol results are text).
+pub(super) fn text_row(row: &PgRow) -> Vec<Option<String>> {
+    (0..row.len())
+        .map(|i| {
+            let value = row.try_get_raw(i).ok()?;
+            if value.is_null() {
+                return None;
+            }
+            value.as_str().ok().map(str::to_string)
+        })
+        .collect()
+}
+
+pub(super) async fn text_rows(
+    conn: &mut PgConnection,
+    sql: &str,
+) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
+    let rows = sqlx::raw_sql(sql).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(text_row).collect())
+}
+
+pub(super) fn show_row(row: &[Option<String>]) -> String {
+    let cells: Vec<String> = row
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            None => format!("${} = NULL", i + 1),
+            Some(v) => format!("${} = '{}'", i + 1, v.replace('\'', "''")),
+        })
+        .collect();
+    cells.join(", ")
+}
+
+pub(super) fn db_error(e: &sqlx::Error) -> (Option<String>, String) {
+    match e {
+        sqlx::Error::Database(db) => (db.code().map(|c| c.into_owned()), db.message().to_string()),
+        other => (None, other.to_string()),
+    }
+}
+
+/// The seed of the RNG for one property: the run's seed mixed with the
+/// file's stem, so files do not all draw the same data.
+fn rng_for(seed: u64, stem: &str) -> TestRng {
+    let mut bytes = [0u8; 32];
+    let mut z = seed;
+    for b in stem.bytes() {
+        z = (z ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    for chunk in bytes.chunks_mut(8) {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(x ^ (x >> 31)).to_le_bytes());
+    }
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// Finds what no generated data can fix before any is generated: every
+/// statement of every check is prepared once on the property's database
+/// (at its version), the roles it sets must exist, and its `$n` must be
+/// columns of `for_each`. An error here names the file and the check's
+/// line and ends the run with exit 2, instead of failing every case and
+/// shrinking toward nothing.
+///
+/// A `reject` statement may rightly fail to prepare (a column that must be
+/// gone, a view that must not be writable): only its syntax is checked.
+/// `after` queries of `preserve` checks run at head and are checked there.
+async fn validate(file: &PropertyFile, conn: &mut PgConnection) -> Result<(), Error> {
+    use sqlx::Executor;
+    let at = |check: &Check, message: String| {
+        Error::Input(format!(
+            "{}:{}: {}: {message}",
+            file.path.display(),
+            check.line,
+            check.label()
+        ))
+    };
+    for check in &file.checks {
+        let columns = match &check.for_each {
+            Some(q) => match conn.describe(q.as_str()).await {
+                Ok(d) => d.columns().len(),
+                Err(e) => {
+                    return Err(at(
+                        check,
+                        format!("`for_each` cannot run: {}", db_error(&e).1),
+                    ))
+                }
+            },
+            None => 0,
+        };
+        let nulls = vec![None; columns];
+        let sql = bind_literals(&check.sql, &nulls).map_err(|m| at(check, m))?;
+        for (key, value) in &check.settings {
+            if let Some(n) = value
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                if n == 0 || n > columns {
+                    return Err(at(
+                        check,
+                        format!("setting `{key}` = ${n}, but `for_each` gives {columns} column(s)"),
+                    ));
+                }
+            }
+            if !key.contains('.') {
+                let known: bool =
+                    sqlx::query_scalar("select exists (select 1 from pg_settings where name = $1)")
+                        .bind(key)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(|e| at(check, e.to_string()))?;
+                if !known {
+                    return Err(at(
+                        check,
+                        format!("setting `{key}` is not a PostgreSQL setting (custom settings need a dot: `app.{key}`)"),
+                    ));
+                }
+            }
+        }
+        if let Some(role) = &check.role {
+            let exists: bool =
+                sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+                    .bind(role)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| at(check, e.to_string()))?;
+            if !exists {
+                return Err(at(
+                    check,
+                    format!("role `{role}` does not exist at this version"),
+                ));
+            }
+        }
+        let statements: Vec<(&str, &str)> = match check.expect {
+            Expect::Preserve => vec![("before", check.before.as_deref().unwrap_or_default())],
+            _ => vec![("sql", sql.as_str())],
+        };
+        for (what, text) in statements {
+            // Several statements cannot be prepared as one, and a later one
+            // may stand on an earlier one: those are left to the cases.
+            if text.trim().is_empty() || crate::statement::split(text).len() > 1 {
+                continue;
+            }
+            if let Err(e) = conn.describe(text).await {
+                let (code, message) = db_error(&e);
+                let syntax = code.as_deref() == Some("42601");
+                if check.expect != Expect::Reject || syntax {
+                    return Err(at(check, format!("`{what}` cannot run: {message}")));
+                }
+            }
+        }
+    }
+    for race in &file.races {
+        let at = |message: String| {
+            Error::Input(format!(
+                "{}:{}: {}: {message}",
+                file.path.display(),
+                race.line,
+                race.label()
+            ))
+        };
+        let columns = match &race.for_each {
+            Some(q) => match conn.describe(q.as_str()).await {
+                Ok(d) => d.columns().len(),
+                Err(e) => return Err(at(format!("`for_each` cannot run: {}", db_error(&e).1))),
+            },
+            None => 0,
+        };
+        let nulls = vec![None; columns];
+        let mut texts: Vec<(String, &str)> = Vec::new();
+        if let Some(setup) = &race.setup {
+            texts.push(("`setup`".into(), setup));
+        }
+        for (s, steps) in race.steps.iter().enumerate() {
+            for (k, step) in steps.iter().enumerate() {
+                texts.push((format!("session {} step {}", s + 1, k + 1), step));
+            }
+        }
+        texts.push(("`hold`".into(), &race.hold));
+        for (what, text) in texts {
+            let bound = bind_literals(text, &nulls).map_err(|m| at(format!("{what}: {m}")))?;
+            // Only syntax is checked: a step may stand on what `setup` or
+            // an earlier step creates.
+            if crate::statement::split(&bound).len() != 1 {
+                continue;
+            }
+            if let Err(e) = conn.describe(bound.as_str()).await {
+                let (code, message) = db_error(&e);
+                if code.as_deref() == Some("42601") {
+                    return Err(at(format!("{what} cannot run: {message}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One property file's cases on its database, over one connection.
+struct PropertyCases<'a> {
+    harness: &'a Harness,
+    file: &'a PropertyFile,
+    level: usize,
+    conn: PgConnection,
+    /// Per check, then per race: cases in which it had something to check.
+    exercised: Vec<u64>,
+    /// Cases run, shrinking steps included.
+    cases: u64,
+    /// The run's seed (races draw their sampled schedules from it).
+    seed: u64,
+    /// The race and schedule that failed last: tried first while
+    /// shrinking.
+    failing_schedule: Option<(usize, Vec<usize>)>,
+    /// Race schedules driven.
+    races: RaceCount,
+}
+
+impl Case<Dataset> for PropertyCases<'_> {
+    async fn run(&mut self, data: Dataset) -> Result<(), TestCaseError> {
+        self.cases += 1;
+        run_case(self, &data).await
+    }
+}
+
+/// What a property's cases produced: the verdict, how many cases
+/// exercised each check and race, how many cases ran, and the race
+/// schedules driven.
+type CasesOutcome = (Verdict<Dataset>, Vec<u64>, u64, RaceCount);
+
+/// Draws and runs the cases of `file` on `db`, one connection: replayed
+/// regressions first, then new cases, a failure shrunk and saved.
+async fn run_cases(
+    harness: &Harness,
+    file: &PropertyFile,
+    level: usize,
+    db: &Database,
+    cases: u32,
+    seed: u64,
+) -> Result<CasesOutcome, Error> {
+    let mut conn = harness.connect(db).await?;
+    validate(file, &mut conn).await?;
+    let schema = super::capture(&mut conn).await?;
+    let strategy = match dataset_strategy(&schema, &file.profile) {
+        Ok(strategy) => strategy,
+        Err(e) => {
+            use crate::generate::GenerateError as G;
+            // What the file says wrong is an input error; what the
+            // generator cannot do for this schema fails this property
+            // alone, saying what to write, and every other one runs.
+            let input = matches!(
+                e,
+                G::ProfileIo { .. }
+                    | G::Profile { .. }
+                    | G::UnknownTable { .. }
+                    | G::UnknownColumn { .. }
+                    | G::BadValue { .. }
+            );
+            // The generator names a profile's sections; here they are
+            // under [data].
+            let text = e
+                .to_string()
+                .replace("in the profile ([tables.", "in this file ([data.tables.")
+                .replace("in the profile: [tables.", "in this file: [data.tables.")
+                .replace("under [tables.", "under [data.tables.")
+                .replace("in the profile", "in this file's [data]");
+            if input {
+                // These name their file and line.
+                return Err(Error::Input(text));
+            }
+            let _ = conn.close().await;
+            let verdict = Verdict::Abort(format!("[data]: no data set could be generated: {text}"));
+            return Ok((
+                verdict,
+                vec![0; file.checks.len() + file.races.len()],
+                0,
+                RaceCount::default(),
+            ));
+        }
+    };
+    // A race case drives every schedule of every race on clones of its
+    // data: fewer cases. Shrinking stays cheap: the failing schedule is
+    // tried first on each smaller data set.
+    let racing = !file.races.is_empty();
+    let settings = Settings {
+        cases: if racing {
+            cases.min(race::MAX_RACE_CASES)
+        } else {
+            cases
+        },
+        max_shrink_iters: 1024,
+        regressions: Some(file.regressions_path()),
+    };
+    let mut state = PropertyCases {
+        harness,
+        file,
+        level,
+        conn,
+        exercised: vec![0; file.checks.len() + file.races.len()],
+        cases: 0,
+        seed,
+        failing_schedule: None,
+        races: RaceCount::default(),
+    };
+    let mut verdict =
+        runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
+    if let Verdict::Fail(reason, minimal) = verdict {
+        let (reason, minimal) = fewest_rows(&mut state, &schema, reason, minimal).await;
+        verdict = Verdict::Fail(reason, minimal);
+    }
+    let _ = state.conn.close().await;
+    Ok((verdict, state.exercised, state.cases, state.races))
+}
+
+/// Row deletions tried at most after proptest's shrinking.
+const MAX_ROW_DELETIONS: usize = 400;
+
+/// Shrinks a failing data set to its fewest rows: proptest shrinks the
+/// generator's inputs (row counts, simpler values), which cannot drop one
+/// row while keeping another; this then deletes rows one at a time (each
+/// with the rows that reference it), keeping a deletion when the case
+/// still fails. A data set that fails to load is not a smaller failure of
+/// a rule that loaded.
+async fn fewest_rows(
+    state: &mut PropertyCases<'_>,
+    schema: &crate::schema::SchemaSnapshot,
+    mut reason: String,
+    mut data: Dataset,
+) -> (String, Dataset) {
+    const NOT_LOADED: &str = "the generated data set did not load";
+    let load_failure = reason.starts_with(NOT_LOADED);
+    let mut tried = 0;
+    'pass: {
+        // Children first: a deletion there leaves the parents in place.
+        for t in (0..data.tables().len()).rev() {
+            let mut r = data.tables()[t].rows().len();
+            while r > 0 {
+                r -= 1;
+                if tried >= MAX_ROW_DELETIONS {
+                    break 'pass;
+                }
+                let Some(smaller) = data.without_row(t, r, schema) else {
+                    continue;
+                };
+                tried += 1;
+                if let Err(TestCaseError::Fail(why)) = state.run(smaller.clone()).await {
+                    let why = why.message().to_string();
+                    if load_failure || !why.starts_with(NOT_LOADED) {
+                        reason = why;
+                        data = smaller;
+                        // Rows after `r` may have gone with it.
+                        r = r.min(data.tables()[t].rows().len());
+                    }
+                }
+            }
+        }
+    }
+    (reason, data)
+}
+
+/// Runs one property file: a database at its version, its cases, the
+/// result.
+async fn run_property(
+    harness: &Harness,
+    file: &PropertyFile,
+    cases: u32,
+    seed: u64,
+) -> Result<(PropertyResult, CaseCount), Error> {
+    let property = file.property();
+    let in_file = |e: Error| Error::Input(format!("{}: {e}", file.path.display()));
+    let level = harness.level_of(file.at.as_deref()).map_err(in_file)?;
+    let db = harness.database_at_level(level).await?;
+    let started = std::time::Instant::now();
+    let outcome = run_cases(harness, file, level, &db, cases, seed).await;
+    let _ = harness.drop_database(&db).await;
+    let (result, exercised, cases_run, raced) = outcome?;
+    let elapsed = started.elapsed();
+    // A race file's cases are counted as its schedules.
+    let count = CaseCount {
+        cases: if file.races.is_empty() { cases_run } else { 0 },
+        schedules: raced.schedules,
+        ..CaseCount::default()
+    };
+    let elapsed = elapsed.as_secs_f64();
+    // Checks, then races: what each is, where it is, whether it reads rows.
+    let items: Vec<(String, usize, bool, &'static str)> = file
+        .checks
+        .iter()
+        .map(|c| {
+            let what = if c.expect == Expect::Preserve {
+                "`before`"
+            } else {
+                "`for_each`"
+            };
+            let reads = c.for_each.is_some() || c.expect == Expect::Preserve;
+            (c.label(), c.line, reads, what)
+        })
+        .chain(
+            file.races
+                .iter()
+                .map(|r| (r.label(), r.line, r.for_each.is_some(), "`for_each`")),
+        )
+        .collect();
+    let rerun = format!("check --only properties --seed {seed}");
+    let mut r = match result {
+        Verdict::Pass => {
+            let vacuous = items
+                .iter()
+                .zip(&exercised)
+                .find(|((_, _, reads, _), n)| **n == 0 && *reads);
+            if let Some(((label, line, _, what), _)) = vacuous {
+                let mut r = PropertyResult::fail(
+                    &property,
+                    &file.name,
+                    format!(
+                        "{}:{line}: {label} was never exercised: {what} returned no rows in all {cases_run} cases, so it proved nothing (give [data] rows the tables it reads)",
+                        file.path.display(),
+                    ),
+                );
+                r.rerun = Some(rerun.clone());
+                r
+            } else {
+                let counts: Vec<String> = items
+                    .iter()
+                    .zip(&exercised)
+                    .map(|((label, ..), n)| {
+                        let short = label.split(" (").next().unwrap_or(label);
+                        format!("{short}: {n}")
+                    })
+                    .collect();
+                let mut r = PropertyResult::pass(&property, &file.name);
+                let schedules = if raced.schedules > 0 {
+                    format!(
+                        ", {} race schedules at {:.0}/s",
+                        raced.schedules,
+                        raced.schedules as f64 / raced.elapsed.as_secs_f64().max(1e-9)
+                    )
+                } else {
+                    String::new()
+                };
+                let drawn_again = if raced.rejected > 0 {
+                    format!(
+                        " ({} more drawn and set aside: no row to race on)",
+                        raced.rejected
+                    )
+                } else {
+                    String::new()
+                };
+                let ran = cases_run.saturating_sub(raced.rejected);
+                // A race file's time goes to its schedules: their rate is
+                // the one that says something.
+                let rate = if raced.schedules > 0 {
+                    String::new()
+                } else {
+                    format!(", {:.0} cases/s", ran as f64 / elapsed.max(1e-9))
+                };
+                r.message = format!(
+                    "{ran} cases{drawn_again}{rate}{schedules}; exercised in {}",
+                    counts.join(", ")
+                );
+                r
+            }
+        }
+        Verdict::Fail(reason, minimal) => {
+            let mut r = PropertyResult::fail(
+                &property,
+                &file.name,
+                format!(
+                    "{}: {}",
+                    file.path.display(),
+                    reason.lines().next().unwrap_or("")
+                ),
+            );
+            let mut evidence = String::new();
+            let _ = writeln!(evidence, "{reason}");
+            let _ = writeln!(
+                evidence,
+                "minimal data set ({} rows):",
+                minimal.total_rows()
+            );
+            for line in minimal.to_inserts().lines() {
+                let _ = writeln!(evidence, "  {line}");
+            }
+            let _ = writeln!(evidence, "reproduce: --seed {seed} (the failing case is also saved in {} and replayed first)", file.regressions_path().display());
+            r.diff = Some(evidence);
+            r.rerun = Some(rerun.clone());
+            r
+        }
+        Verdict::Abort(reason) => {
+            let mut r = PropertyResult::fail(
+                &property,
+                &file.name,
+                format!("{}: aborted: {reason}", file.path.display()),
+            );
+            r.rerun = Some(rerun.clone());
+            r
+        }
+    };
+    if r.status == Status::Fail && r.rerun.is_none() {
+        r.rerun = Some(rerun);
+    }
+    Ok((r, count))
+}
+
+/// One generated case: load the data set and run every check. `Err` is a
+/// broken rule (proptest then shrinks the data set).
+async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), TestCaseError> {
+    let PropertyCases {
+        harness,
+        file,
+        level,
+        conn,
+        exercised,
+        ..
+    } = state;
+    let (harness, file, level) = (*harness, *file, *level);
+    let plain: Vec<&Check> = file
+        .checks
+        .iter()
+        .filter(|c| c.expect != Expect::Preserve)
+        .collect();
+    if !plain.is_empty() {
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(|e| TestCaseError::fail(format!("BEGIN failed: {e}")))?;
+        let outcome = async {
+            // The data set as the INSERTs a failure would show, in one round
+            // trip; then deferred constraints fire inside the case.
+            let batch = format!("{}\nSET CONSTRAINTS ALL IMMEDIATE;", data.to_inserts());
+            sqlx::raw_sql(&batch).execute(&mut *tx).await.map_err(|e| {
+                TestCaseError::fail(format!("the generated data set did not load: {e}"))
+            })?;
+            for check in &plain {
+                run_check(&mut tx, check, &mut exercised[check.number - 1]).await?;
+            }
+            Ok::<(), TestCaseError>(())
+        }
+        .await;
+        let _ = tx.rollback().await;
+        outcome?;
+    }
+    for check in file.checks.iter().filter(|c| c.expect == Expect::Preserve) {
+        run_preserve(
+            harness,
+            level,
+            check,
+            data,
+            &mut exercised[check.number - 1],
+            conn,
+        )
+        .await?;
+    }
+    run_races(state, data).await
+}
+
+/// The case's races: the data set loaded and committed in a database of
+/// its own (the sessions of a race must see it), which every schedule
+/// clones. Each race runs on the first row of its `for_each`.
+async fn run_races(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), TestCaseError> {
+    let (harness, file) = (state.harness, state.file);
+    if file.races.is_empty() {
+        return Ok(());
+    }
+    let fail = |m: String| TestCaseError::fail(m);
+    let db = harness
+        .database_at_level(state.level)
+        .await
+        .map_err(|e| fail(format!("cannot create the races' database: {e}")))?;
+    let outcome = async {
+        let mut conn = harness
+            .connect(&db)
+            .await
+            .map_err(|e| fail(format!("cannot connect: {e}")))?;
+        let batch = format!("BEGIN;\n{}\nCOMMIT;", data.to_inserts());
+        let loaded = sqlx::raw_sql(&batch).execute(&mut conn).await;
+        let mut rows = Vec::new();
+        let mut read = Ok(());
+        if let Err(e) = loaded {
+            read = Err(fail(format!("the generated data set did not load: {e}")));
+        } else {
+            for race in &file.races {
+                match &race.for_each {
+                    Some(q) => match text_rows(&mut conn, q).await {
+                        Ok(found) => rows.push(found.into_iter().next()),
+                        Err(e) => {
+                            read = Err(fail(format!("{}: for_each failed: {e}", race.label())));
+                            break;
+                        }
+                    },
+                    None => rows.push(Some(Vec::new())),
+                }
+            }
+        }
+        let _ = conn.close().await;
+        read?;
+        // A data set with nothing to race on is drawn again (a bounded
+        // number of times): schedules are too costly to spend on nothing.
+        if rows.iter().all(Option::is_none) && state.races.rejected < MAX_RACE_REJECTS {
+            state.races.rejected += 1;
+            return Err(TestCaseError::reject("no race has a row to race on"));
+        }
+        let ctx = RaceContext {
+            harness,
+            case_db: &db,
+            file_stem: &file.stem,
+            seed: state.seed,
+        };
+        // The race that failed last goes first while shrinking.
+        let mut order: Vec<usize> = (0..file.races.len()).collect();
+        if let Some((failed, _)) = &state.failing_schedule {
+            order.retain(|i| i != failed);
+            order.insert(0, *failed);
+        }
+        for i in order {
+            let Some(row) = &rows[i] else {
+                continue;
+            };
+            state.exercised[file.checks.len() + i] += 1;
+            let first = state
+                .failing_schedule
+                .as_ref()
+                .filter(|(race, _)| *race == i)
+                .map(|(_, schedule)| schedule.clone());
+            let raced = race::run_race(
+                &ctx,
+                &file.races[i],
+                row,
+                first.as_deref(),
+                &mut state.races,
+            )
+            .await;
+            if let Err((e, schedule)) = raced {
+                if let Some(schedule) = schedule {
+                    state.failing_schedule = Some((i, schedule));
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _ = harness.drop_database(&db).await;
+    outcome
+}
+
+async fn run_check(
+    conn: &mut PgConnection,
+    check: &Check,
+    exercised: &mut u64,
+) -> Result<(), TestCaseError> {
+    let setup_err = |what: &str, e: sqlx::Error| {
+        TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
+    };
+    let rows = match &check.for_each {
+        Some(q) => text_rows(conn, q)
+            .await
+            .map_err(|e| setup_err("for_each", e))?,
+        None => vec![Vec::new()],
+    };
+    if !rows.is_empty() {
+        *exercised += 1;
+    }
+    for row in rows.iter().take(MAX_ROWS_PER_CHECK) {
+        let sql = bind_literals(&check.sql, row)
+            .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
+        let mut sp = conn.begin().await.map_err(|e| setup_err("SAVEPOINT", e))?;
+        if let Some(role) = &check.role {
+            sqlx::raw_sql(&format!("set local role {}", quote_ident(role)))
+                .execute(&mut *sp)
+                .await
+                .map_err(|e| setup_err("SET ROLE", e))?;
+        }
+        for (key, value) in &check.settings {
+            let value = match value
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(n) => row.get(n.wrapping_sub(1)).cloned().flatten(),
+                None => Some(value.clone()),
+            };
+            sqlx::query("select set_config($1, $2, true)")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *sp)
+                .await
+                .map_err(|e| setup_err("set_config", e))?;
+        }
+        let result = text_rows(&mut sp, &sql).await;
+        let _ = sp.rollback().await;
+        let with = if row.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", show_row(row))
+        };
+        let broken = |what: String| {
+            TestCaseError::fail(format!(
+                "{}: `{}`{with} {what}",
+                check.label(),
+                check.sql.trim()
+            ))
+        };
+        match (check.expect, result) {
+            (Expect::Reject, Ok(_)) => {
+                let wanted = check
+                    .sqlstate
+                    .as_deref()
+                    .map(|s| format!(" with SQLSTATE {s}"))
+                    .unwrap_or_default();
+                return Err(broken(format!(
+                    "succeeded, but the rule says it must fail{wanted}"
+                )));
+            }
+            (Expect::Reject, Err(e)) => {
+                let (code, message) = db_error(&e);
+                if let Some(wanted) = &check.sqlstate {
+                    if code.as_deref() != Some(wanted.as_str()) {
+                        return Err(broken(format!(
+                            "failed with SQLSTATE {} ({message}), but the rule says SQLSTATE {wanted}",
+                            code.as_deref().unwrap_or("none")
+                        )));
+                    }
+                }
+            }
+            (Expect::Accept, Err(e)) => {
+                let (code, message) = db_error(&e);
+                return Err(broken(format!(
+                    "failed: {message} (SQLSTATE {}), but the rule says it must succeed",
+                    code.as_deref().unwrap_or("none")
+                )));
+            }
+            (Expect::Accept, Ok(_)) => {}
+            (Expect::Hold, Ok(rows)) => match rows.as_slice() {
+                [only] if only.len() == 1 && only[0].as_deref() == Some("t") => {}
+                [only] if only.len() == 1 && only[0].as_deref() == Some("f") => {
+                    return Err(broken("returned false".into()))
+                }
+                _ => {
+                    return Err(broken(format!(
+                        "must return one boolean, returned {rows:?}"
+                    )))
+                }
+            },
+            (Expect::Hold, Err(e)) => {
+                let (code, message) = db_error(&e);
+                return Err(broken(format!(
+                    "failed: {message} (SQLSTATE {})",
+                    code.as_deref().unwrap_or("none")
+                )));
+            }
+            (Expect::Preserve, _) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Data generated at the property's version, `before`, the chain migrated
+/// to head, `after`: the results must be equal. When every migration to
+/// head can run in a transaction, the case runs in one on the property's
+/// database and is rolled back; otherwise it gets a database of its own.
+async fn run_preserve(
+    harness: &Harness,
+    level: usize,
+    check: &Check,
+    data: &Dataset,
+    exercised: &mut u64,
+    conn: &mut PgConnection,
+) -> Result<(), TestCaseError> {
+    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
+    if harness.ups_fit_in_a_transaction(level) {
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(|e| fail(format!("BEGIN failed: {e}")))?;
+        let outcome = preserve_steps(harness, level, check, data, exercised, &mut tx, true).await;
+        let _ = tx.rollback().await;
+        return outcome;
+    }
+    let db = harness
+        .database_at_level(level)
+        .await
+        .map_err(|e| fail(format!("cannot create a database: {e}")))?;
+    let outcome = async {
+        let mut conn = harness
+            .connect(&db)
+            .await
+            .map_err(|e| fail(format!("cannot connect: {e}")))?;
+        let outcome =
+            preserve_steps(harness, level, check, data, exercised, &mut conn, false).await;
+        let _ = conn.close().await;
+        outcome
+    }
+    .await;
+    let _ = harness.drop_database(&db).await;
+    outcome
+}
+
+async fn preserve_steps(
+    harness: &Harness,
+    level: usize,
+    check: &Check,
+    data: &Dataset,
+    exercised: &mut u64,
+    conn: &mut PgConnection,
+    in_transaction: bool,
+) -> Result<(), TestCaseError> {
+    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
+    let inserts = data.to_inserts();
+    let batch = if in_transaction {
+        inserts
+    } else {
+        format!("BEGIN;\n{inserts}\nCOMMIT;")
+    };
+    sqlx::raw_sql(&batch)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| fail(format!("the generated data set did not load: {e}")))?;
+    let before_sql = check.before.as_deref().unwrap_or_default();
+    let before = text_rows(conn, before_sql)
+        .await
+        .map_err(|e| fail(format!("`before` failed: {e}")))?;
+    if !before.is_empty() {
+        *exercised += 1;
+    }
+    for index in level..harness.chain().migrations.len() {
+        let applied = if in_transaction {
+            harness.apply_up_within(conn, index).await
+        } else {
+            harness.apply_up(conn, index).await
+        };
+        applied.map_err(|e| fail(format!("migrating to head failed: {e}")))?;
+    }
+    let after_sql = check.after.as_deref().unwrap_or_default();
+    let after = text_rows(conn, after_sql)
+        .await
+        .map_err(|e| fail(format!("`after` failed: {e}")))?;
+    if before == after {
+        return Ok(());
+    }
+    let first_diff = before
+        .iter()
+        .zip(&after)
+        .position(|(a, b)| a != b)
+        .unwrap_or(before.len().min(after.len()));
+    let show = |rows: &[Vec<Option<String>>], i: usize| {
+        rows.get(i).map_or("(no row)".to_string(), |r| {
+            let cells: Vec<String> = r
+                .iter()
+                .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+    };
+    Err(fail(format!(
+        "data not preserved across the migration to head: `before` returned {} rows, `after` {}; first difference at row {}: before {} after {}",
+        before.len(),
+        after.len(),
+        first_diff + 1,
+        show(&before, first_diff),
+        show(&after, first_diff)
+    )))
+}
