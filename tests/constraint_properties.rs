@@ -348,3 +348,22 @@ async fn a_property_file_can_start_from_a_seed_profile() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_overflow_on_a_value_at_its_type_limit_says_so_and_how_to_bound_it() {
+    let project = project_with_property(
+        "name = \"a quota can always grow by one\"\n\n[data]\nrows = { cycle = 2, weekly_plan = 12 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select id, quota from weekly_plan\"\nsql = \"select $2::integer + 1 > 0\"\n",
+    );
+    let results = run_properties(project.path(), 64, 2).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let text = evidence(r);
+    assert!(text.contains("SQLSTATE 22003"), "{text}");
+    assert!(
+        text.contains("note: weekly_plan.quota = 2147483647 is the largest integer, and the failure is an overflow (SQLSTATE 22003)")
+            && text.contains("[data.tables.\"weekly_plan\".columns.quota] range = [lo, hi]"),
+        "{text}"
+    );
+    // Shrunk to the one plan row and its parents.
+    assert!(text.contains("minimal data set (3 rows):"), "{text}");
+}

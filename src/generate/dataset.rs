@@ -284,6 +284,46 @@ impl Dataset {
             .collect()
     }
 
+    /// Values at the limit of their integer type (`smallint`, `integer`,
+    /// `bigint`): `(table, column, type, value, largest?)`, each column
+    /// once. Generated data mixes them in; an arithmetic rule overflows on
+    /// them.
+    pub fn values_at_integer_limits(&self) -> Vec<(String, String, String, i64, bool)> {
+        let mut out = Vec::new();
+        for t in &self.tables {
+            for (c, ty) in t.types.iter().enumerate() {
+                let (lo, hi) = match ty.as_str() {
+                    "smallint" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                    "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                    "bigint" => (i64::MIN, i64::MAX),
+                    _ => continue,
+                };
+                let hit = t.rows.iter().find_map(|row| match row.get(c) {
+                    Some(Value::Int(v)) if *v == lo || *v == hi => Some(*v),
+                    _ => None,
+                });
+                if let Some(v) = hit {
+                    out.push((
+                        self.display_table(&t.name),
+                        t.columns[c].clone(),
+                        ty.clone(),
+                        v,
+                        v == hi,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn display_table(&self, name: &QualifiedName) -> String {
+        if name.schema == "public" {
+            name.name.clone()
+        } else {
+            name.to_string()
+        }
+    }
+
     /// All rows.
     pub fn total_rows(&self) -> usize {
         self.tables.iter().map(|t| t.rows.len()).sum()

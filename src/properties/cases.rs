@@ -553,6 +553,17 @@ async fn run_property(
             for line in minimal.to_inserts().lines() {
                 let _ = writeln!(evidence, "  {line}");
             }
+            // An overflow on a value the generator took at its type's
+            // limit: a schema without bounds, or a rule that needs them.
+            if reason.contains("SQLSTATE 22003") {
+                for (table, column, ty, value, largest) in minimal.values_at_integer_limits() {
+                    let end = if largest { "largest" } else { "smallest" };
+                    let _ = writeln!(
+                        evidence,
+                        "note: {table}.{column} = {value} is the {end} {ty}, and the failure is an overflow (SQLSTATE 22003): if the schema should not allow such values, bound the column with a CHECK; if it should, the rule must not overflow on them; to generate smaller values only, give [data.tables.\"{table}\".columns.{column}] range = [lo, hi]"
+                    );
+                }
+            }
             let _ = writeln!(evidence, "reproduce: --seed {seed} (the failing case is also saved in {} and replayed first)", file.regressions_path().display());
             r.diff = Some(evidence);
             r.rerun = Some(rerun.clone());
