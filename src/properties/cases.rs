@@ -384,8 +384,11 @@ async fn run_cases(
     Ok((verdict, state.exercised, state.cases, state.races))
 }
 
-/// Row deletions tried at most after proptest's shrinking.
+/// Row deletions tried at most after proptest's shrinking ...
 const MAX_ROW_DELETIONS: usize = 400;
+/// ... and for at most this long (a race that passes without a row runs
+/// every schedule).
+const ROW_DELETION_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Shrinks a failing data set to its fewest rows: proptest shrinks the
 /// generator's inputs (row counts, simpler values), which cannot drop one
@@ -402,13 +405,14 @@ async fn fewest_rows(
     const NOT_LOADED: &str = "the generated data set did not load";
     let load_failure = reason.starts_with(NOT_LOADED);
     let mut tried = 0;
+    let started = std::time::Instant::now();
     'pass: {
         // Children first: a deletion there leaves the parents in place.
         for t in (0..data.tables().len()).rev() {
             let mut r = data.tables()[t].rows().len();
             while r > 0 {
                 r -= 1;
-                if tried >= MAX_ROW_DELETIONS {
+                if tried >= MAX_ROW_DELETIONS || started.elapsed() > ROW_DELETION_TIME {
                     break 'pass;
                 }
                 let Some(smaller) = data.without_row(t, r, schema) else {
