@@ -88,6 +88,7 @@ mod build;
 mod dataset;
 mod error;
 mod expr;
+mod json_paths;
 mod plan;
 pub(crate) mod profile;
 mod prune;

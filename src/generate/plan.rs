@@ -15,6 +15,7 @@ use crate::schema::{
 };
 
 use super::expr::{parse_check, parse_expr, restrict, Expr, Restriction};
+use super::json_paths::{text_paths, JsonLeaf};
 use super::profile::{ColumnRule, Distribution, Profile, Scalar, TableProfile};
 use super::realistic::{conform, fake_by_name, semantic_for, Semantic};
 use super::types::{parse_qualified, Base, ColumnType};
@@ -75,6 +76,8 @@ pub(crate) struct ColPlan {
     /// For a partitioned table's key column: one restriction per
     /// partition; each row picks one.
     pub partitions: Vec<Restriction>,
+    /// For a JSON column: values generated columns read from it.
+    pub json_paths: Vec<(Vec<String>, JsonLeaf)>,
 }
 
 impl ColPlan {
@@ -559,6 +562,7 @@ fn table_plan(
             sequence: None,
             identity_always: false,
             partitions: Vec::new(),
+            json_paths: Vec::new(),
         };
         if let Some(g) = &c.generated {
             col.write = Write::Omit;
@@ -603,6 +607,23 @@ fn table_plan(
             col.source = Source::Server;
         }
         columns.push(col);
+    }
+    // JSON that generated columns read (`value ->> 'namespace'`): each
+    // generated document holds a value of the generated column's kind
+    // there, or a NOT NULL generated column refuses the row.
+    for c in &table.columns {
+        let Some(g) = &c.generated else { continue };
+        let leaf = JsonLeaf::for_type(&ColumnType::resolve(&c.data_type, schema));
+        for (json_column, path) in text_paths(g) {
+            if let Some(j) = columns
+                .iter_mut()
+                .find(|x| x.name == json_column && matches!(x.ty.base, Base::Json { .. }))
+            {
+                if !j.json_paths.iter().any(|(p, _)| *p == path) {
+                    j.json_paths.push((path, leaf.clone()));
+                }
+            }
+        }
     }
     // Profile column rules.
     let mut assumed: BTreeSet<String> = BTreeSet::new();
