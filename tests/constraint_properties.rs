@@ -347,6 +347,39 @@ async fn a_property_file_can_start_from_a_seed_profile() {
         stderr.contains("properties/rule.toml:4: [data] profile: ") && stderr.contains("none.toml"),
         "{stderr}"
     );
+
+    // A profile sized for development is refused at the line naming it,
+    // unless this file gives the big table fewer rows.
+    let big = |rows: &str| {
+        let project = project_with_property(&format!(
+            "name = \"x\"\n\n[data]\nprofile = \"../seeds/big.toml\"\n{rows}\n[[check]]\nexpect = \"accept\"\nsql = \"select 1\"\n"
+        ));
+        std::fs::create_dir_all(project.path().join("seeds")).unwrap();
+        std::fs::write(
+            project.path().join("seeds/big.toml"),
+            "default_rows = 0\n\n[tables.cycle]\nrows = 20000\n",
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+            .args(["check", "--only", "properties"])
+            .current_dir(project.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = big("");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("properties/rule.toml:4: [data] profile: ")
+            && stderr
+                .contains("big.toml: table `cycle`: rows = 20000: at most 10000 rows per table"),
+        "{stderr}"
+    );
+    let (code, stderr) = big("rows = { cycle = 2 }");
+    assert_eq!(code, Some(0), "{stderr}");
 }
 
 #[tokio::test]

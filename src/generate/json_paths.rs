@@ -23,22 +23,38 @@ pub(crate) enum JsonLeaf {
 }
 
 impl JsonLeaf {
-    /// The leaf a generated column of type `ty` needs.
-    pub(crate) fn for_type(ty: &ColumnType) -> JsonLeaf {
-        match &ty.base {
+    /// The leaf a generated column of type `ty` needs, when its expression
+    /// is the path's text, cast or passed through a function (not a
+    /// comparison or arithmetic, which could want another kind); `None`:
+    /// the key is left out, as before (the column computes NULL).
+    pub(crate) fn for_column(ty: &ColumnType, expr: &str) -> Option<JsonLeaf> {
+        let outside = literals_removed(expr)
+            .replace("->>", " ")
+            .replace("#>>", " ")
+            .replace("->", " ")
+            .replace("#>", " ")
+            .to_ascii_lowercase();
+        if outside.contains(['=', '<', '>', '+', '*', '/', '|', '%'])
+            || [" and ", " or ", " case ", " not "]
+                .iter()
+                .any(|w| outside.contains(w))
+        {
+            return None;
+        }
+        Some(match &ty.base {
             Base::Bool => JsonLeaf::Bool,
-            Base::Int(_) | Base::Float(_) | Base::Numeric { .. } => JsonLeaf::Number,
+            Base::Int(_) | Base::Float(_) => JsonLeaf::Number,
             Base::Date | Base::Timestamp | Base::TimestampTz => JsonLeaf::Timestamp,
             Base::Enum { labels } if !labels.is_empty() => JsonLeaf::Label(labels.clone()),
             Base::Text { max_chars, .. } => JsonLeaf::Text(*max_chars),
-            _ => JsonLeaf::Text(None),
-        }
+            _ => return None,
+        })
     }
 
     fn value(&self, rng: &mut Rng) -> Json {
         match self {
             JsonLeaf::Bool => json!(rng.chance(0.5)),
-            JsonLeaf::Number => json!(rng.range_i64(0, 1000)),
+            JsonLeaf::Number => json!(rng.range_i64(0, 100)),
             JsonLeaf::Timestamp => json!(format!(
                 "2024-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
                 rng.range_i64(1, 12),
@@ -64,11 +80,21 @@ impl JsonLeaf {
 /// 'k'`, `c -> 'a' ->> 'b'`, `c #>> '{a, b}'`, in the form the server
 /// deparses them (`((value -> 'a'::text) ->> 'b'::text)`).
 pub(crate) fn text_paths(expr: &str) -> Vec<(String, Vec<String>)> {
-    let flat = expr
-        .replace("::text[]", " ")
-        .replace("::text", " ")
-        .replace(['(', ')'], " ");
-    let tokens = tokens(&flat);
+    // Parentheses and casts to text go; names, operators and literals stay.
+    let mut tokens = Vec::new();
+    let mut raw = tokens_of(expr).into_iter().peekable();
+    while let Some(t) = raw.next() {
+        match t {
+            Tok::Other(':') if matches!(raw.peek(), Some(Tok::Other(':'))) => {
+                raw.next();
+                if matches!(raw.peek(), Some(Tok::Ident(i)) if i == "text") {
+                    raw.next();
+                }
+            }
+            Tok::Other(_) => {}
+            t => tokens.push(t),
+        }
+    }
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -108,10 +134,23 @@ enum Tok {
     Ident(String),
     Op(String),
     Str(String),
-    Other,
+    Other(char),
 }
 
-fn tokens(s: &str) -> Vec<Tok> {
+/// `expr` without its string literals (what is outside them).
+fn literals_removed(expr: &str) -> String {
+    tokens_of(expr)
+        .into_iter()
+        .map(|t| match t {
+            Tok::Ident(i) => format!(" {i} "),
+            Tok::Op(o) => format!(" {o} "),
+            Tok::Str(_) => " '' ".to_string(),
+            Tok::Other(c) => c.to_string(),
+        })
+        .collect()
+}
+
+fn tokens_of(s: &str) -> Vec<Tok> {
     let chars: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -160,7 +199,7 @@ fn tokens(s: &str) -> Vec<Tok> {
             i += op.len();
             out.push(Tok::Op(op));
         } else {
-            out.push(Tok::Other);
+            out.push(Tok::Other(c));
             i += 1;
         }
     }
@@ -220,6 +259,11 @@ mod tests {
         assert_eq!(
             text_paths("parse_iso8601_datetime((value ->> 'timestamp'::text))"),
             [("value".to_string(), vec!["timestamp".to_string()])]
+        );
+        // Parentheses inside a key are the key's.
+        assert_eq!(
+            text_paths("(value ->> 'amount (usd)'::text)"),
+            [("value".to_string(), vec!["amount (usd)".to_string()])]
         );
         // A JSON result (`->`) is not a text leaf.
         assert!(text_paths("(value -> 'a'::text)").is_empty());

@@ -613,7 +613,9 @@ fn table_plan(
     // there, or a NOT NULL generated column refuses the row.
     for c in &table.columns {
         let Some(g) = &c.generated else { continue };
-        let leaf = JsonLeaf::for_type(&ColumnType::resolve(&c.data_type, schema));
+        let Some(leaf) = JsonLeaf::for_column(&ColumnType::resolve(&c.data_type, schema), g) else {
+            continue;
+        };
         for (json_column, path) in text_paths(g) {
             if let Some(j) = columns
                 .iter_mut()

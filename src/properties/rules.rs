@@ -434,17 +434,36 @@ fn data_profile(
             t.file = Some(path.to_path_buf());
         }
     }
-    if let Some(t) = profile
-        .tables
-        .iter()
-        .find(|t| t.rows.is_some_and(|n| n > MAX_ROWS_PER_TABLE))
-    {
+    // A seed profile sized for a development database is too big for a
+    // property case: said at the line of what asks for the rows.
+    let too_big = |n: usize| n > MAX_ROWS_PER_TABLE;
+    let limit = format!("at most {MAX_ROWS_PER_TABLE} rows per table in a property case");
+    for t in &profile.tables {
+        let Some(n) = t.rows.filter(|n| too_big(*n)) else {
+            continue;
+        };
+        return Err(match (&t.file, &base) {
+            (None, Some(name)) => invalid(
+                at_line(name.span().start),
+                format!(
+                    "[data] profile: {}: table `{}`: rows = {n}: {limit} (give it fewer in [data.tables] or `rows`)",
+                    profile.path.display(),
+                    t.name
+                ),
+            ),
+            _ => invalid(
+                t.line.max(1),
+                format!("[data] table `{}`: rows = {n}: {limit}", t.name),
+            ),
+        });
+    }
+    if let (Some(name), true) = (&base, too_big(profile.default_rows)) {
         return Err(invalid(
-            t.line.max(1),
+            at_line(name.span().start),
             format!(
-                "[data] table `{}`: rows = {}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case",
-                t.name,
-                t.rows.unwrap_or_default()
+                "[data] profile: {}: default_rows = {}: {limit}",
+                profile.path.display(),
+                profile.default_rows
             ),
         ));
     }
