@@ -4,51 +4,17 @@
 
 mod common;
 
-use common::{copy_dir, root};
+use common::{copy_dir, evidence, root, run_properties, sample_project, sample_property};
 
-use std::path::Path;
 use std::process::Command;
 
-use pgharness::config::Config;
-use pgharness::properties::{check, CheckOptions, PropertyKind, PropertyResult, Status};
+use pgharness::properties::Status;
 
 /// A copy of the sample project with `file` of its chain patched
 /// (`from` -> `to`, which must occur) and only the property `property`.
 fn broken_sample(file: &str, from: &str, to: &str, property: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        root().join("pgharness.toml"),
-        dir.path().join("pgharness.toml"),
-    )
-    .unwrap();
-    copy_dir(&root().join("migrations"), &dir.path().join("migrations"));
-    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
-    std::fs::copy(
-        root().join("properties").join(property),
-        dir.path().join("properties").join(property),
-    )
-    .unwrap();
-    let path = dir.path().join("migrations").join(file);
-    let sql = std::fs::read_to_string(&path).unwrap();
-    assert!(sql.contains(from), "{file} no longer contains `{from}`");
-    std::fs::write(&path, sql.replacen(from, to, 1)).unwrap();
-    dir
-}
-
-async fn run_properties(project: &Path, cases: u32, seed: u64) -> Vec<PropertyResult> {
-    let config = Config::load(&project.join("pgharness.toml")).unwrap();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
-    let options = CheckOptions {
-        properties: vec![PropertyKind::Properties],
-        migration: None,
-        cases,
-        seed: Some(seed),
-    };
-    check(&harness, &options).await.unwrap().results
-}
-
-fn evidence(r: &PropertyResult) -> String {
-    format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or(""))
+    let (name, text) = sample_property(property);
+    sample_project(&[(name, &text)], Some((file, from, to)))
 }
 
 #[tokio::test]
@@ -185,16 +151,7 @@ async fn a_backfill_that_loses_null_emails_fails_preservation_and_shows_such_a_r
 }
 
 fn project_with_property(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        root().join("pgharness.toml"),
-        dir.path().join("pgharness.toml"),
-    )
-    .unwrap();
-    copy_dir(&root().join("migrations"), &dir.path().join("migrations"));
-    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
-    std::fs::write(dir.path().join("properties/rule.toml"), text).unwrap();
-    dir
+    sample_project(&[("rule.toml", text)], None)
 }
 
 #[test]

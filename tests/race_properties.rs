@@ -5,57 +5,15 @@
 
 mod common;
 
-use common::{copy_dir, root};
+use common::{evidence, sample_project as project, sample_property};
 
 use std::path::Path;
 use std::process::Command;
 
-use pgharness::config::Config;
-use pgharness::properties::{check, CheckOptions, PropertyKind, PropertyResult, Status};
-
-/// A copy of the sample project with its chain, `properties` (name, text)
-/// as its only property files, and `file` of the chain patched (`from` ->
-/// `to`, which must occur) when given.
-fn project(properties: &[(&str, &str)], patch: Option<(&str, &str, &str)>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        root().join("pgharness.toml"),
-        dir.path().join("pgharness.toml"),
-    )
-    .unwrap();
-    copy_dir(&root().join("migrations"), &dir.path().join("migrations"));
-    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
-    for (name, text) in properties {
-        std::fs::write(dir.path().join("properties").join(name), text).unwrap();
-    }
-    if let Some((file, from, to)) = patch {
-        let path = dir.path().join("migrations").join(file);
-        let sql = std::fs::read_to_string(&path).unwrap();
-        assert!(sql.contains(from), "{file} no longer contains `{from}`");
-        std::fs::write(&path, sql.replacen(from, to, 1)).unwrap();
-    }
-    dir
-}
-
-fn sample_property(name: &str) -> (&str, String) {
-    let text = std::fs::read_to_string(root().join("properties").join(name)).unwrap();
-    (name, text)
-}
+use pgharness::properties::{PropertyResult, Status};
 
 async fn run_properties(project: &Path, seed: u64) -> Vec<PropertyResult> {
-    let config = Config::load(&project.join("pgharness.toml")).unwrap();
-    let harness = pgharness::testing::harness_for(config).await.unwrap();
-    let options = CheckOptions {
-        properties: vec![PropertyKind::Properties],
-        migration: None,
-        cases: 64,
-        seed: Some(seed),
-    };
-    check(&harness, &options).await.unwrap().results
-}
-
-fn evidence(r: &PropertyResult) -> String {
-    format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or(""))
+    common::run_properties(project, 64, seed).await
 }
 
 /// The start trigger of 0015 without its lock on the cycle row: two starts

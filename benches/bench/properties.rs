@@ -140,22 +140,7 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
 }
 
 async fn pgharness_run(bench: &Bench, project: &std::path::Path, seed: u64) -> Result<Outcome> {
-    let seed = seed.to_string();
-    let cmd = bench.pgharness(
-        project,
-        &[
-            "--backend",
-            "local",
-            "--format",
-            "json",
-            "check",
-            "--only",
-            "properties",
-            "--seed",
-            &seed,
-        ],
-    );
-    let done = run(cmd).await?;
+    let done = run(check_properties(bench, project, seed)).await?;
     let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
     if done.code == 2 {
         let message = report["error"]["message"]
@@ -201,6 +186,28 @@ async fn pgharness_run(bench: &Bench, project: &std::path::Path, seed: u64) -> R
         cases: report["summary"]["cases"].as_u64(),
         each,
     })
+}
+
+/// `check --only properties` of `project` with `seed`, JSON on stdout.
+pub fn check_properties(
+    bench: &Bench,
+    project: &std::path::Path,
+    seed: u64,
+) -> std::process::Command {
+    bench.pgharness(
+        project,
+        &[
+            "--backend",
+            "local",
+            "--format",
+            "json",
+            "check",
+            "--only",
+            "properties",
+            "--seed",
+            &seed.to_string(),
+        ],
+    )
 }
 
 /// The first number under a key containing `needle`, searched depth-first.

@@ -78,9 +78,10 @@ fn race_project(root: &Path) -> Result<tempfile::TempDir> {
     sample_project(root, is_race_file)
 }
 
-/// Whether a property file holds races.
+/// Whether a property file holds races (read as pgharness reads it).
 pub fn is_race_file(text: &str) -> bool {
-    text.lines().any(|l| l.trim() == "[[race]]")
+    pgharness::properties::rules::parse(text, Path::new("property.toml"))
+        .is_ok_and(|file| !file.races.is_empty())
 }
 
 /// A copy of the sample project (its config and chain) with the property
@@ -120,22 +121,7 @@ async fn pgharness_rate(
     project: &Path,
     seed: u64,
 ) -> Result<(f64, serde_json::Value)> {
-    let seed = seed.to_string();
-    let cmd = bench.pgharness(
-        project,
-        &[
-            "--backend",
-            "local",
-            "--format",
-            "json",
-            "check",
-            "--only",
-            "properties",
-            "--seed",
-            &seed,
-        ],
-    );
-    let done = run(cmd).await?;
+    let done = run(crate::properties::check_properties(bench, project, seed)).await?;
     let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
     if done.code != 0 {
         bail!(

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::types::chrono::{DateTime, Utc};
 
 use super::dataset::{Dataset, Fixup, TableData};
+use super::error::RulesSection;
 use super::expr::{check, eval, predicate, Env, Eval, Verdict};
 use super::plan::{
     column_list, unsupported_check, CheckPlan, ColPlan, Deferral, KeyPart, Plan, Source, TablePlan,
@@ -146,6 +147,10 @@ fn key_of(u: &UniquePlan, t: &TablePlan, row: &[Value], anchor: DateTime<Utc>) -
 
 /// Builds the data set.
 pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, GenerateError> {
+    build_tables(plan, seed, opts).map_err(|e| e.under(plan.profile_section))
+}
+
+fn build_tables(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, GenerateError> {
     let mut built: Vec<Built> = Vec::with_capacity(plan.tables.len());
     let mut cache: HashMap<(usize, usize), HashMap<u32, Vec<u32>>> = HashMap::new();
     let requested: Vec<Option<usize>> = plan
@@ -823,6 +828,7 @@ impl RowFailure {
             Some(why) => RowFailure::fatal(unsupported_check(&table, c, columns, &why)),
             None => RowFailure::skip(GenerateError::CheckUnsatisfied {
                 table,
+                section: RulesSection::Profile,
                 constraint: c.name.clone(),
                 definition: c.definition.clone(),
                 columns: column_list(c, columns),
@@ -1237,6 +1243,7 @@ fn column_value(
                     None => {
                         return Err(GenerateError::CheckUnsatisfied {
                             table: t.name.to_string(),
+                            section: RulesSection::Profile,
                             constraint: "(the column's checks and type)".into(),
                             definition: format!("{} {}", c.name, c.ty.display),
                             columns: format!("`{}`", c.name),

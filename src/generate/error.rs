@@ -94,12 +94,14 @@ pub enum GenerateError {
     #[error(
         "table {table}: CHECK constraint {constraint} `{definition}` is beyond what the generator can \
          evaluate ({reason}), so it cannot show that generated rows satisfy it. Give {columns} values \
-         that satisfy it in the profile ([tables.\"{table}\".columns.<column>] with `values`, `range`, \
-         `fake` or `sql`) and list it in `assume_checks = [\"{constraint}\"]` under [tables.\"{table}\"]"
+         that satisfy it ([{section}.\"{table}\".columns.<column>] with `values`, `range`, \
+         `fake` or `sql`) and list it in `assume_checks = [\"{constraint}\"]` under [{section}.\"{table}\"]"
     )]
     UnsupportedCheck {
         /// The table.
         table: String,
+        /// Where the per-table rules go.
+        section: RulesSection,
         /// The constraint.
         constraint: String,
         /// Its definition.
@@ -112,12 +114,14 @@ pub enum GenerateError {
     /// No value satisfying a `CHECK` was found for a column.
     #[error(
         "table {table}: no row satisfying CHECK constraint {constraint} `{definition}` found in {attempts} \
-         attempts. Give {columns} a rule in the profile ([tables.\"{table}\".columns.<column>] with `values` \
+         attempts. Give {columns} a rule ([{section}.\"{table}\".columns.<column>] with `values` \
          or `range`) that satisfies it"
     )]
     CheckUnsatisfied {
         /// The table.
         table: String,
+        /// Where the per-table rules go.
+        section: RulesSection,
         /// The constraint.
         constraint: String,
         /// Its definition.
@@ -131,12 +135,14 @@ pub enum GenerateError {
     /// must be written (NOT NULL, no default).
     #[error(
         "column {table}.{column}: no generator for type `{data_type}` (NOT NULL, no default). Give it \
-         a rule in the profile: [tables.\"{table}\".columns.{column}] with `values = [...]` (text forms of \
+         a rule: [{section}.\"{table}\".columns.{column}] with `values = [...]` (text forms of \
          the type) or `sql = \"...\"`"
     )]
     UnsupportedType {
         /// The table.
         table: String,
+        /// Where the per-table rules go.
+        section: RulesSection,
         /// The column.
         column: String,
         /// Its type.
@@ -152,7 +158,40 @@ pub enum GenerateError {
     },
 }
 
+/// Where per-table generator rules are written: a seed profile's
+/// `[tables.<name>]` or a property file's `[data.tables.<name>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RulesSection {
+    /// `tables` (a seed profile).
+    #[default]
+    Profile,
+    /// `data.tables` (a property file).
+    PropertyFile,
+}
+
+impl std::fmt::Display for RulesSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RulesSection::Profile => "tables",
+            RulesSection::PropertyFile => "data.tables",
+        })
+    }
+}
+
 impl GenerateError {
+    /// The error with its hints naming `section` as where the per-table
+    /// rules go (the profile's own: a property file keeps them under
+    /// `data.tables`).
+    pub(crate) fn under(mut self, section: RulesSection) -> GenerateError {
+        if let GenerateError::UnsupportedCheck { section: s, .. }
+        | GenerateError::CheckUnsatisfied { section: s, .. }
+        | GenerateError::UnsupportedType { section: s, .. } = &mut self
+        {
+            *s = section;
+        }
+        self
+    }
+
     /// Whether this is invalid input (exit status 2): the profile, or a
     /// schema the profile must help the generator with. False for a failed
     /// load.

@@ -102,7 +102,7 @@ mod value;
 use crate::schema::SchemaSnapshot;
 
 pub use dataset::{Dataset, ForeignKeyChecks, LoadOptions, LoadStats, TableData};
-pub use error::GenerateError;
+pub use error::{GenerateError, RulesSection};
 pub use profile::{
     ColumnProfile, ColumnRule, Distribution, OnLimit, PerParent, Profile, Scalar, TableProfile,
 };

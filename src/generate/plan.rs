@@ -14,6 +14,7 @@ use crate::schema::{
     TriggerEvent,
 };
 
+use super::error::RulesSection;
 use super::expr::{parse_check, parse_expr, restrict, Expr, Restriction};
 use super::json_paths::{text_paths, JsonLeaf};
 use super::profile::{ColumnRule, Distribution, Profile, Scalar, TableProfile};
@@ -273,6 +274,8 @@ pub(crate) struct Plan {
     pub tables: Vec<TablePlan>,
     pub anchor: DateTime<Utc>,
     pub profile_path: PathBuf,
+    /// Where the profile's per-table rules are written, for hints.
+    pub profile_section: RulesSection,
 }
 
 /// The default "now" of generated data: fixed, so that output depends on
@@ -380,6 +383,10 @@ fn trigger_targets(schema: &SchemaSnapshot) -> BTreeMap<QualifiedName, BTreeSet<
 /// Builds the plan. Errors name the profile's file and line for anything
 /// the profile names that the schema does not have.
 pub(crate) fn plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, GenerateError> {
+    plan_tables(schema, profile).map_err(|e| e.under(profile.section))
+}
+
+fn plan_tables(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, GenerateError> {
     let file = profile.path.clone();
     // Profile entries by table.
     let mut by_table: BTreeMap<QualifiedName, &TableProfile> = BTreeMap::new();
@@ -518,6 +525,7 @@ pub(crate) fn plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, G
         tables: ordered,
         anchor,
         profile_path: profile.path.clone(),
+        profile_section: profile.section,
     })
 }
 
@@ -1039,6 +1047,7 @@ fn table_plan(
             } else if wants_rows {
                 return Err(GenerateError::UnsupportedType {
                     table: tname,
+                    section: RulesSection::Profile,
                     column: col.name.clone(),
                     data_type: col.ty.display.clone(),
                 });
@@ -1091,6 +1100,7 @@ pub(crate) fn unsupported_check(
 ) -> GenerateError {
     GenerateError::UnsupportedCheck {
         table: table.to_string(),
+        section: RulesSection::Profile,
         constraint: check.name.clone(),
         definition: check.definition.clone(),
         reason: reason.to_string(),

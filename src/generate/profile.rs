@@ -70,6 +70,9 @@ pub struct Profile {
     pub on_limit: OnLimit,
     /// Per-table settings, in file order.
     pub tables: Vec<TableProfile>,
+    /// Where they are written, for hints: `tables` (a seed profile's
+    /// `[tables.<name>]`) or `data.tables` (a property file's).
+    pub section: super::error::RulesSection,
 }
 
 /// What a request for more rows than the constraints allow does.
@@ -192,6 +195,7 @@ impl Default for Profile {
             null_ratio: 0.1,
             on_limit: OnLimit::Error,
             tables: Vec::new(),
+            section: super::error::RulesSection::Profile,
         }
     }
 }
@@ -256,6 +260,20 @@ fn bounded_rows(rows: &Spanned<usize>, text: &str, what: &str) -> Result<usize, 
     Ok(n)
 }
 
+/// A share between 0 and 1, or the line and message of why not.
+fn ratio(r: &Spanned<f64>, what: &str, text: &str, path: &Path) -> Result<f64, GenerateError> {
+    let v = *r.get_ref();
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(GenerateError::Profile {
+            file: path.to_path_buf(),
+            line: line_of(text, r.span().start),
+            message: format!("{what} must be between 0 and 1, not {v}"),
+        })
+    }
+}
+
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
@@ -283,17 +301,6 @@ impl Profile {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             err(line, e.message().trim().to_string())
         })?;
-        let ratio = |r: &Spanned<f64>, what: &str| -> Result<f64, GenerateError> {
-            let v = *r.get_ref();
-            if (0.0..=1.0).contains(&v) {
-                Ok(v)
-            } else {
-                Err(err(
-                    line_of(text, r.span().start),
-                    format!("{what} must be between 0 and 1, not {v}"),
-                ))
-            }
-        };
         let mut profile = Profile {
             path: path.to_path_buf(),
             seed: raw.seed,
@@ -315,7 +322,7 @@ impl Profile {
                 bounded_rows(rows, text, "default_rows").map_err(|(l, m)| err(l, m))?;
         }
         if let Some(r) = &raw.null_ratio {
-            profile.null_ratio = ratio(r, "null_ratio")?;
+            profile.null_ratio = ratio(r, "null_ratio", text, path)?;
         }
         if let Some(on_limit) = &raw.on_limit {
             profile.on_limit = match on_limit.get_ref().as_str() {
@@ -401,17 +408,7 @@ pub(crate) fn parse_tables(
         line,
         message,
     };
-    let ratio = |r: &Spanned<f64>, what: &str| -> Result<f64, GenerateError> {
-        let v = *r.get_ref();
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            Err(err(
-                line_of(text, r.span().start),
-                format!("{what} must be between 0 and 1, not {v}"),
-            ))
-        }
-    };
+    let ratio = |r: &Spanned<f64>, what: &str| ratio(r, what, text, path);
     let mut out = Vec::new();
     // File order, so that messages and generation follow the text.
     let mut tables: Vec<(Spanned<String>, RawTable)> = raw.into_iter().collect();

@@ -328,14 +328,7 @@ async fn run_cases(
                     | G::UnknownColumn { .. }
                     | G::BadValue { .. }
             );
-            // The generator names a profile's sections; here they are
-            // under [data].
-            let text = e
-                .to_string()
-                .replace("in the profile ([tables.", "in this file ([data.tables.")
-                .replace("in the profile: [tables.", "in this file: [data.tables.")
-                .replace("under [tables.", "under [data.tables.")
-                .replace("in the profile", "in this file's [data]");
+            let text = e.to_string();
             if input {
                 // These name their file and line.
                 return Err(Error::Input(text));

@@ -386,6 +386,7 @@ fn data_profile(
     if base.is_none() {
         profile.path = path.to_path_buf();
     }
+    profile.section = crate::generate::RulesSection::PropertyFile;
     let mut own = crate::generate::profile::parse_tables(tables, text, path)
         .map_err(|e| Error::Input(e.to_string()))?;
     for table in &mut own {

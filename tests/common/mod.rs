@@ -18,3 +18,59 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A copy of the sample project with its chain, `properties` (name, text)
+/// as its only property files, and `file` of the chain patched (`from` ->
+/// `to`, which must occur) when given.
+pub fn sample_project(
+    properties: &[(&str, &str)],
+    patch: Option<(&str, &str, &str)>,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("pgharness.toml"),
+        dir.path().join("pgharness.toml"),
+    )
+    .unwrap();
+    copy_dir(&root().join("migrations"), &dir.path().join("migrations"));
+    std::fs::create_dir_all(dir.path().join("properties")).unwrap();
+    for (name, text) in properties {
+        std::fs::write(dir.path().join("properties").join(name), text).unwrap();
+    }
+    if let Some((file, from, to)) = patch {
+        let path = dir.path().join("migrations").join(file);
+        let sql = std::fs::read_to_string(&path).unwrap();
+        assert!(sql.contains(from), "{file} no longer contains `{from}`");
+        std::fs::write(&path, sql.replacen(from, to, 1)).unwrap();
+    }
+    dir
+}
+
+/// A property file of the sample project: (name, text).
+pub fn sample_property(name: &str) -> (&str, String) {
+    let text = std::fs::read_to_string(root().join("properties").join(name)).unwrap();
+    (name, text)
+}
+
+/// `check --only properties` of `project` through the library.
+pub async fn run_properties(
+    project: &Path,
+    cases: u32,
+    seed: u64,
+) -> Vec<pgharness::properties::PropertyResult> {
+    use pgharness::properties::{check, CheckOptions, PropertyKind};
+    let config = pgharness::config::Config::load(&project.join("pgharness.toml")).unwrap();
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let options = CheckOptions {
+        properties: vec![PropertyKind::Properties],
+        migration: None,
+        cases,
+        seed: Some(seed),
+    };
+    check(&harness, &options).await.unwrap().results
+}
+
+/// A property result's message and evidence, for assertion messages.
+pub fn evidence(r: &pgharness::properties::PropertyResult) -> String {
+    format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or(""))
+}
