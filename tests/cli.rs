@@ -34,6 +34,16 @@ const BAD: &[(&str, &str, &str)] = &[
         "duplicate migration version",
     ),
     ("bad/mixed_layouts", "V2__b.sql", "mixed migration layouts"),
+    (
+        "bad/empty_repeatable",
+        "R__views.sql",
+        "the migration is empty (0 bytes)",
+    ),
+    (
+        "bad/zero_byte",
+        "0002_b.up.sql",
+        "the migration is empty (0 bytes)",
+    ),
     ("bad/non_utf8", "0002_b.up.sql:2", "not valid UTF-8"),
     (
         "bad/dbmate_without_up",

@@ -37,6 +37,23 @@ struct Collector {
     seen: HashMap<String, PathBuf>,
 }
 
+/// Refuses an up that holds nothing and a script with psql meta-commands.
+fn check_up(migration: &Migration) -> Result<(), ChainError> {
+    // A zero-byte up is a file saved empty, a migration never written.
+    // An up of only comments is a real chain's way to retire a
+    // migration (the tools run it as a no-op), so it is one here too.
+    if migration.up.sql.trim().is_empty() {
+        return Err(ChainError::EmptyUp {
+            path: migration.up.path.clone(),
+            bytes: migration.up.sql.len(),
+        });
+    }
+    for script in std::iter::once(&migration.up).chain(migration.down.as_ref()) {
+        check_meta_commands(script)?;
+    }
+    Ok(())
+}
+
 impl Collector {
     fn new() -> Self {
         Collector {
@@ -48,18 +65,7 @@ impl Collector {
     /// Adds `migration`; `key` is the version as the tool compares it
     /// (`0001` and `1` are one sqlx version, two dbmate versions).
     fn add(&mut self, key: String, migration: Migration) -> Result<(), ChainError> {
-        // A zero-byte up is a file saved empty, a migration never written.
-        // An up of only comments is a real chain's way to retire a
-        // migration (the tools run it as a no-op), so it is one here too.
-        if migration.up.sql.trim().is_empty() {
-            return Err(ChainError::EmptyUp {
-                path: migration.up.path.clone(),
-                bytes: migration.up.sql.len(),
-            });
-        }
-        for script in std::iter::once(&migration.up).chain(migration.down.as_ref()) {
-            check_meta_commands(script)?;
-        }
+        check_up(&migration)?;
         if let Some(first) = self.seen.get(&key) {
             return Err(ChainError::DuplicateVersion {
                 version: migration.version,
@@ -700,7 +706,7 @@ pub(super) fn flyway(dir: &Path, entries: &[Entry]) -> Result<Found, ChainError>
                 second: m.up.path.clone(),
             });
         }
-        check_meta_commands(&m.up)?;
+        check_up(m)?;
     }
     repeatables.sort_by(|a, b| a.name.cmp(&b.name));
     migrations.extend(repeatables);

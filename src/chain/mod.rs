@@ -242,7 +242,7 @@ pub enum ChainError {
         second: PathBuf,
         second_layout: Layout,
     },
-    #[error("{path}: the migration is empty{}", if *.bytes == 0 { " (0 bytes)" } else { ": it holds only comments, no statement" })]
+    #[error("{path}: the migration is empty{}", if *.bytes == 0 { " (0 bytes)" } else { " (only whitespace)" })]
     EmptyUp { path: PathBuf, bytes: usize },
     #[error("{path}: dbmate migration without a `-- migrate:up` line")]
     DbmateWithoutUp { path: PathBuf },
