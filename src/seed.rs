@@ -13,7 +13,7 @@ use sqlx::Connection;
 
 use crate::chain::Chain;
 use crate::config::Config;
-use crate::generate::{default_seed, generate, schema_script, Dataset, Profile};
+use crate::generate::{default_seed, generate_on, schema_script, Dataset, Profile};
 use crate::schema::{changed_objects, SchemaSnapshot};
 use crate::server::{mask_url, Server, ServerError};
 use crate::{Error, Harness};
@@ -75,7 +75,13 @@ pub async fn dataset(
 ) -> Result<Dataset, Error> {
     let schema = harness.schema_at(None).await?;
     let seed = seed.unwrap_or_else(|| default_seed(profile));
-    generate(&schema, profile, seed).map_err(generate_error)
+    // A database at head: the server decides the checks the generator
+    // cannot.
+    let db = harness.database_at(None).await?;
+    let mut conn = harness.connect(&db).await?;
+    let generated = generate_on(&mut conn, &schema, profile, seed).await;
+    let _ = conn.close().await;
+    generated.map(|(data, _)| data).map_err(generate_error)
 }
 
 /// Errors when `out` exists and is not a file `seed` wrote: the user's
@@ -445,7 +451,9 @@ async fn load(
     seed: u64,
 ) -> Result<SeedReport, Error> {
     let schema = SchemaSnapshot::capture(&mut *conn).await?;
-    let data = generate(&schema, profile, seed).map_err(generate_error)?;
+    let (data, _) = generate_on(&mut *conn, &schema, profile, seed)
+        .await
+        .map_err(generate_error)?;
     let stats = data.load(&mut *conn).await.map_err(generate_error)?;
     Ok(SeedReport::from_dataset(
         &data,

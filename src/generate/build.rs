@@ -1,7 +1,7 @@
 //! From a plan and a seed to rows: parents before children, keys kept
 //! unique, checks evaluated on every row, cycles closed in a last pass.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sqlx::types::chrono::{DateTime, Utc};
 
@@ -85,6 +85,9 @@ struct Built {
     rows: Vec<Vec<Value>>,
     /// Per row: (table, row) of itself and its ancestors along foreign keys.
     ancestry: Vec<Vec<(u32, u32)>>,
+    /// Checks (indexes into the table's) the evaluator could not decide for
+    /// some row: the server decides them before the load.
+    undecided: BTreeSet<usize>,
 }
 
 /// A unique key's value for a row: `None` when the key does not apply
@@ -624,6 +627,7 @@ fn build_table(
                             return Ok(Built {
                                 rows: Vec::new(),
                                 ancestry: Vec::new(),
+                                undecided: BTreeSet::new(),
                             });
                         }
                         return Err(limit(
@@ -709,6 +713,7 @@ fn build_table(
     let mut dropped = 0usize;
     let mut last_failure: Option<GenerateError> = None;
     let mut suffix_counter = 0u64;
+    let mut undecided = BTreeSet::new();
     for parent in assignment {
         match make_row(
             plan,
@@ -722,6 +727,7 @@ fn build_table(
             opts,
             &seen,
             &mut suffix_counter,
+            &mut undecided,
         ) {
             Ok((row, anc)) => {
                 for (ui, u) in t.uniques.iter().enumerate() {
@@ -744,7 +750,11 @@ fn build_table(
             return Err(e);
         }
     }
-    Ok(Built { rows, ancestry })
+    Ok(Built {
+        rows,
+        ancestry,
+        undecided,
+    })
 }
 
 /// A row's ancestors: (table, row) pairs.
@@ -851,6 +861,7 @@ fn make_row(
     opts: &BuildOptions,
     seen: &[HashSet<String>],
     suffix_counter: &mut u64,
+    undecided: &mut BTreeSet<usize>,
 ) -> Result<(Vec<Value>, Ancestry), RowFailure> {
     let t = &plan.tables[ti];
     let tname = t.name.to_string();
@@ -938,6 +949,10 @@ fn make_row(
                 Verdict::Fail => {
                     failing = Some((ci, None));
                     break;
+                }
+                // The server decides it before the load.
+                Verdict::Unknown(_) if c.server_sql.is_some() => {
+                    undecided.insert(ci);
                 }
                 Verdict::Unknown(why) => {
                     failing = Some((ci, Some(why)));
@@ -1589,6 +1604,13 @@ fn assemble(plan: &Plan, seed: u64, built: Vec<Built>) -> Dataset {
                     .collect()
             })
             .collect();
+        let server_checks = t
+            .checks
+            .iter()
+            .enumerate()
+            .filter(|(ci, c)| !c.trusted && (c.server_decides || b.undecided.contains(ci)))
+            .filter_map(|(_, c)| Some((c.name.clone(), c.server_sql.clone()?)))
+            .collect();
         tables.push(TableData {
             name: t.name.clone(),
             columns: written.iter().map(|i| t.columns[*i].name.clone()).collect(),
@@ -1596,6 +1618,11 @@ fn assemble(plan: &Plan, seed: u64, built: Vec<Built>) -> Dataset {
                 .iter()
                 .map(|i| t.columns[*i].ty.display.clone())
                 .collect(),
+            storage_types: written
+                .iter()
+                .map(|i| t.columns[*i].ty.storage.clone())
+                .collect(),
+            server_checks,
             rows,
             sql_columns,
             overriding: written.iter().any(|i| t.columns[*i].identity_always),

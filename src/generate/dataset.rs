@@ -22,6 +22,13 @@ pub struct TableData {
     pub(crate) columns: Vec<String>,
     /// Their types (`format_type`), for casts.
     pub(crate) types: Vec<String>,
+    /// The types their values are stored as (a domain's base type), for
+    /// reading candidate rows without running the domains' checks.
+    pub(crate) storage_types: Vec<String>,
+    /// Checks only the server can decide, as (name, boolean SQL over the
+    /// columns): rows it rejects are left out before the load
+    /// ([`Dataset::accepted_by`]).
+    pub(crate) server_checks: Vec<(String, String)>,
     pub(crate) rows: Vec<Vec<Value>>,
     /// Columns the server computes from an SQL expression (profile `sql`).
     pub(crate) sql_columns: Vec<(String, String)>,

@@ -51,36 +51,51 @@ impl Expr {
     /// The names of the columns the expression reads.
     pub(crate) fn columns(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        self.collect_columns(&mut out);
+        self.visit(&mut |e| {
+            if let Expr::Column(c) = e {
+                out.insert(c.clone());
+            }
+        });
         out
     }
 
-    fn collect_columns(&self, out: &mut BTreeSet<String>) {
-        match self {
-            Expr::Column(c) => {
-                out.insert(c.clone());
+    /// Whether the expression matches a regular expression somewhere: the
+    /// Rust engine only approximates PostgreSQL's, so the server confirms.
+    pub(crate) fn uses_regex(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| {
+            if let Expr::Binary(op, _, _) = e {
+                found |= matches!(op.as_str(), "~" | "~*" | "!~" | "!~*");
             }
-            Expr::Const(_) => {}
+        });
+        found
+    }
+
+    /// Calls `f` on this expression and every expression inside it.
+    fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column(_) | Expr::Const(_) => {}
             Expr::Cast(e, _)
             | Expr::Neg(e)
             | Expr::Not(e)
             | Expr::IsNull(e, _)
-            | Expr::IsBool(e, _, _) => e.collect_columns(out),
+            | Expr::IsBool(e, _, _) => e.visit(f),
             Expr::And(items) | Expr::Or(items) | Expr::Array(items) | Expr::Func(_, items) => {
-                items.iter().for_each(|e| e.collect_columns(out))
+                items.iter().for_each(|e| e.visit(f))
             }
             Expr::Binary(_, a, b) | Expr::IsDistinct(a, b, _) | Expr::AnyAll(_, a, b, _) => {
-                a.collect_columns(out);
-                b.collect_columns(out);
+                a.visit(f);
+                b.visit(f);
             }
             Expr::InList(a, items, _) => {
-                a.collect_columns(out);
-                items.iter().for_each(|e| e.collect_columns(out));
+                a.visit(f);
+                items.iter().for_each(|e| e.visit(f));
             }
             Expr::Between(a, b, c, _) => {
-                a.collect_columns(out);
-                b.collect_columns(out);
-                c.collect_columns(out);
+                a.visit(f);
+                b.visit(f);
+                c.visit(f);
             }
         }
     }
@@ -970,6 +985,15 @@ fn binary(op: &str, a: Value, b: Value, enum_order: bool) -> Eval {
             };
             Eval::V(Value::Bool(m != op.starts_with('!')))
         }
+        "~" | "~*" | "!~" | "!~*" => {
+            let (Value::Text(s), Value::Text(p)) = (&a, &b) else {
+                return unknown("a regular expression on a non-text value");
+            };
+            match super::pattern::is_match(s, p, op.ends_with('*')) {
+                Some(m) => Eval::V(Value::Bool(m != op.starts_with('!'))),
+                None => unknown(format!("regular expression `{p}`")),
+            }
+        }
         other => unknown(format!("operator `{other}`")),
     }
 }
@@ -1433,6 +1457,8 @@ pub(crate) struct Restriction {
     pub json_kind: Option<JsonKind>,
     /// `x is not null`.
     pub not_null: bool,
+    /// Regular expressions the value must match (`x ~ 'pattern'`).
+    pub patterns: Vec<super::pattern::Pattern>,
 }
 
 impl Restriction {
@@ -1528,6 +1554,12 @@ impl Restriction {
         if let Value::Text(t) = v {
             let n = t.chars().count();
             if self.min_len.is_some_and(|m| n < m) || self.max_len.is_some_and(|m| n > m) {
+                return false;
+            }
+            let unmatched = |p: &super::pattern::Pattern| {
+                super::pattern::is_match(t, &p.source, p.case_insensitive) == Some(false)
+            };
+            if self.patterns.iter().any(unmatched) {
                 return false;
             }
         }
@@ -1707,6 +1739,12 @@ pub(crate) fn restrict(e: &Expr, column: &str, r: &mut Restriction) {
                 return;
             }
             match op {
+                "~" | "~*" if std::ptr::eq(col_side, a.as_ref()) => {
+                    if let Value::Text(p) = k {
+                        r.patterns
+                            .push(super::pattern::Pattern::new(&p, op == "~*"));
+                    }
+                }
                 ">" => r.tighten_min(k, false),
                 ">=" => r.tighten_min(k, true),
                 "<" => r.tighten_max(k, false),

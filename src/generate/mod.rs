@@ -89,6 +89,8 @@ mod dataset;
 mod error;
 mod expr;
 mod json_paths;
+mod oracle;
+mod pattern;
 mod plan;
 pub(crate) mod profile;
 mod prune;
@@ -96,6 +98,7 @@ mod realistic;
 mod rng;
 mod script;
 mod strategy;
+mod structured;
 mod types;
 mod value;
 
@@ -103,6 +106,7 @@ use crate::schema::SchemaSnapshot;
 
 pub use dataset::{Dataset, ForeignKeyChecks, LoadOptions, LoadStats, TableData};
 pub use error::{GenerateError, RulesSection};
+pub use oracle::Rejected;
 pub use profile::{
     ColumnProfile, ColumnRule, Distribution, OnLimit, PerParent, Profile, Scalar, TableProfile,
 };
@@ -135,18 +139,90 @@ pub fn generate(
             ),
         });
     }
-    build(
-        &plan,
-        seed,
-        &BuildOptions {
-            rows: None,
-            style: Style {
-                realistic: true,
-                boundary: 0.0,
-            },
-            on_limit: profile.on_limit,
+    build(&plan, seed, &seed_options(profile))
+}
+
+/// [`generate`], with the server deciding the checks the generator cannot
+/// ([`Dataset::accepted_by`]): rows it rejects are left out, and a table
+/// that lost rows is generated again with more (up to three rounds) and
+/// cut back to the count asked for, so that `rows = N` still means N where
+/// the server accepts enough. Returns what the server rejected.
+pub async fn generate_on(
+    conn: &mut sqlx::PgConnection,
+    schema: &SchemaSnapshot,
+    profile: &Profile,
+    seed: u64,
+) -> Result<(Dataset, Rejected), GenerateError> {
+    let mut data = generate(schema, profile, seed)?;
+    if !data.needs_the_server() {
+        return Ok((data, Rejected::default()));
+    }
+    let mut plan = plan::plan(schema, profile)?;
+    let wanted: Vec<Option<usize>> = plan.tables.iter().map(|t| t.rows).collect();
+    let mut rejected = Rejected::default();
+    for round in 0..ROUNDS {
+        let (accepted, r) = data.accepted_by(conn, schema).await?;
+        rejected.add(r);
+        let mut short = false;
+        for (ti, t) in plan.tables.iter_mut().enumerate() {
+            let (Some(want), Some(tried)) = (wanted[ti], t.rows) else {
+                continue;
+            };
+            let got = accepted.tables[ti].rows.len();
+            if got < want && round + 1 < ROUNDS {
+                short = true;
+                let scaled = tried as f64 * want as f64 / got.max(1) as f64 * 1.2 + 2.0;
+                t.rows = Some((scaled as usize).min(want.saturating_mul(50)));
+            }
+        }
+        if !short {
+            data = accepted.cut_to(&wanted, schema);
+            break;
+        }
+        data = build(&plan, seed, &seed_options(profile))?;
+    }
+    // A table asked for rows that got none: the server rejected them all.
+    for (ti, t) in data.tables.iter().enumerate() {
+        if t.rows.is_empty() && wanted[ti].is_some_and(|w| w > 0) {
+            let name = t.name.to_string();
+            if let Some((_, constraint, n)) = rejected
+                .by_constraint
+                .iter()
+                .filter(|(table, _, _)| *table == name)
+                .max_by_key(|(_, _, n)| *n)
+            {
+                let check = plan.tables[ti]
+                    .checks
+                    .iter()
+                    .find(|c| &c.name == constraint);
+                return Err(GenerateError::CheckUnsatisfied {
+                    table: name,
+                    section: RulesSection::Profile,
+                    constraint: constraint.clone(),
+                    definition: check.map(|c| c.definition.clone()).unwrap_or_default(),
+                    columns: check
+                        .map(|c| plan::column_list(c, &plan.tables[ti].columns))
+                        .unwrap_or_default(),
+                    attempts: *n,
+                });
+            }
+        }
+    }
+    Ok((data, rejected))
+}
+
+/// Generate-and-ask rounds of [`generate_on`].
+const ROUNDS: usize = 3;
+
+fn seed_options(profile: &Profile) -> BuildOptions {
+    BuildOptions {
+        rows: None,
+        style: Style {
+            realistic: true,
+            boundary: 0.0,
         },
-    )
+        on_limit: profile.on_limit,
+    }
 }
 
 /// The most rows one data set may hold: it is built in memory before it is

@@ -236,6 +236,14 @@ pub(crate) struct CheckPlan {
     /// A domain check: applies to this column's value (`value`).
     pub domain_of: Option<usize>,
     pub per_element: bool,
+    /// The check as a boolean SQL expression over the row's columns, for
+    /// the server to decide what the evaluator cannot (`None` when it
+    /// reads a column the load does not write).
+    pub server_sql: Option<String>,
+    /// Decided by the server whatever the evaluator says: a definition that
+    /// did not parse, or a regular expression (PostgreSQL's engine is the
+    /// reference).
+    pub server_decides: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -789,9 +797,14 @@ fn table_plan(
                     .filter_map(|n| columns.iter().position(|x| &x.name == n)),
             );
         }
+        if expr.is_err() {
+            cols.extend(mentioned_columns(&c.definition, &columns));
+        }
         let server_computed = cols.iter().any(|i| {
             matches!(columns[*i].source, Source::Server) && columns[*i].generated.is_none()
         });
+        let written = cols.iter().all(|i| columns[*i].write == Write::Copy);
+        let server_decides = expr.as_ref().map_or(true, Expr::uses_regex);
         checks.push(CheckPlan {
             name: c.name.clone(),
             definition: c.definition.clone(),
@@ -800,21 +813,29 @@ fn table_plan(
             trusted: assumed.contains(&c.name) || server_computed,
             domain_of: None,
             per_element: false,
+            server_sql: written.then(|| check_body(&c.definition).to_string()),
+            server_decides,
         });
     }
     for (i, col) in columns.iter().enumerate() {
         for d in &col.ty.domain_checks {
+            let expr = d
+                .expr
+                .clone()
+                .ok_or_else(|| "the definition did not parse".to_string());
+            let server_decides = expr.as_ref().map_or(true, Expr::uses_regex);
+            let server_sql = (!d.per_element && col.write == Write::Copy)
+                .then(|| domain_check_on(check_body(&d.definition), &col.name));
             checks.push(CheckPlan {
                 name: d.name.clone(),
                 definition: d.definition.clone(),
-                expr: d
-                    .expr
-                    .clone()
-                    .ok_or_else(|| "the definition did not parse".to_string()),
+                expr,
                 columns: vec![i],
                 trusted: matches!(col.source, Source::Server),
                 domain_of: Some(i),
                 per_element: d.per_element,
+                server_sql,
+                server_decides,
             });
         }
     }
@@ -1054,10 +1075,11 @@ fn table_plan(
             }
         }
     }
-    // Checks that cannot be read at all, on a table that gets rows.
+    // Checks that cannot be read at all and that the server cannot decide
+    // before the load, on a table that gets rows.
     if wants_rows {
         for check in &checks {
-            if let (Err(reason), false) = (&check.expr, check.trusted) {
+            if let (Err(reason), false, None) = (&check.expr, check.trusted, &check.server_sql) {
                 return Err(unsupported_check(&tname, check, &columns, reason));
             }
         }
@@ -1090,6 +1112,82 @@ fn table_plan(
         update_key,
         parent_created: None,
     })
+}
+
+/// `check (...) [not valid]` without its keywords: the boolean expression.
+fn check_body(definition: &str) -> &str {
+    let body = definition.trim();
+    let body = body.strip_prefix("check").unwrap_or(body).trim();
+    let body = body.strip_suffix("not valid").unwrap_or(body).trim();
+    body.strip_suffix("no inherit").unwrap_or(body).trim()
+}
+
+/// A domain check's expression with `value` (the deparser's keyword,
+/// lowercased outside quotes) read from `column` instead.
+fn domain_check_on(body: &str, column: &str) -> String {
+    let column = crate::server::quote_ident(column);
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    let mut quote: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if rest.starts_with("value")
+            && !out
+                .chars()
+                .last()
+                .is_some_and(|p: char| p.is_alphanumeric() || p == '_')
+            && !rest[5..]
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '$')
+        {
+            out.push_str(&column);
+            rest = &rest[5..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The columns whose names appear as words in `definition` outside quotes
+/// (for a check the expression reader could not parse).
+fn mentioned_columns(definition: &str, columns: &[ColPlan]) -> Vec<usize> {
+    let mut words = BTreeSet::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in definition.chars().chain(std::iter::once(' ')) {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+                if q == '"' {
+                    words.insert(std::mem::take(&mut word));
+                }
+            } else if q == '"' {
+                word.push(c);
+            }
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' || c == '$' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            words.insert(std::mem::take(&mut word));
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        }
+    }
+    (0..columns.len())
+        .filter(|i| words.contains(&columns[*i].name))
+        .collect()
 }
 
 pub(crate) fn unsupported_check(
@@ -1227,6 +1325,9 @@ fn partition_bounds(
         trusted: false,
         domain_of: None,
         per_element: false,
+        // The server checks partition bounds on its own, with a clear error.
+        server_sql: None,
+        server_decides: false,
     })
 }
 

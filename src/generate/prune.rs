@@ -21,11 +21,25 @@ impl Dataset {
         row: usize,
         schema: &SchemaSnapshot,
     ) -> Option<Dataset> {
-        if !self.fixups.is_empty() || row >= self.tables.get(table)?.rows.len() {
+        if row >= self.tables.get(table)?.rows.len() {
             return None;
         }
         let mut removed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); self.tables.len()];
         removed[table].insert(row);
+        self.without_rows(removed, schema)
+    }
+
+    /// The data set without the rows `removed` names (per table, indexes
+    /// into its rows) and the rows that reference them; `None` as for
+    /// [`Dataset::without_row`].
+    pub(crate) fn without_rows(
+        &self,
+        mut removed: Vec<BTreeSet<usize>>,
+        schema: &SchemaSnapshot,
+    ) -> Option<Dataset> {
+        if !self.fixups.is_empty() || removed.len() != self.tables.len() {
+            return None;
+        }
         // Foreign keys between tables of the data set, as column indices:
         // (child, child columns, parent, parent columns).
         let mut links = Vec::new();

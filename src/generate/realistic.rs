@@ -808,6 +808,9 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
                 (a, b) => a.or(b),
             };
             let min = r.min_len.unwrap_or(0);
+            if let Some(text) = from_patterns(r, min, max, ctx) {
+                return Some(Value::Text(text));
+            }
             let text = if ctx.style.realistic {
                 realistic_text(spec.semantic, ctx, max)
             } else {
@@ -929,8 +932,38 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
             };
             Value::Text(ok[i].clone())
         }
+        Base::Range { .. }
+        | Base::MultiRange { .. }
+        | Base::Geometric(_)
+        | Base::MacAddr8
+        | Base::TsQuery
+        | Base::Oid
+        | Base::PgLsn
+        | Base::LTree
+        | Base::HStore
+        | Base::Vector { .. }
+        | Base::Composite { .. } => super::structured::value(&spec.ty.base, ctx)?,
         Base::Unsupported => return None,
     })
+}
+
+/// A string matching the column's patterns within its lengths, when the
+/// first pattern can be generated from and a few draws give one.
+fn from_patterns(
+    r: &Restriction,
+    min: usize,
+    max: Option<usize>,
+    ctx: &mut GenCtx<'_>,
+) -> Option<String> {
+    let first = r.patterns.first()?;
+    for _ in 0..16 {
+        let text = first.sample(ctx.rng)?;
+        let n = text.chars().count();
+        if n >= min && max.is_none_or(|m| n <= m) && r.admits(&Value::Text(text.clone())) {
+            return Some(text);
+        }
+    }
+    None
 }
 
 fn intersect(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {

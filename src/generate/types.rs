@@ -48,8 +48,51 @@ pub(crate) enum Base {
     Enum {
         labels: Vec<String>,
     },
+    /// A range of `sub` (`int4range`, `tstzrange`, a `CREATE TYPE ... AS
+    /// RANGE`): short, non-empty spans.
+    Range {
+        sub: Box<Base>,
+    },
+    /// A multirange of `sub`: one to three disjoint spans.
+    MultiRange {
+        sub: Box<Base>,
+    },
+    /// A geometric type.
+    Geometric(Geometry),
+    /// `macaddr8`.
+    MacAddr8,
+    /// `tsquery`.
+    TsQuery,
+    /// `oid` and the `reg*` types' numeric form.
+    Oid,
+    /// `pg_lsn`.
+    PgLsn,
+    /// The `ltree` extension's label paths.
+    LTree,
+    /// The `hstore` extension's key/value sets.
+    HStore,
+    /// pgvector's `vector(n)`.
+    Vector {
+        dims: Option<usize>,
+    },
+    /// A composite type: its attributes (name, base, array dimensions).
+    Composite {
+        fields: Vec<(String, Base, usize)>,
+    },
     /// A type the generator has no values for.
     Unsupported,
+}
+
+/// The geometric types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Geometry {
+    Point,
+    Line,
+    Lseg,
+    Box,
+    Path,
+    Polygon,
+    Circle,
 }
 
 /// A `CHECK` of a domain the column's type goes through.
@@ -79,6 +122,9 @@ pub(crate) struct ColumnType {
     pub domain_checks: Vec<DomainCheck>,
     /// A domain on the way says `NOT NULL`.
     pub domain_not_null: bool,
+    /// The type values are stored as: the domain's base type for a domain
+    /// (a cast to it never runs the domain's checks), else `display`.
+    pub storage: String,
 }
 
 impl ColumnType {
@@ -90,9 +136,22 @@ impl ColumnType {
             display: data_type.to_string(),
             domain_checks: Vec::new(),
             domain_not_null: false,
+            storage: data_type.to_string(),
         };
         resolve_into(data_type, schema, &mut ty, 0);
         ty
+    }
+
+    /// A plain type of `base` (a range's element, a composite's field).
+    pub(crate) fn of_base(base: Base, dims: usize) -> ColumnType {
+        ColumnType {
+            base,
+            dims,
+            display: String::new(),
+            domain_checks: Vec::new(),
+            domain_not_null: false,
+            storage: String::new(),
+        }
     }
 
     /// The largest number of characters a text value may have.
@@ -122,15 +181,20 @@ fn resolve_into(data_type: &str, schema: &SchemaSnapshot, ty: &mut ColumnType, d
         return;
     };
     let Some(def) = schema.types.get(&name) else {
-        // Extension types: only citext is known.
-        ty.base = if name.name == "citext" {
-            Base::Text {
+        // Extension types, by name.
+        let (plain, args) = split_modifier(&name.name);
+        ty.base = match plain.as_str() {
+            "citext" => Base::Text {
                 max_chars: None,
                 fixed: false,
                 case_insensitive: true,
-            }
-        } else {
-            Base::Unsupported
+            },
+            "ltree" => Base::LTree,
+            "hstore" => Base::HStore,
+            "vector" => Base::Vector {
+                dims: args.first().map(|n| *n as usize),
+            },
+            _ => Base::Unsupported,
         };
         return;
     };
@@ -169,9 +233,33 @@ fn resolve_into(data_type: &str, schema: &SchemaSnapshot, ty: &mut ColumnType, d
                     per_element,
                 });
             }
+            // The innermost domain's base type wins (set before recursing).
+            ty.storage = format!("{}{}", base_type.trim(), "[]".repeat(ty.dims));
             resolve_into(base_type, schema, ty, depth + 1);
         }
-        TypeKind::Composite { .. } | TypeKind::Range { .. } => ty.base = Base::Unsupported,
+        TypeKind::Range { subtype } => {
+            let sub = ColumnType::resolve(subtype, schema);
+            ty.base = match sub.base {
+                Base::Unsupported | Base::Composite { .. } => Base::Unsupported,
+                _ if sub.dims > 0 || depth > 16 => Base::Unsupported,
+                base => Base::Range {
+                    sub: Box::new(base),
+                },
+            };
+        }
+        TypeKind::Composite { attributes } => {
+            if depth > 16 {
+                ty.base = Base::Unsupported;
+                return;
+            }
+            let mut fields = Vec::new();
+            for a in attributes {
+                let mut field = ColumnType::resolve("", schema);
+                resolve_into(&a.data_type, schema, &mut field, depth + 1);
+                fields.push((a.name.clone(), field.base, field.dims));
+            }
+            ty.base = Base::Composite { fields };
+        }
     }
 }
 
@@ -261,7 +349,34 @@ fn builtin(text: &str) -> Option<Base> {
         },
         "xml" => Base::Xml,
         "tsvector" => Base::TsVector,
-        _ => return None,
+        "tsquery" => Base::TsQuery,
+        "macaddr8" => Base::MacAddr8,
+        "oid" => Base::Oid,
+        "pg_lsn" => Base::PgLsn,
+        "point" => Base::Geometric(Geometry::Point),
+        "line" => Base::Geometric(Geometry::Line),
+        "lseg" => Base::Geometric(Geometry::Lseg),
+        "box" => Base::Geometric(Geometry::Box),
+        "path" => Base::Geometric(Geometry::Path),
+        "polygon" => Base::Geometric(Geometry::Polygon),
+        "circle" => Base::Geometric(Geometry::Circle),
+        n => {
+            let range = |sub: &str| builtin(sub).map(Box::new);
+            let sub = match n.strip_suffix("multirange").or(n.strip_suffix("range")) {
+                Some("int4") => range("integer"),
+                Some("int8") => range("bigint"),
+                Some("num") => range("numeric"),
+                Some("date") => range("date"),
+                Some("ts") => range("timestamp without time zone"),
+                Some("tstz") => range("timestamp with time zone"),
+                _ => None,
+            }?;
+            if n.ends_with("multirange") {
+                Base::MultiRange { sub }
+            } else {
+                Base::Range { sub }
+            }
+        }
     };
     Some(base)
 }

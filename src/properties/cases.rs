@@ -286,13 +286,34 @@ struct PropertyCases<'a> {
     failing_schedule: Option<(usize, Vec<usize>)>,
     /// Race schedules driven.
     races: RaceCount,
+    /// The schema at the file's version.
+    schema: &'a crate::schema::SchemaSnapshot,
 }
 
 impl Case<Dataset> for PropertyCases<'_> {
     async fn run(&mut self, data: Dataset) -> Result<(), TestCaseError> {
         self.cases += 1;
+        let data = accepted(&mut self.conn, self.schema, data)
+            .await
+            .map_err(TestCaseError::fail)?;
         run_case(self, &data).await
     }
+}
+
+/// `data` without the rows the server rejects under the checks the
+/// generator could not decide (what a case loads and a failure shows).
+async fn accepted(
+    conn: &mut PgConnection,
+    schema: &crate::schema::SchemaSnapshot,
+    data: Dataset,
+) -> Result<Dataset, String> {
+    if !data.needs_the_server() {
+        return Ok(data);
+    }
+    data.accepted_by(conn, schema)
+        .await
+        .map(|(data, _)| data)
+        .map_err(|e| e.to_string())
 }
 
 /// What a property's cases produced: the verdict, how many cases
@@ -366,10 +387,16 @@ async fn run_cases(
         seed,
         failing_schedule: None,
         races: RaceCount::default(),
+        schema: &schema,
     };
     let mut verdict =
         runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
     if let Verdict::Fail(reason, minimal) = verdict {
+        // What the case loaded.
+        let minimal = match accepted(&mut state.conn, &schema, minimal.clone()).await {
+            Ok(data) => data,
+            Err(_) => minimal,
+        };
         let (reason, minimal) = fewest_rows(&mut state, &schema, reason, minimal).await;
         verdict = Verdict::Fail(reason, minimal);
     }

@@ -426,8 +426,11 @@ async fn fill_with_generated_data(
         on_limit: crate::generate::OnLimit::Cap,
         ..crate::generate::Profile::default()
     };
-    let data = match crate::generate::generate(schema, &profile, seed) {
-        Ok(data) => data,
+    let data = match crate::generate::generate_on(conn, schema, &profile, seed).await {
+        Ok((data, _)) => data,
+        Err(e @ crate::generate::GenerateError::Load { .. }) => {
+            return Ok(Err(format!("the generated data could not be checked: {e}")))
+        }
         Err(e) => return Ok(Err(e.to_string())),
     };
     match data.load(conn).await {
