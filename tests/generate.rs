@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pgharness::generate::{
-    dataset_strategy, generate, schema_script, GenerateError, OnLimit, Profile,
+    dataset_strategy, generate, generate_on, schema_script, GenerateError, OnLimit, Profile,
 };
 use pgharness::schema::SchemaSnapshot;
 use proptest::prelude::*;
@@ -309,38 +309,56 @@ async fn cycles_load_through_nulls_or_deferral_and_not_null_cycles_are_named() -
 }
 
 #[tokio::test]
-async fn unsupported_checks_are_errors_until_the_profile_vouches() -> TestResult {
+async fn the_server_decides_what_the_generator_cannot_and_names_the_check_it_cannot_meet(
+) -> TestResult {
     let (mut conn, schema) = custom_schema(
-        "create table account (
+        "create function valid_handle(h text) returns boolean language plpgsql immutable
+           as $$ begin return h like '@%' and length(h) > 2; end $$;
+         create table account (
            id int primary key,
-           handle text not null constraint account_handle_format check (handle ~ '^[a-z]+$'),
+           handle text not null constraint account_handle_format check (valid_handle(handle)),
+           code text not null check (code ~ '^[A-Z]{2}-[0-9]{3}$'),
            tier text not null check (tier in ('free', 'pro')),
-           balance numeric(8,2) not null check (balance >= 0 and balance < 1000),
-           settings jsonb check (jsonb_typeof(settings) = 'object'),
            starts_on date not null, ends_on date not null, check (ends_on >= starts_on));",
     )
     .await?;
-    let err = generate(&schema, &Profile::with_rows([("account", 20)]), 1).unwrap_err();
-    assert!(
-        matches!(err, GenerateError::UnsupportedCheck { .. }),
-        "{err}"
-    );
+    // The user function rejects every generated handle: an error naming
+    // the check, its column and what to write.
+    let err = generate_on(
+        &mut conn,
+        &schema,
+        &Profile::with_rows([("account", 20)]),
+        1,
+    )
+    .await
+    .unwrap_err();
     let msg = err.to_string();
+    assert!(matches!(err, GenerateError::ServerRejected { .. }), "{msg}");
     assert!(
         msg.contains("account_handle_format")
-            && msg.contains("assume_checks")
-            && msg.contains("`handle`"),
+            && msg.contains("`handle`")
+            && msg.contains("PostgreSQL accepted 0 of")
+            && msg.contains("[tables.\"public.account\".columns.<column>]"),
         "{msg}"
     );
 
+    // Values that pass: the server accepts them, the regex column is
+    // generated from its pattern, and the rows load.
     let profile = Profile::parse(
-        "[tables.account]\nrows = 20\nassume_checks = [\"account_handle_format\"]\n\
-         [tables.account.columns.handle]\nvalues = [\"ann\", \"bob\", \"cy\"]\n",
+        "[tables.account]\nrows = 20\n\
+         [tables.account.columns.handle]\nvalues = [\"@ann\", \"@bob\", \"@cy\"]\n",
         Path::new("vouch.toml"),
     )?;
-    let data = generate(&schema, &profile, 1)?;
+    let (data, rejected) = generate_on(&mut conn, &schema, &profile, 1).await?;
+    assert_eq!(rejected.rows(), 0, "{rejected:?}");
+    assert!(rejected.round_trips >= 1, "the server was asked");
     data.load(&mut conn).await?;
     assert_eq!(count(&mut conn, "account").await?, 20);
+    let bad: i64 =
+        sqlx::query_scalar("select count(*) from account where code !~ '^[A-Z]{2}-[0-9]{3}$'")
+            .fetch_one(&mut conn)
+            .await?;
+    assert_eq!(bad, 0);
     Ok(())
 }
 

@@ -31,7 +31,7 @@ const SHAPES: &[(&str, &str)] = &[
     ("modulo", "create table t (id int primary key, minutes int not null check (minutes % 15 = 0 and minutes > 0))"),
     ("CASE", "create table t (id int primary key, kind text not null check (kind in ('fixed', 'percent')), amount numeric(10,2), check (case when kind = 'fixed' then amount is not null else amount is null end))"),
     ("user function", "create function is_even(n int) returns boolean language sql immutable as 'select n % 2 = 0'; create table t (id int primary key, n int not null check (is_even(n)))"),
-    ("plpgsql function", "create function valid_sku(s text) returns boolean language plpgsql immutable as $$ begin return s like 'SKU-%' and length(s) > 4; end $$; create table t (id int primary key, sku text not null check (valid_sku(sku)))"),
+    ("plpgsql function", "create function tidy(s text) returns boolean language plpgsql immutable as $$ begin return s = btrim(s) and s <> ''; end $$; create table t (id int primary key, label text not null check (tidy(label)))"),
     ("multi-column coalesce", "create table t (id int primary key, a int, b int, check (coalesce(a, 0) + coalesce(b, 0) > 0))"),
     ("num_nonnulls exclusive arc", "create table t (id int primary key, user_id int, team_id int, check (num_nonnulls(user_id, team_id) = 1))"),
     ("interval", "create table t (id int primary key, duration interval not null check (duration > interval '0'))"),

@@ -131,6 +131,29 @@ pub enum GenerateError {
         /// How many rows were tried.
         attempts: usize,
     },
+    /// The server rejected too many generated rows under a check only it
+    /// can decide.
+    #[error(
+        "table {table}: PostgreSQL accepted {accepted} of {tried} generated rows under CHECK constraint \
+         {constraint} `{definition}` ({asked} asked for). Give {columns} a rule \
+         ([{section}.\"{table}\".columns.<column>] with `values` or `range`) that satisfies it"
+    )]
+    ServerRejected {
+        /// The table.
+        table: String,
+        /// Where the per-table rules go.
+        section: RulesSection,
+        /// The check that rejected the most rows.
+        constraint: String,
+        /// Its definition.
+        definition: String,
+        /// The columns it reads.
+        columns: String,
+        /// Rows asked for, accepted, and generated in all.
+        asked: usize,
+        accepted: usize,
+        tried: usize,
+    },
     /// A column whose type the generator has no values for, and which
     /// must be written (NOT NULL, no default).
     #[error(
@@ -185,6 +208,7 @@ impl GenerateError {
     pub(crate) fn under(mut self, section: RulesSection) -> GenerateError {
         if let GenerateError::UnsupportedCheck { section: s, .. }
         | GenerateError::CheckUnsatisfied { section: s, .. }
+        | GenerateError::ServerRejected { section: s, .. }
         | GenerateError::UnsupportedType { section: s, .. } = &mut self
         {
             *s = section;

@@ -181,29 +181,32 @@ pub async fn generate_on(
         }
         data = build(&plan, seed, &seed_options(profile))?;
     }
-    // A table asked for rows that got none: the server rejected them all.
-    for (ti, t) in data.tables.iter().enumerate() {
-        if t.rows.is_empty() && wanted[ti].is_some_and(|w| w > 0) {
+    // A table left short: the server rejected too many of its rows.
+    if profile.on_limit == OnLimit::Error {
+        for (ti, t) in data.tables.iter().enumerate() {
+            let Some(asked) = wanted[ti].filter(|w| t.rows.len() < *w) else {
+                continue;
+            };
             let name = t.name.to_string();
-            if let Some((_, constraint, n)) = rejected
+            let worst = rejected
                 .by_constraint
                 .iter()
                 .filter(|(table, _, _)| *table == name)
-                .max_by_key(|(_, _, n)| *n)
-            {
-                let check = plan.tables[ti]
-                    .checks
-                    .iter()
-                    .find(|c| &c.name == constraint);
-                return Err(GenerateError::CheckUnsatisfied {
+                .max_by_key(|(_, _, n)| *n);
+            if let Some((_, constraint, _)) = worst {
+                let tp = &plan.tables[ti];
+                let check = tp.checks.iter().find(|c| &c.name == constraint);
+                return Err(GenerateError::ServerRejected {
                     table: name,
                     section: RulesSection::Profile,
                     constraint: constraint.clone(),
                     definition: check.map(|c| c.definition.clone()).unwrap_or_default(),
                     columns: check
-                        .map(|c| plan::column_list(c, &plan.tables[ti].columns))
-                        .unwrap_or_default(),
-                    attempts: *n,
+                        .map(|c| plan::column_list(c, &tp.columns))
+                        .unwrap_or_else(|| "its columns".to_string()),
+                    asked,
+                    accepted: t.rows.len(),
+                    tried: tp.rows.unwrap_or(asked),
                 });
             }
         }

@@ -748,15 +748,27 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
             let (lo, hi) = int_bounds(r, tmin, tmax);
             let (slo, shi) = semantic_int_range(spec.semantic, ctx.anchor);
             let (lo2, hi2) = intersect((lo, hi), (slo, shi));
-            if !ctx.style.realistic {
-                Value::Int(if lo <= 0 && hi >= 0 {
+            let v = if !ctx.style.realistic {
+                if lo <= 0 && hi >= 0 {
                     0.max(lo2.min(1))
                 } else {
                     lo
-                })
+                }
             } else {
-                Value::Int(ctx.rng.range_i64(lo2, hi2))
-            }
+                ctx.rng.range_i64(lo2, hi2)
+            };
+            Value::Int(match r.multiple_of {
+                // The multiple at or above `v` (or below, at the top).
+                Some(k) => {
+                    let down = v - v.rem_euclid(k);
+                    if down >= lo {
+                        down
+                    } else {
+                        down.saturating_add(k)
+                    }
+                }
+                None => v,
+            })
         }
         Base::Float(_) => {
             let (lo, hi) = float_bounds(r);
@@ -816,7 +828,12 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
             } else {
                 "a".to_string()
             };
-            Value::Text(fit_text(text, min, max, ctx))
+            let text = fit_text(text, min, max, ctx);
+            Value::Text(match r.upper {
+                Some(true) => text.to_uppercase(),
+                Some(false) => text.to_lowercase(),
+                None => text,
+            })
         }
         Base::Bytea => {
             let n = if ctx.style.realistic {
@@ -829,7 +846,17 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
             Value::Bytes(bytes)
         }
         Base::Uuid => Value::Literal(uuid(ctx)),
-        Base::Json { .. } => Value::Json(json(r.json_kind, ctx)),
+        Base::Json { .. } => {
+            let mut doc = json(r.json_kind, ctx);
+            if let serde_json::Value::Object(map) = &mut doc {
+                for key in &r.json_keys {
+                    if !map.contains_key(key) {
+                        map.insert(key.clone(), serde_json::json!(ctx.rng.range_i64(1, 1000)));
+                    }
+                }
+            }
+            Value::Json(doc)
+        }
         Base::Date => {
             let (lo, hi) = time_window(spec.semantic, ctx.anchor, not_before);
             let (lo, hi) = restrict_micros(r, lo, hi);
@@ -848,6 +875,10 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
                 ctx.rng.range_i64(lo / 1_000_000, hi / 1_000_000) * 1_000_000
             } else {
                 lo.max(hi.min(micros_of(ctx.anchor)))
+            };
+            let micros = match r.truncate_micros {
+                Some(unit) => micros - micros.rem_euclid(unit),
+                None => micros,
             };
             let ts = ts_from_micros(micros)?;
             if spec.ty.base == Base::Timestamp {
