@@ -1017,3 +1017,54 @@ async fn json_documents_hold_what_generated_columns_read() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn rows_already_in_the_database_keep_their_keys() -> TestResult {
+    // Rows an earlier migration inserted: ids through the sequence and one
+    // given explicitly, unique names, a booking an exclusion constraint
+    // guards, and a trigger-inserted row's table.
+    let (mut conn, schema) = custom_schema(
+        "create extension if not exists btree_gist;
+         create table role (id serial primary key, name text not null unique check (name in ('admin', 'user', 'guest', 'owner')));
+         insert into role (name) values ('admin'), ('user');
+         insert into role (id, name) values (10, 'guest');
+         create table booking (id int generated always as identity primary key, room int not null check (room = 1),
+           during tsrange not null, exclude using gist (room with =, during with &&));
+         insert into booking (room, during) values (1, '[2020-01-01, 2030-01-01)');
+         create table slot (id int primary key, room int not null check (room between 1 and 2),
+           during int4range not null, exclude using gist (room with =, during with &&));",
+    )
+    .await?;
+    // Every new booking overlaps the existing decade-long one: none can be
+    // added, and the error names the constraint that refused them.
+    let err = generate_on(
+        &mut conn,
+        &schema,
+        &Profile::with_rows([("role", 0), ("booking", 3), ("slot", 0)]),
+        5,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("PostgreSQL accepted 0 of")
+            && err.contains("booking_room_during_excl")
+            && err.contains("exclude using gist (room with =, during with &&)"),
+        "{err}"
+    );
+    let profile = Profile::with_rows([("role", 1), ("booking", 0), ("slot", 30)]);
+    let (data, rejected) = generate_on(&mut conn, &schema, &profile, 5).await?;
+    data.load(&mut conn).await?;
+    // The new row takes a free name (candidates with a taken one were
+    // rejected) and an id after the largest in use.
+    let owner: i32 = sqlx::query_scalar("select id from role where name = 'owner'")
+        .fetch_one(&mut conn)
+        .await?;
+    assert!(owner > 10, "{owner}");
+    assert_eq!(count(&mut conn, "role").await?, 4);
+    assert_eq!(count(&mut conn, "booking").await?, 1, "{rejected:?}");
+    // Slots collide among themselves only: all 30 are there (overlapping
+    // candidates were rejected and made up for).
+    assert_eq!(count(&mut conn, "slot").await?, 30);
+    Ok(())
+}

@@ -134,7 +134,7 @@ pub enum GenerateError {
     /// The server rejected too many generated rows under a check only it
     /// can decide.
     #[error(
-        "table {table}: PostgreSQL accepted {accepted} of {tried} generated rows under CHECK constraint \
+        "table {table}: PostgreSQL accepted {accepted} of {tried} generated rows under constraint \
          {constraint} `{definition}` ({asked} asked for). Give {columns} a rule \
          ([{section}.\"{table}\".columns.<column>] with `values` or `range`) that satisfies it"
     )]
@@ -143,7 +143,8 @@ pub enum GenerateError {
         table: String,
         /// Where the per-table rules go.
         section: RulesSection,
-        /// The check that rejected the most rows.
+        /// The check, exclusion constraint or unique key that rejected the
+        /// most rows.
         constraint: String,
         /// Its definition.
         definition: String,

@@ -87,6 +87,7 @@
 mod build;
 mod dataset;
 mod error;
+mod existing;
 mod expr;
 mod json_paths;
 mod oracle;
@@ -106,6 +107,7 @@ use crate::schema::SchemaSnapshot;
 
 pub use dataset::{Dataset, ForeignKeyChecks, LoadOptions, LoadStats, TableData};
 pub use error::{GenerateError, RulesSection};
+pub use existing::Existing;
 pub use oracle::Rejected;
 pub use profile::{
     ColumnProfile, ColumnRule, Distribution, OnLimit, PerParent, Profile, Scalar, TableProfile,
@@ -142,8 +144,10 @@ pub fn generate(
     build(&plan, seed, &seed_options(profile))
 }
 
-/// [`generate`], with the server deciding the checks the generator cannot
-/// ([`Dataset::accepted_by`]): rows it rejects are left out, and a table
+/// [`generate`] for the database `conn` is connected to: keys already in
+/// use there are left alone ([`Existing`]), and the server decides the
+/// checks the generator cannot ([`Dataset::accepted_by`]): rows it rejects
+/// are left out, and a table
 /// that lost rows is generated again with more (up to three rounds) and
 /// cut back to the count asked for, so that `rows = N` still means N where
 /// the server accepts enough. Returns what the server rejected.
@@ -153,15 +157,17 @@ pub async fn generate_on(
     profile: &Profile,
     seed: u64,
 ) -> Result<(Dataset, Rejected), GenerateError> {
+    let existing = Existing::read(conn, schema).await?;
+    let schema = &existing.schema_for_generation(schema);
     let mut data = generate(schema, profile, seed)?;
-    if !data.needs_the_server() {
+    if !data.needs_the_server(schema, &existing) {
         return Ok((data, Rejected::default()));
     }
     let mut plan = plan::plan(schema, profile)?;
     let wanted: Vec<Option<usize>> = plan.tables.iter().map(|t| t.rows).collect();
     let mut rejected = Rejected::default();
     for round in 0..ROUNDS {
-        let (accepted, r) = data.accepted_by(conn, schema).await?;
+        let (accepted, r) = data.accepted_by(conn, schema, &existing).await?;
         rejected.add(r);
         let mut short = false;
         for (ti, t) in plan.tables.iter_mut().enumerate() {
@@ -195,15 +201,16 @@ pub async fn generate_on(
                 .max_by_key(|(_, _, n)| *n);
             if let Some((_, constraint, _)) = worst {
                 let tp = &plan.tables[ti];
-                let check = tp.checks.iter().find(|c| &c.name == constraint);
+                let (definition, columns) = match tp.checks.iter().find(|c| &c.name == constraint) {
+                    Some(c) => (c.definition.clone(), plan::column_list(c, &tp.columns)),
+                    None => key_definition(schema, &t.name, constraint),
+                };
                 return Err(GenerateError::ServerRejected {
                     table: name,
                     section: RulesSection::Profile,
                     constraint: constraint.clone(),
-                    definition: check.map(|c| c.definition.clone()).unwrap_or_default(),
-                    columns: check
-                        .map(|c| plan::column_list(c, &tp.columns))
-                        .unwrap_or_else(|| "its columns".to_string()),
+                    definition,
+                    columns,
                     asked,
                     accepted: t.rows.len(),
                     tried: tp.rows.unwrap_or(asked),
@@ -212,6 +219,37 @@ pub async fn generate_on(
         }
     }
     Ok((data, rejected))
+}
+
+/// A unique key's or exclusion constraint's definition and its columns
+/// (as `a`, `b`), for messages.
+fn key_definition(
+    schema: &SchemaSnapshot,
+    table: &crate::schema::QualifiedName,
+    name: &str,
+) -> (String, String) {
+    let listed = |columns: &[String]| {
+        let names: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+        if names.is_empty() {
+            "its columns".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let Some(t) = schema.tables.get(table) else {
+        return (String::new(), "its columns".to_string());
+    };
+    if let Some(c) = t.constraints.iter().find(|c| c.name == name) {
+        return (c.definition.clone(), listed(&c.columns));
+    }
+    if let Some(i) = t.indexes.iter().find(|i| i.name == name) {
+        let mut definition = format!("unique ({})", i.key_columns.join(", "));
+        if let Some(p) = &i.predicate {
+            definition.push_str(&format!(" where {p}"));
+        }
+        return (definition, listed(&i.key_columns));
+    }
+    (String::new(), "its columns".to_string())
 }
 
 /// Generate-and-ask rounds of [`generate_on`].

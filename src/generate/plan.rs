@@ -538,7 +538,7 @@ fn plan_tables(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, Gener
 }
 
 /// Which sequence a column's default draws from: `nextval('s'::regclass)`.
-fn serial_sequence(column: &Column) -> Option<QualifiedName> {
+pub(crate) fn serial_sequence(column: &Column) -> Option<QualifiedName> {
     let d = column.default.as_deref()?;
     let rest = d.strip_prefix("nextval('")?;
     let end = rest.find("'::regclass")?;
@@ -1159,6 +1159,15 @@ fn domain_check_on(body: &str, column: &str) -> String {
 /// The columns whose names appear as words in `definition` outside quotes
 /// (for a check the expression reader could not parse).
 fn mentioned_columns(definition: &str, columns: &[ColPlan]) -> Vec<usize> {
+    let words = words(definition);
+    (0..columns.len())
+        .filter(|i| words.contains(&columns[*i].name))
+        .collect()
+}
+
+/// The identifiers of deparsed SQL text: words outside quotes, and
+/// double-quoted names.
+pub(crate) fn words(definition: &str) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     let mut word = String::new();
     let mut quote: Option<char> = None;
@@ -1185,9 +1194,7 @@ fn mentioned_columns(definition: &str, columns: &[ColPlan]) -> Vec<usize> {
             quote = Some(c);
         }
     }
-    (0..columns.len())
-        .filter(|i| words.contains(&columns[*i].name))
-        .collect()
+    words
 }
 
 pub(crate) fn unsupported_check(

@@ -13,7 +13,7 @@ use super::race::{self, RaceContext, RaceCount};
 use super::rules::{bind_literals, load_dir, Check, Expect, PropertyFile};
 use super::runner::{self, Case, Settings, Verdict};
 use super::{PropertyResult, Status};
-use crate::generate::{dataset_strategy, Dataset};
+use crate::generate::{dataset_strategy, Dataset, Existing};
 use crate::server::{quote_ident, Database};
 use crate::{Error, Harness};
 
@@ -288,12 +288,14 @@ struct PropertyCases<'a> {
     races: RaceCount,
     /// The schema at the file's version.
     schema: &'a crate::schema::SchemaSnapshot,
+    /// What the database holds before a case's rows.
+    existing: Existing,
 }
 
 impl Case<Dataset> for PropertyCases<'_> {
     async fn run(&mut self, data: Dataset) -> Result<(), TestCaseError> {
         self.cases += 1;
-        let data = accepted(&mut self.conn, self.schema, data)
+        let data = accepted(&mut self.conn, self.schema, &self.existing, data)
             .await
             .map_err(TestCaseError::fail)?;
         run_case(self, &data).await
@@ -305,12 +307,13 @@ impl Case<Dataset> for PropertyCases<'_> {
 async fn accepted(
     conn: &mut PgConnection,
     schema: &crate::schema::SchemaSnapshot,
+    existing: &Existing,
     data: Dataset,
 ) -> Result<Dataset, String> {
-    if !data.needs_the_server() {
+    if !data.needs_the_server(schema, existing) {
         return Ok(data);
     }
-    data.accepted_by(conn, schema)
+    data.accepted_by(conn, schema, existing)
         .await
         .map(|(data, _)| data)
         .map_err(|e| e.to_string())
@@ -334,7 +337,10 @@ async fn run_cases(
     let mut conn = harness.connect(db).await?;
     validate(file, &mut conn).await?;
     let schema = super::capture(&mut conn).await?;
-    let strategy = match dataset_strategy(&schema, &file.profile) {
+    let existing = Existing::read(&mut conn, &schema)
+        .await
+        .map_err(|e| Error::Generate(Box::new(e)))?;
+    let strategy = match dataset_strategy(&existing.schema_for_generation(&schema), &file.profile) {
         Ok(strategy) => strategy,
         Err(e) => {
             use crate::generate::GenerateError as G;
@@ -388,15 +394,17 @@ async fn run_cases(
         failing_schedule: None,
         races: RaceCount::default(),
         schema: &schema,
+        existing,
     };
     let mut verdict =
         runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
     if let Verdict::Fail(reason, minimal) = verdict {
         // What the case loaded.
-        let minimal = match accepted(&mut state.conn, &schema, minimal.clone()).await {
-            Ok(data) => data,
-            Err(_) => minimal,
-        };
+        let minimal =
+            match accepted(&mut state.conn, &schema, &state.existing, minimal.clone()).await {
+                Ok(data) => data,
+                Err(_) => minimal,
+            };
         let (reason, minimal) = fewest_rows(&mut state, &schema, reason, minimal).await;
         verdict = Verdict::Fail(reason, minimal);
     }
