@@ -190,20 +190,21 @@ async fn a_check_that_is_never_exercised_fails_as_vacuous() {
     assert!(r.message.contains("in all 16 cases"), "{}", r.message);
 }
 
-/// A chain of one table whose CHECKs use a regular expression and a
-/// function, beyond what the generator evaluates, and a property file.
+/// A chain of one table whose CHECKs use a regular expression (generated
+/// from its pattern), a function (decided by the server) and a user
+/// function no generated value passes, and a property file.
 fn person_project(property: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("migrations");
     std::fs::create_dir_all(&migrations).unwrap();
     std::fs::write(
         migrations.join("0001_person.up.sql"),
-        "create table person (\n  id bigserial primary key,\n  email text not null check (email ~ '^[^@ ]+@[^@ ]+$'),\n  nick text check (position('@' in nick) = 0)\n);\n",
+        "create function valid_nick(n text) returns boolean language plpgsql immutable as $$ begin return n like 'n-%'; end $$;\ncreate table person (\n  id bigserial primary key,\n  email text not null check (email ~ '^[^@ ]+@[^@ ]+$'),\n  nick text not null check (position('@' in nick) = 0 and valid_nick(nick))\n);\n",
     )
     .unwrap();
     std::fs::write(
         migrations.join("0001_person.down.sql"),
-        "drop table person;\n",
+        "drop table person;\ndrop function valid_nick(text);\n",
     )
     .unwrap();
     std::fs::write(
@@ -228,20 +229,22 @@ async fn a_property_file_shapes_its_data_where_the_generator_cannot_read_a_check
         .current_dir(bare.path())
         .output()
         .unwrap();
-    // Unshaped: this property fails saying what to write, under
-    // [data.tables...]; the check is not aborted (exit 1, not 2).
+    // Unshaped: PostgreSQL rejects every generated nick, the check never
+    // sees a row, and this property fails saying which constraint and what
+    // to write under [data.tables...]; the check is not aborted (exit 1).
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("FAIL  property:rule")
-            && stdout
-                .contains("no data set could be generated: table public.person: CHECK constraint")
-            && stdout.contains("under [data.tables.\"public.person\"]"),
+            && stdout.contains("was never exercised")
+            && stdout.contains("rows of public.person under person_nick_check")
+            && stdout.contains("under [data.tables.\"public.person\".columns.<column>]"),
         "{stdout}"
     );
-    // Shaped as the error says: every case loads (the values satisfy the
-    // checks Postgres enforces), shrunk cases included.
-    let shaping = "[data.tables.\"public.person\"]\nassume_checks = [\"person_email_check\", \"person_nick_check\"]\n\n[data.tables.\"public.person\".columns.email]\nfake = \"email\"\n\n[data.tables.\"public.person\".columns.nick]\nvalues = [\"ann\", \"bob\"]\n";
+    // Shaped as the message says: every case loads (the values satisfy the
+    // checks Postgres enforces; the email is generated from its pattern),
+    // shrunk cases included.
+    let shaping = "[data.tables.\"public.person\".columns.nick]\nvalues = [\"n-ann\", \"n-bob\"]\n";
     let shaped = person_project(&format!(
         "name = \"people can share an email\"\n\n[data]\nrows = {{ person = 5 }}\n\n{shaping}\n{PERSON_CHECK}"
     ));
@@ -268,7 +271,7 @@ async fn a_property_file_shapes_its_data_where_the_generator_cannot_read_a_check
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "properties/rule.toml:15: table `person` is the same table as `public.person` (line 6)"
+            "properties/rule.toml:9: table `person` is the same table as `public.person` (line 6)"
         ),
         "{stderr}"
     );

@@ -27,7 +27,8 @@ pub struct Rejected {
 }
 
 impl Rejected {
-    pub(crate) fn add(&mut self, other: Rejected) {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: Rejected) {
         self.round_trips += other.round_trips;
         for (t, c, n) in other.by_constraint {
             match self

@@ -13,7 +13,7 @@ use super::race::{self, RaceContext, RaceCount};
 use super::rules::{bind_literals, load_dir, Check, Expect, PropertyFile};
 use super::runner::{self, Case, Settings, Verdict};
 use super::{PropertyResult, Status};
-use crate::generate::{dataset_strategy, Dataset, Existing};
+use crate::generate::{dataset_strategy, Dataset, Existing, Rejected};
 use crate::server::{quote_ident, Database};
 use crate::{Error, Harness};
 
@@ -290,14 +290,22 @@ struct PropertyCases<'a> {
     schema: &'a crate::schema::SchemaSnapshot,
     /// What the database holds before a case's rows.
     existing: Existing,
+    /// Generated rows the server rejected, over all cases.
+    rejected: Rejected,
 }
 
 impl Case<Dataset> for PropertyCases<'_> {
     async fn run(&mut self, data: Dataset) -> Result<(), TestCaseError> {
         self.cases += 1;
-        let data = accepted(&mut self.conn, self.schema, &self.existing, data)
-            .await
-            .map_err(TestCaseError::fail)?;
+        let data = accepted(
+            &mut self.conn,
+            self.schema,
+            &self.existing,
+            data,
+            &mut self.rejected,
+        )
+        .await
+        .map_err(TestCaseError::fail)?;
         run_case(self, &data).await
     }
 }
@@ -309,20 +317,23 @@ async fn accepted(
     schema: &crate::schema::SchemaSnapshot,
     existing: &Existing,
     data: Dataset,
+    rejected: &mut Rejected,
 ) -> Result<Dataset, String> {
     if !data.needs_the_server(schema, existing) {
         return Ok(data);
     }
-    data.accepted_by(conn, schema, existing)
+    let (data, r) = data
+        .accepted_by(conn, schema, existing)
         .await
-        .map(|(data, _)| data)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    rejected.add(r);
+    Ok(data)
 }
 
 /// What a property's cases produced: the verdict, how many cases
 /// exercised each check and race, how many cases ran, and the race
 /// schedules driven.
-type CasesOutcome = (Verdict<Dataset>, Vec<u64>, u64, RaceCount);
+type CasesOutcome = (Verdict<Dataset>, Vec<u64>, u64, RaceCount, Rejected);
 
 /// Draws and runs the cases of `file` on `db`, one connection: replayed
 /// regressions first, then new cases, a failure shrunk and saved.
@@ -367,6 +378,7 @@ async fn run_cases(
                 vec![0; file.checks.len() + file.races.len()],
                 0,
                 RaceCount::default(),
+                Rejected::default(),
             ));
         }
     };
@@ -395,21 +407,36 @@ async fn run_cases(
         races: RaceCount::default(),
         schema: &schema,
         existing,
+        rejected: Rejected::default(),
     };
     let mut verdict =
         runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
     if let Verdict::Fail(reason, minimal) = verdict {
         // What the case loaded.
-        let minimal =
-            match accepted(&mut state.conn, &schema, &state.existing, minimal.clone()).await {
-                Ok(data) => data,
-                Err(_) => minimal,
-            };
+        let mut ignored = Rejected::default();
+        let minimal = match accepted(
+            &mut state.conn,
+            &schema,
+            &state.existing,
+            minimal.clone(),
+            &mut ignored,
+        )
+        .await
+        {
+            Ok(data) => data,
+            Err(_) => minimal,
+        };
         let (reason, minimal) = fewest_rows(&mut state, &schema, reason, minimal).await;
         verdict = Verdict::Fail(reason, minimal);
     }
     let _ = state.conn.close().await;
-    Ok((verdict, state.exercised, state.cases, state.races))
+    Ok((
+        verdict,
+        state.exercised,
+        state.cases,
+        state.races,
+        state.rejected,
+    ))
 }
 
 /// Row deletions tried at most after proptest's shrinking ...
@@ -463,6 +490,18 @@ async fn fewest_rows(
     (reason, data)
 }
 
+/// What to do about a check that saw no rows: give the tables rows, or,
+/// when the server rejected generated rows, values that pass.
+fn rejected_hint(rejected: &Rejected) -> String {
+    let Some((table, constraint, n)) = rejected.by_constraint.iter().max_by_key(|(_, _, n)| *n)
+    else {
+        return "give [data] rows the tables it reads".to_string();
+    };
+    format!(
+        "PostgreSQL rejected {n} generated rows of {table} under {constraint}: give its columns values that satisfy it under [data.tables.\"{table}\".columns.<column>]"
+    )
+}
+
 /// Runs one property file: a database at its version, its cases, the
 /// result.
 async fn run_property(
@@ -478,7 +517,7 @@ async fn run_property(
     let started = std::time::Instant::now();
     let outcome = run_cases(harness, file, level, &db, cases, seed).await;
     let _ = harness.drop_database(&db).await;
-    let (result, exercised, cases_run, raced) = outcome?;
+    let (result, exercised, cases_run, raced, rejected) = outcome?;
     let elapsed = started.elapsed();
     // A race file's cases are counted as its schedules.
     let count = CaseCount {
@@ -518,8 +557,9 @@ async fn run_property(
                     &property,
                     &file.name,
                     format!(
-                        "{}:{line}: {label} was never exercised: {what} returned no rows in all {cases_run} cases, so it proved nothing (give [data] rows the tables it reads)",
+                        "{}:{line}: {label} was never exercised: {what} returned no rows in all {cases_run} cases, so it proved nothing ({})",
                         file.path.display(),
+                        rejected_hint(&rejected),
                     ),
                 );
                 r.rerun = Some(rerun.clone());
