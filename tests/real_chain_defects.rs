@@ -239,7 +239,7 @@ async fn a_pass_without_data_says_so_in_its_status() {
     .await;
     let r = results
         .iter()
-        .find(|r| r.target == "0002_tree_index")
+        .find(|r| r.target == "0002_book_index")
         .unwrap();
     assert_eq!(r.status, Status::Partial, "{r:#?}");
     assert!(r.message.contains("data not checked"), "{r:#?}");

@@ -231,16 +231,7 @@ fn keys(schema: &SchemaSnapshot, t: &TableData, existing: &Existing) -> Vec<Key>
                 predicate: None,
                 among_candidates: false,
             }),
-            ConstraintKind::Exclusion => {
-                if let Some((elements, predicate)) = exclusion(&c.definition) {
-                    out.push(Key {
-                        name: c.name.clone(),
-                        elements,
-                        predicate,
-                        among_candidates: true,
-                    });
-                }
-            }
+            ConstraintKind::Exclusion => out.extend(exclusion(&c.name, &c.definition)),
             _ => {}
         }
     }
@@ -271,9 +262,9 @@ fn keys(schema: &SchemaSnapshot, t: &TableData, existing: &Existing) -> Vec<Key>
     out
 }
 
-/// `exclude using gist (room with =, during with &&) where (...)`: the
-/// (expression, operator) pairs and the predicate.
-fn exclusion(definition: &str) -> Option<(Vec<(String, String)>, Option<String>)> {
+/// The key of exclusion constraint `name`, from its definition
+/// `exclude using gist (room with =, during with &&) where (...)`.
+fn exclusion(name: &str, definition: &str) -> Option<Key> {
     let open = definition.find('(')?;
     let mut depth = 0;
     let mut quote: Option<char> = None;
@@ -318,7 +309,12 @@ fn exclusion(definition: &str) -> Option<(Vec<(String, String)>, Option<String>)
         .strip_prefix("where")
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty());
-    Some((elements, predicate))
+    Some(Key {
+        name: name.to_string(),
+        elements,
+        predicate,
+        among_candidates: true,
+    })
 }
 
 /// The candidate rows that collide on `key`: with a row already in the
