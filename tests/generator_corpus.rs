@@ -60,6 +60,7 @@ const SHAPES: &[(&str, &str)] = &[
     ("composite", "create type address as (street text, zip int, tags text[]); create table t (id int primary key, home address not null)"),
     ("user range type", "create type floatrange as range (subtype = float8); create table t (id int primary key, r floatrange not null)"),
     ("array of enum", "create type mood as enum ('ok', 'sad'); create table t (id int primary key, moods mood[] not null check (cardinality(moods) > 0))"),
+    ("types only the server reads (cube, seg)", "create extension if not exists cube; create extension if not exists seg; create table t (id int primary key, c cube not null, s seg not null)"),
     ("oid, pg_lsn, time with time zone", "create table t (id int primary key, o oid not null, lsn pg_lsn not null, at timetz not null)"),
 ];
 

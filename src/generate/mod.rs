@@ -89,6 +89,7 @@ mod dataset;
 mod error;
 mod existing;
 mod expr;
+mod fallback;
 mod json_paths;
 mod oracle;
 mod pattern;
@@ -108,6 +109,7 @@ use crate::schema::SchemaSnapshot;
 pub use dataset::{Dataset, ForeignKeyChecks, LoadOptions, LoadStats, TableData};
 pub use error::{GenerateError, RulesSection};
 pub use existing::Existing;
+pub use fallback::with_values_for_unknown_types;
 pub use oracle::Rejected;
 pub use profile::{
     ColumnProfile, ColumnRule, Distribution, OnLimit, PerParent, Profile, Scalar, TableProfile,
@@ -158,6 +160,7 @@ pub async fn generate_on(
     seed: u64,
 ) -> Result<(Dataset, Rejected), GenerateError> {
     let existing = Existing::read(conn, schema).await?;
+    let profile = &with_values_for_unknown_types(conn, schema, profile).await?;
     let schema = &existing.schema_for_generation(schema);
     let mut data = generate(schema, profile, seed)?;
     if !data.needs_the_server(schema, &existing) {

@@ -178,7 +178,7 @@ async fn failing_rows(
 /// Runs `query` in a transaction of its own (a savepoint inside the
 /// caller's), rolled back: an error leaves the caller's transaction as it
 /// was. The outer error is the connection's; the inner one the query's.
-async fn ask(
+pub(crate) async fn ask(
     conn: &mut PgConnection,
     query: &str,
 ) -> Result<Result<Vec<sqlx::postgres::PgRow>, sqlx::Error>, GenerateError> {

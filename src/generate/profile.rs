@@ -118,6 +118,23 @@ pub struct TableProfile {
     pub columns: Vec<ColumnProfile>,
 }
 
+impl TableProfile {
+    /// Settings for `table` that change nothing (made in code, line 0).
+    pub fn named(table: &str) -> TableProfile {
+        TableProfile {
+            name: table.to_string(),
+            line: 0,
+            file: None,
+            rows: None,
+            per_parent: Vec::new(),
+            distribution: Distribution::Uniform,
+            root_ratio: None,
+            assume_checks: Vec::new(),
+            columns: Vec::new(),
+        }
+    }
+}
+
 /// Children per parent along one foreign key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PerParent {
@@ -363,15 +380,8 @@ impl Profile {
                 t.per_parent.clear();
             }
             None => self.tables.push(TableProfile {
-                name: table.to_string(),
-                line: 0,
-                file: None,
                 rows: Some(rows),
-                per_parent: Vec::new(),
-                distribution: Distribution::Uniform,
-                root_ratio: None,
-                assume_checks: Vec::new(),
-                columns: Vec::new(),
+                ..TableProfile::named(table)
             }),
         }
     }

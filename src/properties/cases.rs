@@ -351,7 +351,10 @@ async fn run_cases(
     let existing = Existing::read(&mut conn, &schema)
         .await
         .map_err(|e| Error::Generate(Box::new(e)))?;
-    let strategy = match dataset_strategy(&existing.schema_for_generation(&schema), &file.profile) {
+    let profile = crate::generate::with_values_for_unknown_types(&mut conn, &schema, &file.profile)
+        .await
+        .map_err(|e| Error::Generate(Box::new(e)))?;
+    let strategy = match dataset_strategy(&existing.schema_for_generation(&schema), &profile) {
         Ok(strategy) => strategy,
         Err(e) => {
             use crate::generate::GenerateError as G;
