@@ -21,6 +21,7 @@ mod races;
 mod ready;
 mod report;
 mod seeds;
+mod shapes;
 mod synthetic;
 
 use std::path::{Path, PathBuf};
@@ -284,6 +285,8 @@ async fn run(options: Options) -> Result<()> {
     if options.wants(6) {
         progress("6: seed loading rows/s vs pgbench -i");
         rows.extend(seeds::measure(&bench).await);
+        progress("6c: generation for server-decided checks vs a hand-written INSERT ... SELECT");
+        rows.push(shapes::measure(&bench).await);
     }
     if options.wants(7) {
         progress("7: full check on the sample project vs psql ups/downs/ups");

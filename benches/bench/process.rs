@@ -191,6 +191,23 @@ impl Endpoint {
         cmd
     }
 
+    /// `psql -X -q -v ON_ERROR_STOP=1 -c sql` into `database`.
+    pub fn psql_command(&self, psql: &Path, database: &str, sql: &str) -> Command {
+        let mut cmd = Command::new(psql);
+        self.apply(&mut cmd);
+        cmd.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            database,
+            "-c",
+            sql,
+        ]);
+        cmd
+    }
+
     /// `pgbench -i -q -s scale` into `database`.
     pub fn pgbench_init(&self, pgbench: &Path, database: &str, scale: u32) -> Command {
         let mut cmd = Command::new(pgbench);

@@ -40,7 +40,8 @@ const FORMS: &[&str] = &[
 const KEPT: usize = 6;
 
 /// `profile` with a `values` rule for each column that needs one and whose
-/// type reads some of [`FORMS`]; other columns are left as they are (the
+/// type reads some of the common forms tried (numbers, tuples, ranges,
+/// words, ...); other columns are left as they are (the
 /// generator's error then names them).
 pub async fn with_values_for_unknown_types(
     conn: &mut PgConnection,

@@ -25,10 +25,15 @@
 //!   times, timestamps (with and without time zone), intervals, uuids, json
 //!   and jsonb, bytea, inet/cidr/macaddr, bit strings, xml, tsvector,
 //!   enums (their labels), domains (followed to their base type, with their
-//!   `CHECK`s and `NOT NULL`), one-dimensional arrays of all of these.
-//!   Other types (composites, ranges, geometric types, extension types
-//!   other than citext) get NULL when nullable, their default when they
-//!   have one, and otherwise an error asking for a profile rule.
+//!   `CHECK`s and `NOT NULL`), ranges and multiranges (short spans, so that
+//!   exclusion constraints seldom reject them), geometric types,
+//!   composites (field by field), `tsquery`, `macaddr8`, `oid`, `pg_lsn`,
+//!   the extension types `citext`, `ltree`, `hstore` and pgvector's
+//!   `vector`, and one-dimensional arrays of these. A type with no
+//!   generator of its own takes text forms its input function accepts,
+//!   found by asking the server ([`generate_on`]); failing that, NULL when
+//!   nullable, its default when it has one, else an error asking for a
+//!   profile rule.
 //! - **Realism** by column name (and table name): emails, names, usernames,
 //!   titles, sentences, URLs, phone numbers, addresses, companies, money
 //!   amounts, coordinates, codes, ... from `fake`; timestamps in the two
@@ -61,13 +66,24 @@
 //!   `BETWEEN`, `IN` / `= ANY (ARRAY[...])`, `<> ALL`, `LIKE`, length
 //!   functions, `lower`/`upper`/`btrim`, `jsonb_typeof(x) = 'object'`,
 //!   `IS [NOT] NULL`, `num_nonnulls`, `coalesce`, arithmetic, casts, date
-//!   arithmetic, `AND`/`OR`/`NOT`. Simple forms also steer generation
-//!   (ranges, allowed values, lengths, JSON kinds). A check the evaluator
-//!   cannot decide (regular expressions, user functions, `CASE`, ...) is
-//!   an error ([`GenerateError::UnsupportedCheck`]) naming the constraint
-//!   and the fix: give its columns values in the profile and list it in
-//!   `assume_checks`. Checks reading a column the server computes (a
-//!   profile `sql` or `default` rule) are trusted.
+//!   arithmetic, regular expressions (`~`, `~*`, `!~`, in the syntax Rust's
+//!   engine shares), `AND`/`OR`/`NOT`. Simple forms also steer generation
+//!   (ranges, allowed values, lengths, JSON kinds and keys, `upper(x) = x`,
+//!   `x % k = 0`, `date_trunc`); strings for a regex check are generated
+//!   from the pattern (proptest's regex strategy). **PostgreSQL is the
+//!   oracle** for the rest: a check the evaluator cannot decide (a user
+//!   function, `CASE`, an unknown function, PostgreSQL-only regex syntax)
+//!   and every regex check are evaluated by the server on the candidate
+//!   rows, a batch of 1,000 per query, and rejected rows are left out with
+//!   their dependents ([`Dataset::accepted_by`]; [`generate_on`] makes up
+//!   for them and names the check when too few pass). Checks reading a
+//!   column the server computes (a profile `sql` or `default` rule) are
+//!   trusted, as are those listed in `assume_checks`.
+//! - **Rows already in the database** (inserted by an earlier migration or
+//!   a trigger) keep their keys ([`Existing`]): serial and identity columns
+//!   start after the largest value in use, and the server rejects
+//!   candidates whose unique keys, or exclusion constraints, collide with
+//!   them. Exclusion constraints are also checked among the candidates.
 //! - **Partitioned tables** are loaded through the parent; for range and
 //!   list partitioning on one column without a default partition, each
 //!   row's key falls inside one of the partitions (hash partitions take
