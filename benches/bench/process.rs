@@ -175,36 +175,23 @@ impl Endpoint {
     /// `psql -X -q -v ON_ERROR_STOP=1 -1 -f file` into `database`: how a
     /// person applies one migration file by hand.
     pub fn psql_file(&self, psql: &Path, database: &str, file: &Path) -> Command {
-        let mut cmd = Command::new(psql);
-        self.apply(&mut cmd);
-        cmd.args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-1",
-            "-d",
-            database,
-            "-f",
-        ])
-        .arg(file);
+        let mut cmd = self.psql(psql, database);
+        cmd.arg("-1").arg("-f").arg(file);
         cmd
     }
 
     /// `psql -X -q -v ON_ERROR_STOP=1 -c sql` into `database`.
     pub fn psql_command(&self, psql: &Path, database: &str, sql: &str) -> Command {
+        let mut cmd = self.psql(psql, database);
+        cmd.args(["-c", sql]);
+        cmd
+    }
+
+    /// `psql -X -q -v ON_ERROR_STOP=1 -d database`, quiet and strict.
+    fn psql(&self, psql: &Path, database: &str) -> Command {
         let mut cmd = Command::new(psql);
         self.apply(&mut cmd);
-        cmd.args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            database,
-            "-c",
-            sql,
-        ]);
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database]);
         cmd
     }
 
