@@ -34,6 +34,7 @@ const SHAPES: &[(&str, &str)] = &[
     ("plpgsql function", "create function tidy(s text) returns boolean language plpgsql immutable as $$ begin return s = btrim(s) and s <> ''; end $$; create table t (id int primary key, label text not null check (tidy(label)))"),
     ("multi-column coalesce", "create table t (id int primary key, a int, b int, check (coalesce(a, 0) + coalesce(b, 0) > 0))"),
     ("num_nonnulls exclusive arc", "create table t (id int primary key, user_id int, team_id int, check (num_nonnulls(user_id, team_id) = 1))"),
+    ("a check that raises for some values", "create table t (id int primary key, n int not null check (n between 1 and 9), check (100 / (n - 5) > 0))"),
     ("interval", "create table t (id int primary key, duration interval not null check (duration > interval '0'))"),
     ("inet family", "create table t (id int primary key, ip inet not null check (family(ip) = 4))"),
     // Domains.
