@@ -4,7 +4,10 @@
 //! report exactly those: no miss, no false alarm.
 //!
 //! `cargo test` runs a fast subset; `cargo xtask realworld` runs every
-//! chain (the ignored test below) and prints the table the README shows.
+//! chain (the ignored tests below) and prints the table the README shows,
+//! and runs each chain's idempotency with generated data on every
+//! migration: data goes in everywhere except where the list below explains
+//! why not.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -251,6 +254,122 @@ fn assert_conforms(outcomes: &[Outcome]) {
 fn fast_real_chains_match_psql() {
     let outcomes: Vec<Outcome> = FAST.iter().map(|c| check_chain(c)).collect();
     assert_conforms(&outcomes);
+}
+
+/// Migrations whose idempotency-with-data may report "data not checked"
+/// (whether it does depends on the seed: a nullable column drawn without
+/// NULLs lets a SET NOT NULL pass), and why the generator is not to blame:
+/// (chain, migration, reason).
+const DATA_NOT_CHECKED: &[(&str, &str, &str)] = &[
+    (
+        "graph-node",
+        "20210114193022_deployment_schemas_network_not_null",
+        "SET NOT NULL on a column the chain left nullable: the up fails on rows holding NULL (a real risk, not a generator gap)",
+    ),
+    (
+        "graph-node",
+        "20210126204036_ethereum_networks_net_ident_not_null",
+        "SET NOT NULL on a nullable column, as above",
+    ),
+    (
+        "graph-node",
+        "2022030907000_call_cache_block_number_idx",
+        "builds DDL from data: ethereum_networks.namespace must name an existing schema, which no CHECK says",
+    ),
+    (
+        "harbor",
+        "0110_2.8.0_schema",
+        "casts replication_policy.filters (text) to jsonb: the column holds JSON by convention, which no CHECK says",
+    ),
+    (
+        "zksync-era",
+        "20220711132020_save_initial_bootloader_content",
+        "SET NOT NULL on a nullable column, as above",
+    ),
+    (
+        "zksync-era",
+        "20220801131413_add_paymaster_data",
+        "SET NOT NULL on a nullable column, as above",
+    ),
+    (
+        "zksync-era",
+        "20230117123627_add_queue_capacity_and_free_slots_in_gpu_prover_queue",
+        "SET NOT NULL on a nullable column, as above",
+    ),
+];
+
+/// The migrations of `chain` whose idempotency ran without data ("data not
+/// checked"), with idempotency held on every migration.
+fn migrations_without_data(chain: &str) -> Vec<String> {
+    let dir = realworld().join(chain);
+    let text = std::fs::read_to_string(dir.join("pgharness.toml")).unwrap();
+    // The chain's config, its directory made absolute, idempotency held.
+    let mut config = String::new();
+    for line in text.lines() {
+        match line.trim().strip_prefix("dir = \"") {
+            Some(rest) => config.push_str(&format!("dir = \"{}/{rest}", dir.display())),
+            None => config.push_str(line),
+        }
+        config.push('\n');
+    }
+    config.push_str("\n[idempotency]\nenabled = true\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("pgharness.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["-c", path.to_str().unwrap(), "--format", "json"])
+        .args(["check", "--only", "idempotency", "--seed", "1"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{chain}: no JSON report ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("data not checked"))
+        })
+        .map(|r| r["target"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `cargo xtask realworld`: idempotency with generated data on every
+/// migration of every chain; the data loads everywhere but where
+/// [`DATA_NOT_CHECKED`] explains why it may not.
+#[test]
+#[ignore = "slow: run by `cargo xtask realworld`"]
+fn real_chains_get_generated_data_on_every_migration() {
+    let only = std::env::var("PGHARNESS_REALWORLD").ok();
+    let mut problems = Vec::new();
+    for chain in CHAINS.iter().filter(|c| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == **c))
+    }) {
+        let got = migrations_without_data(chain);
+        let explained: Vec<&str> = DATA_NOT_CHECKED
+            .iter()
+            .filter(|(c, _, _)| c == chain)
+            .map(|(_, m, _)| *m)
+            .collect();
+        println!(
+            "{chain}: {} migrations without data ({} explained)",
+            got.len(),
+            explained.len()
+        );
+        for m in &got {
+            if !explained.contains(&m.as_str()) {
+                problems.push(format!("{chain}: {m}: data not checked, not explained"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// `cargo xtask realworld`: every vendored chain.

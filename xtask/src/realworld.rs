@@ -14,7 +14,8 @@ pub fn run(args: &[String]) -> Result<()> {
             "usage: cargo xtask realworld [CHAIN,...]\n\n\
              Runs `pgharness check --only apply,idempotency,roundtrip` on every chain\n\
              vendored under tests/realworld/ (or the ones named) and compares each\n\
-             finding with the chain's psql-verified truth (psql-truth.tsv)."
+             finding with the chain's psql-verified truth (psql-truth.tsv); then\n\
+             runs idempotency with generated data on every migration of each chain."
         );
         return Ok(());
     }
@@ -38,6 +39,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "--ignored",
             "--nocapture",
             "all_real_chains_match_psql",
+            "real_chains_get_generated_data_on_every_migration",
         ]);
     if let Some(only) = args.first() {
         command.env("PGHARNESS_REALWORLD", only);
