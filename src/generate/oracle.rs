@@ -77,10 +77,13 @@ impl Dataset {
             .any(|t| !t.server_checks.is_empty() || !keys(schema, t, existing).is_empty())
     }
 
-    /// The data set with only the rows the server accepts under the checks
-    /// the generator could not decide, without the rows that reference a
-    /// rejected row. Nothing is written: the checks are evaluated on the
-    /// candidate values in `SELECT`s, a batch of rows per query.
+    /// The data set with only the rows the server accepts, without the rows
+    /// that reference a rejected row: rows failing a check the generator
+    /// could not decide, rows colliding with rows already in the table on a
+    /// unique key or an exclusion constraint, and rows colliding with an
+    /// earlier row under an exclusion constraint. Nothing is written: the
+    /// server evaluates the candidate values in `SELECT`s, a batch of rows
+    /// per query.
     pub async fn accepted_by(
         &self,
         conn: &mut PgConnection,
