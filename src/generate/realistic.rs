@@ -820,20 +820,25 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
                 (a, b) => a.or(b),
             };
             let min = r.min_len.unwrap_or(0);
-            if let Some(text) = from_patterns(r, min, max, ctx) {
-                return Some(Value::Text(text));
-            }
             let text = if ctx.style.realistic {
                 realistic_text(spec.semantic, ctx, max)
             } else {
                 "a".to_string()
             };
             let text = fit_text(text, min, max, ctx);
-            Value::Text(match r.upper {
+            let text = match r.upper {
                 Some(true) => text.to_uppercase(),
                 Some(false) => text.to_lowercase(),
                 None => text,
-            })
+            };
+            // A realistic value that matches the column's patterns (an
+            // email for an email regex) is kept; else one made from the
+            // pattern.
+            if r.patterns.is_empty() || r.admits(&Value::Text(text.clone())) {
+                Value::Text(text)
+            } else {
+                Value::Text(from_patterns(r, min, max, ctx).unwrap_or(text))
+            }
         }
         Base::Bytea => {
             let n = if ctx.style.realistic {

@@ -97,31 +97,34 @@ fn plain(base: &Base, dims: usize, ctx: &mut GenCtx<'_>) -> Option<Value> {
     generate_value(&spec, ctx, None)
 }
 
-/// A short, non-empty span of `sub`: short so that rows under an
-/// exclusion constraint (`during with &&`) seldom overlap.
+/// A short, non-empty span of `sub`: short, and for numbers anywhere in a
+/// wide window, so that rows under an exclusion constraint (`during with
+/// &&`) seldom overlap.
 fn bounds(sub: &Base, ctx: &mut GenCtx<'_>) -> Option<(Value, Value)> {
-    let lo = plain(sub, 0, ctx)?;
-    let hi = match &lo {
-        Value::Int(i) => {
-            let lo = i.rem_euclid(100_000);
+    let width = |ctx: &mut GenCtx<'_>| 1 + ctx.rng.range_i64(0, 49);
+    match sub {
+        Base::Int(_) => {
+            let lo = ctx.rng.range_i64(0, 10_000_000);
+            return Some((Value::Int(lo), Value::Int(lo + width(ctx))));
+        }
+        Base::Numeric { .. } | Base::Float(_) => {
+            let lo = ctx.rng.range_i64(0, 10_000_000);
             return Some((
-                Value::Int(lo),
-                Value::Int(lo + 1 + ctx.rng.range_i64(0, 49)),
+                Value::Float(lo as f64),
+                Value::Float((lo + width(ctx)) as f64),
             ));
         }
+        _ => {}
+    }
+    let lo = plain(sub, 0, ctx)?;
+    let hi = match &lo {
         Value::Date(d) => Value::Date(date_from_days(days_of(*d) + 1 + ctx.rng.range_i64(0, 13))?),
         Value::Timestamp(t) => {
             let later = micros_of(t.and_utc()) + minutes(ctx);
             Value::Timestamp(ts_from_micros(later)?.naive_utc())
         }
         Value::TimestampTz(t) => Value::TimestampTz(ts_from_micros(micros_of(*t) + minutes(ctx))?),
-        other => {
-            let x = other.as_f64()?.rem_euclid(100_000.0).round();
-            return Some((
-                Value::Float(x),
-                Value::Float(x + 1.0 + ctx.rng.range_i64(0, 49) as f64),
-            ));
-        }
+        _ => return None,
     };
     Some((lo, hi))
 }
