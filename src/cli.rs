@@ -47,6 +47,17 @@ macro_rules! outln {
     ($($arg:tt)*) => { write_stdout(&format!("{}\n", format_args!($($arg)*))) };
 }
 
+/// When to color output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set (to anything but empty).
+    Auto,
+    /// Always (a CI log that renders ANSI colors).
+    Always,
+    /// Never.
+    Never,
+}
+
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -81,6 +92,10 @@ pub struct Cli {
     /// human|json.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
+    /// auto|always|never: color codes in the output (auto: on a terminal,
+    /// unless NO_COLOR is set).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -143,9 +158,35 @@ pub enum Command {
         #[arg(long)]
         accept: bool,
     },
+    /// Print a completion script for a shell (`pgharness completions bash >
+    /// ~/.local/share/bash-completion/completions/pgharness`).
+    Completions {
+        /// bash|zsh|fish|elvish|powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Cli {
+    /// Whether output to stdout gets color codes.
+    pub fn color_stdout(&self) -> bool {
+        self.colors(std::io::stdout().is_terminal())
+    }
+
+    /// Whether output to stderr (logs) gets color codes.
+    pub fn color_stderr(&self) -> bool {
+        self.colors(std::io::stderr().is_terminal())
+    }
+
+    fn colors(&self, terminal: bool) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+
     /// Whether the command itself waits for Ctrl-C (`seed --serve`), so the
     /// binary must not treat Ctrl-C as an interruption.
     pub fn handles_interrupt(&self) -> bool {
@@ -210,6 +251,17 @@ impl Cli {
 
 /// Runs the parsed command line; returns the exit status.
 pub async fn run(cli: Cli) -> Result<i32, Error> {
+    if let Command::Completions { shell } = &cli.command {
+        let mut script = Vec::new();
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "pgharness",
+            &mut script,
+        );
+        out!("{}", String::from_utf8_lossy(&script));
+        return Ok(0);
+    }
     let config = cli.config()?;
     match &cli.command {
         Command::List => {
@@ -257,7 +309,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             );
             match cli.format {
                 Format::Json => outln!("{}", report.to_json()),
-                Format::Human => out!("{}", report.to_human(std::io::stdout().is_terminal())),
+                Format::Human => out!("{}", report.to_human(cli.color_stdout())),
             }
             Ok(if report.passed() { 0 } else { 1 })
         }
@@ -304,7 +356,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 outln!("{} matches the head schema", file.path.display());
                 return Ok(0);
             }
-            let colored = if std::io::stdout().is_terminal() {
+            let colored = if cli.color_stdout() {
                 colorize_diff(&diff)
             } else {
                 diff
@@ -325,6 +377,8 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(1)
         }
+        // Printed above, before the config is read.
+        Command::Completions { .. } => Ok(0),
     }
 }
 

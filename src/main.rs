@@ -16,12 +16,9 @@ fn main() {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        // Color codes only for a person at a terminal, never in a pipe or
-        // a CI log, and never under NO_COLOR.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        )
+        // Color codes as --color says (auto: for a person at a terminal,
+        // never in a pipe, never under NO_COLOR).
+        .with_ansi(cli.color_stderr())
         .event_format(LogLine)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PGHARNESS_LOG")

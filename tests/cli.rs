@@ -365,3 +365,56 @@ fn a_slow_migration_prints_no_driver_warnings_and_logs_have_no_color_codes_in_a_
         "{stderr}"
     );
 }
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let path = fixture("layouts/sqlx");
+    let run = |color: &str, no_color: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgharness"));
+        cmd.args(["--migrations", path.to_str().unwrap(), "--color", color])
+            .args(["check", "--only", "apply"])
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(run("always", None).contains("\u{1b}[32mPASS"));
+    assert!(!run("never", None).contains('\u{1b}'));
+    // auto: not a terminal here, so none; NO_COLOR changes nothing then,
+    // and `always` wins over it (an explicit request).
+    assert!(!run("auto", Some("1")).contains('\u{1b}'));
+    assert!(run("always", Some("1")).contains('\u{1b}'));
+    let out = pgharness(&["--color", "sometimes", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn completions_print_without_reading_the_config() {
+    // A broken config does not stop completions.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pgharness.toml"), "[server\n").unwrap();
+    for (shell, says) in [
+        ("bash", "_pgharness()"),
+        ("zsh", "#compdef pgharness"),
+        ("fish", "complete -c pgharness"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+            .args(["completions", shell])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(says), "{shell}: {script}");
+        // The check command and its --only flag (fish writes `-l only`).
+        assert!(
+            script.contains("check") && (script.contains("--only") || script.contains("-l only")),
+            "{shell}: {script}"
+        );
+    }
+    let out = pgharness(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+}
