@@ -11,7 +11,7 @@ use crate::chain::{Chain, LayoutChoice};
 use crate::config::{BackendChoice, Config};
 use crate::generate::Profile;
 use crate::properties::fidelity::SnapshotFile;
-use crate::properties::{check, CheckOptions, PropertyKind};
+use crate::properties::{check, CheckOptions, FileSelection, PropertyKind};
 use crate::report::Report;
 use crate::schema::{colorize_diff, unified_diff};
 use crate::seed;
@@ -276,7 +276,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             cases,
             seed,
         } => {
-            let properties = select_properties(only, skip)?;
+            let (properties, files) = select_properties(only, skip)?;
             if *cases == Some(0) {
                 return Err(Error::Input(
                     "--cases 0: give at least 1 (a property checked on no data proves nothing)"
@@ -297,6 +297,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 migration: migration.clone(),
                 cases: cases.unwrap_or(config.properties.cases),
                 seed: *seed,
+                files,
             };
             let harness = start(config).await?;
             let outcome = check(&harness, &options).await;
@@ -511,22 +512,39 @@ async fn start(config: Config) -> Result<Harness, Error> {
     Ok(Harness::with_server(config, chain, server))
 }
 
-fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<PropertyKind>, Error> {
-    let parse = |names: &[String]| -> Result<Vec<PropertyKind>, Error> {
-        names
-            .iter()
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| n.trim().parse::<PropertyKind>().map_err(Error::Input))
-            .collect()
+/// The properties `--only`/`--skip` choose, and the property files named
+/// as `property:<name>` (a file's stem).
+fn select_properties(
+    only: &[String],
+    skip: &[String],
+) -> Result<(Vec<PropertyKind>, FileSelection), Error> {
+    let parse = |names: &[String]| -> Result<(Vec<PropertyKind>, Vec<String>), Error> {
+        let mut kinds = Vec::new();
+        let mut files = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            match name.strip_prefix("property:") {
+                Some("") => {
+                    return Err(Error::Input(
+                        "`property:` needs a property file's name, e.g. property:week_lock".into(),
+                    ))
+                }
+                Some(stem) => files.push(stem.to_string()),
+                None => kinds.push(name.parse::<PropertyKind>().map_err(Error::Input)?),
+            }
+        }
+        Ok((kinds, files))
     };
-    let only = parse(only)?;
-    let skip = parse(skip)?;
-    let mut chosen: Vec<PropertyKind> = if only.is_empty() {
+    let (mut only_kinds, only_files) = parse(only)?;
+    let (skip_kinds, skip_files) = parse(skip)?;
+    if !only_files.is_empty() {
+        only_kinds.push(PropertyKind::Properties);
+    }
+    let mut chosen: Vec<PropertyKind> = if only_kinds.is_empty() {
         PropertyKind::ALL.to_vec()
     } else {
-        only
+        only_kinds
     };
-    chosen.retain(|p| !skip.contains(p));
+    chosen.retain(|p| !skip_kinds.contains(p));
     chosen.sort();
     chosen.dedup();
     if chosen.is_empty() {
@@ -534,7 +552,13 @@ fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<PropertyKin
             "--only/--skip leave no property to check".into(),
         ));
     }
-    Ok(chosen)
+    Ok((
+        chosen,
+        FileSelection {
+            only: only_files,
+            skip: skip_files,
+        },
+    ))
 }
 
 fn print_list(chain: &Chain, format: Format) {

@@ -418,3 +418,45 @@ fn completions_print_without_reading_the_config() {
     let out = pgharness(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn only_property_name_runs_that_property_file_alone() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+            .args(["--format", "json", "check"])
+            .args(args)
+            .args(["--cases", "4", "--seed", "3"])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out.status.code(), report, text(&out.stderr))
+    };
+    let (code, report, stderr) = run(&["--only", "property:goal_unique"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let properties: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["property"].as_str().unwrap())
+        .collect();
+    assert_eq!(properties, ["property:goal_unique"]);
+    // Skipping one file keeps the others.
+    let (code, report, stderr) = run(&["--only", "properties", "--skip", "property:goal_unique"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let results = report["results"].as_array().unwrap();
+    assert!(results.len() > 1);
+    assert!(results
+        .iter()
+        .all(|r| r["property"] != "property:goal_unique"));
+    // A name that is no file: exit 2, naming the files there are.
+    let (code, _, stderr) = run(&["--only", "property:goal_uniq"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown property file `property:goal_uniq` (have: ")
+            && stderr.contains("goal_unique"),
+        "{stderr}"
+    );
+}

@@ -56,7 +56,7 @@ fn a_start_trigger_without_its_lock_is_caught_in_every_run_with_the_schedule() {
             "6. session 2: commit  ->  ok",
             // Shrunk to the rows the race needs: a user, a cycle, two tasks.
             "minimal data set (4 rows):",
-            &format!("rerun: pgharness check --only properties --seed {seed}"),
+            &format!("rerun: pgharness check --only property:task_start_race --seed {seed}"),
         ] {
             assert!(stdout.contains(expected), "seed {seed}: no `{expected}` in\n{stdout}");
         }

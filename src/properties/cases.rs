@@ -44,8 +44,11 @@ pub(super) async fn check(
     harness: &Harness,
     cases: u32,
     seed: u64,
+    selection: &super::FileSelection,
 ) -> Result<(Vec<PropertyResult>, CaseCount), Error> {
-    let files = load_dir(&harness.config().properties.dir)?;
+    let mut files = load_dir(&harness.config().properties.dir)?;
+    selection.check_names(&files)?;
+    files.retain(|f| selection.runs(&f.stem));
     let mut results = Vec::new();
     let mut count = CaseCount::default();
     let started = std::time::Instant::now();
@@ -548,7 +551,7 @@ async fn run_property(
                 .map(|r| (r.label(), r.line, r.for_each.is_some(), "`for_each`")),
         )
         .collect();
-    let rerun = format!("check --only properties --seed {seed}");
+    let rerun = format!("check --only {property} --seed {seed}");
     let mut r = match result {
         Verdict::Pass => {
             let vacuous = items

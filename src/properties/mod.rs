@@ -187,6 +187,44 @@ pub struct CheckOptions {
     pub cases: u32,
     /// Seed for generated data.
     pub seed: Option<u64>,
+    /// Which property files run (`--only property:<name>`, by file stem),
+    /// and which are skipped; empty: all.
+    pub files: FileSelection,
+}
+
+/// Property files chosen by name (`property:<stem>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSelection {
+    /// Only these (empty: every file).
+    pub only: Vec<String>,
+    /// Not these.
+    pub skip: Vec<String>,
+}
+
+impl FileSelection {
+    /// Whether the file with this stem runs.
+    pub fn runs(&self, stem: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|s| s == stem))
+            && !self.skip.iter().any(|s| s == stem)
+    }
+
+    /// Errors naming a selected file that does not exist.
+    pub fn check_names(&self, files: &[rules::PropertyFile]) -> Result<(), Error> {
+        for name in self.only.iter().chain(&self.skip) {
+            if !files.iter().any(|f| &f.stem == name) {
+                let have: Vec<String> = files.iter().map(|f| f.stem.clone()).collect();
+                return Err(Error::Input(format!(
+                    "unknown property file `property:{name}` (have: {})",
+                    if have.is_empty() {
+                        "none".to_string()
+                    } else {
+                        have.join(", ")
+                    }
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Everything `check` found.
@@ -299,13 +337,17 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
             }),
             PropertyKind::Properties => match &head_skip {
                 Some(why) => {
-                    for file in rules::load_dir(&harness.config().properties.dir)? {
+                    for file in rules::load_dir(&harness.config().properties.dir)?
+                        .into_iter()
+                        .filter(|f| options.files.runs(&f.stem))
+                    {
                         let target = file.name.clone();
                         results.push(PropertyResult::skip(&file.property(), &target, why.clone()));
                     }
                 }
                 None => {
-                    let (found, count) = cases::check(harness, options.cases, seed).await?;
+                    let (found, count) =
+                        cases::check(harness, options.cases, seed, &options.files).await?;
                     if found.is_empty() {
                         // Nothing was checked: say so, not a silent pass.
                         results.push(PropertyResult::skip(

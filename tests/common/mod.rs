@@ -66,6 +66,7 @@ pub async fn run_properties(
         migration: None,
         cases,
         seed: Some(seed),
+        files: Default::default(),
     };
     check(&harness, &options).await.unwrap().results
 }
