@@ -354,6 +354,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 "head schema",
             );
             if approved.as_deref().map(str::trim_end) == Some(actual.trim_end()) {
+                file.remove_stale_pending();
                 outln!("{} matches the head schema", file.path.display());
                 return Ok(0);
             }

@@ -95,6 +95,12 @@ fn an_added_column_fails_fidelity_until_accepted() {
         "insta header"
     );
     assert!(approved.contains("  priority integer not null default 0\n"));
+    // The header as insta writes it (no quotes around a plain expression),
+    // so that accepting here and in `cargo insta review` agree.
+    assert!(
+        approved.contains("\nexpression: schema at the head of migrations\n"),
+        "{approved}"
+    );
 
     let out = pgharness(dir, &["check", "--only", "fidelity"], false);
     assert_eq!(
@@ -103,6 +109,18 @@ fn an_added_column_fails_fidelity_until_accepted() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+
+    // A pending snapshot left from an earlier difference goes once the
+    // schema matches again (`cargo insta pending-snapshots` must not list
+    // an outdated schema).
+    std::fs::write(dir.join("snapshots/schema.snap.new"), "---\nstale\n---\n").unwrap();
+    let out = pgharness(dir, &["check", "--only", "fidelity"], false);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir.join("snapshots/schema.snap.new").exists());
+    std::fs::write(dir.join("snapshots/schema.snap.new"), "---\nstale\n---\n").unwrap();
+    let out = pgharness(dir, &["snapshot"], false);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir.join("snapshots/schema.snap.new").exists());
 }
 
 #[test]

@@ -52,11 +52,26 @@ impl SnapshotFile {
     }
 
     fn render(&self, text: &str, chain_dir: &Path) -> String {
-        format!(
-            "---\nsource: pgharness\nexpression: \"schema at the head of {}\"\n---\n{}",
-            chain_dir.display().to_string().replace('"', "'"),
-            text
-        )
+        let expression = format!("schema at the head of {}", chain_dir.display());
+        // As insta writes it (YAML, quoted only when it must be), so that
+        // `cargo insta review` and `snapshot --accept` write the same bytes.
+        let plain = expression
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _./-".contains(c));
+        let expression = if plain {
+            expression
+        } else {
+            serde_json::to_string(&expression).unwrap_or_default()
+        };
+        format!("---\nsource: pgharness\nexpression: {expression}\n---\n{text}")
+    }
+
+    /// Removes a pending `.snap.new` left from an earlier difference (the
+    /// schema matches again: `cargo insta review` must not offer it).
+    pub fn remove_stale_pending(&self) {
+        if !in_ci() {
+            let _ = std::fs::remove_file(self.pending_path());
+        }
     }
 
     /// Writes `text` as the approved snapshot and removes a pending one.
@@ -122,6 +137,7 @@ pub(super) async fn check(harness: &Harness) -> Result<PropertyResult, Error> {
         return Ok(r);
     };
     if approved.trim_end() == actual.trim_end() {
+        file.remove_stale_pending();
         return Ok(PropertyResult::pass(PROPERTY, "chain"));
     }
     let mut r = PropertyResult::fail(

@@ -216,11 +216,18 @@ impl Server {
         };
         match local::Binaries::find() {
             Ok(bins) => {
+                // Briefly: the engine's own error (a registry lookup that
+                // failed, ...) is for `PGHARNESS_LOG=debug`.
+                let brief = docker_reason
+                    .split(": ")
+                    .next()
+                    .unwrap_or(&docker_reason);
                 tracing::info!(
-                    "backend: local (PostgreSQL {} in {}; docker: {docker_reason})",
+                    "backend: local (PostgreSQL {} in {}; docker: {brief})",
                     bins.version,
                     bins.bin_dir.display()
                 );
+                tracing::debug!("docker: {docker_reason}");
                 Ok(BackendChoice::Local)
             }
             Err(_) => Err(ServerError::Unavailable(format!(
