@@ -48,6 +48,9 @@ pub struct Harness {
     /// databases, settings: see [`GlobalState`]) when its template was
     /// built; such state is shared by every database of a server.
     server_wide: Vec<std::sync::Mutex<Vec<String>>>,
+    /// `applied_in[i]`: how long migration `i`'s up took when its template
+    /// was built, in microseconds (0: not applied).
+    applied_in: Vec<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -81,6 +84,11 @@ impl Harness {
         let schemas = (0..=chain.migrations.len())
             .map(|_| OnceCell::new())
             .collect();
+        let applied_in = chain
+            .migrations
+            .iter()
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect();
         Harness {
             config,
             chain,
@@ -89,6 +97,7 @@ impl Harness {
             schemas,
             stops_at: AtomicUsize::new(usize::MAX),
             server_wide,
+            applied_in,
         }
     }
 
@@ -363,7 +372,12 @@ impl Harness {
         let _lock = self.server.global_lock(false).await?;
         let mut state = GlobalState::capture(&mut conn).await?;
         for index in from..level {
+            let started = std::time::Instant::now();
             let mut result = self.apply_up(&mut conn, index).await;
+            self.applied_in[index].store(
+                (started.elapsed().as_micros() as u64).max(1),
+                Ordering::Relaxed,
+            );
             if result.is_ok() {
                 let callbacks = &self.chain.callbacks.after_migrate;
                 result = self
@@ -432,6 +446,12 @@ impl Harness {
 
     /// What migration `index` changed server-wide when its template was
     /// built, one line per object (`created role "reporter"`).
+    /// How long migration `index`'s up took when its template was built.
+    pub fn apply_time(&self, index: usize) -> Option<std::time::Duration> {
+        let micros = self.applied_in.get(index)?.load(Ordering::Relaxed);
+        (micros > 0).then(|| std::time::Duration::from_micros(micros))
+    }
+
     pub fn server_changes(&self, index: usize) -> Vec<String> {
         self.server_wide
             .get(index)

@@ -443,6 +443,9 @@ fn only_property_name_runs_that_property_file_alone() {
         .map(|r| r["property"].as_str().unwrap())
         .collect();
     assert_eq!(properties, ["property:goal_unique"]);
+    // Every result that ran says how long it took.
+    let took = report["results"][0]["duration_ms"].as_f64().unwrap_or(0.0);
+    assert!(took > 0.0, "{report}");
     // Skipping one file keeps the others.
     let (code, report, stderr) = run(&["--only", "properties", "--skip", "property:goal_unique"]);
     assert_eq!(code, Some(0), "{stderr}");

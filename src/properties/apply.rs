@@ -36,7 +36,11 @@ pub(super) fn check(harness: &Harness, reach: &mut Reach) -> Result<Vec<Property
     for (index, migration) in migrations.iter().enumerate() {
         let id = migration.id();
         if reach.applies(index) {
-            results.push(on_a_server_not_ours(harness, index, &id));
+            let mut result = on_a_server_not_ours(harness, index, &id);
+            if let Some(took) = harness.apply_time(index) {
+                result = result.took(took);
+            }
+            results.push(result);
         } else if index == reach.applied {
             let Some(error) = reach.failure.take() else {
                 continue;

@@ -661,7 +661,7 @@ async fn run_property(
     if r.status == Status::Fail && r.rerun.is_none() {
         r.rerun = Some(rerun);
     }
-    Ok((r, count))
+    Ok((r.took(std::time::Duration::from_secs_f64(elapsed)), count))
 }
 
 /// One generated case: load the data set and run every check. `Err` is a

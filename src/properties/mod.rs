@@ -73,6 +73,22 @@ pub struct PropertyResult {
     /// The `check` arguments that re-run just this check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun: Option<String>,
+    /// How long the check took, in microseconds; in JSON `duration_ms`, a
+    /// number of milliseconds (absent for skips and for results that are a
+    /// consequence of another, such as "not reached").
+    #[serde(
+        rename = "duration_ms",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "as_millis"
+    )]
+    pub duration_us: Option<u64>,
+}
+
+fn as_millis<S: serde::Serializer>(micros: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match micros {
+        Some(us) => s.serialize_f64(*us as f64 / 1e3),
+        None => s.serialize_none(),
+    }
 }
 
 impl PropertyResult {
@@ -117,7 +133,21 @@ impl PropertyResult {
             diff: None,
             location: None,
             rerun: None,
+            duration_us: None,
         }
+    }
+
+    /// The result with the time its check took.
+    pub fn took(mut self, elapsed: Duration) -> Self {
+        self.duration_us = Some(elapsed.as_micros() as u64);
+        self
+    }
+}
+
+/// Sets the time a check took on each of its results.
+pub(crate) fn timed(results: &mut [PropertyResult], elapsed: Duration) {
+    for r in results {
+        r.duration_us = Some(elapsed.as_micros() as u64);
     }
 }
 
@@ -325,16 +355,22 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                 let found = roundtrip_found.take().unwrap_or_default();
                 results.extend(reached(found, "roundtrip"));
                 if whole_chain {
+                    let started = std::time::Instant::now();
                     results.push(match &head_skip {
                         Some(why) => PropertyResult::skip("roundtrip", "chain", why.clone()),
-                        None => roundtrip::check_chain(harness).await?,
+                        None => roundtrip::check_chain(harness)
+                            .await?
+                            .took(started.elapsed()),
                     });
                 }
             }
-            PropertyKind::Fidelity => results.push(match &head_skip {
-                Some(why) => PropertyResult::skip("fidelity", "chain", why.clone()),
-                None => fidelity::check(harness).await?,
-            }),
+            PropertyKind::Fidelity => {
+                let started = std::time::Instant::now();
+                results.push(match &head_skip {
+                    Some(why) => PropertyResult::skip("fidelity", "chain", why.clone()),
+                    None => fidelity::check(harness).await?.took(started.elapsed()),
+                })
+            }
             PropertyKind::Properties => match &head_skip {
                 Some(why) => {
                     for file in rules::load_dir(&harness.config().properties.dir)?

@@ -123,14 +123,22 @@ where
                     if harness.changes_server_state(index) {
                         if let Some(own) = harness.isolated().await? {
                             let mut private = Walk::new();
-                            let result = check(&own, index, &mut private).await;
+                            let started = std::time::Instant::now();
+                            let mut result = check(&own, index, &mut private).await;
+                            if let Ok(found) = &mut result {
+                                super::timed(found, started.elapsed());
+                            }
                             private.finish(&own).await;
                             own.server().shutdown().await;
                             walk.spoiled();
                             return result;
                         }
                     }
-                    let result = check(harness, index, &mut walk).await;
+                    let started = std::time::Instant::now();
+                    let mut result = check(harness, index, &mut walk).await;
+                    if let Ok(found) = &mut result {
+                        super::timed(found, started.elapsed());
+                    }
                     if !walkable {
                         walk.spoiled();
                     }
