@@ -65,6 +65,9 @@ pub enum Format {
     Human,
     /// One JSON object on stdout.
     Json,
+    /// GitHub Actions workflow commands: an annotation per failure on its
+    /// file and line (`check`; other commands print as `human`).
+    Github,
 }
 
 /// pgharness: fixtures, seeds and property tests for PostgreSQL migration chains.
@@ -89,7 +92,7 @@ pub struct Cli {
     /// Statement timeout in seconds for migrations and checks.
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
-    /// human|json.
+    /// human|json|github.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
     /// auto|always|never: color codes in the output (auto: on a terminal,
@@ -310,6 +313,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             );
             match cli.format {
                 Format::Json => outln!("{}", report.to_json()),
+                Format::Github => out!("{}", report.to_github()),
                 Format::Human => out!("{}", report.to_human(cli.color_stdout())),
             }
             Ok(if report.passed() { 0 } else { 1 })
@@ -331,7 +335,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                     "{}",
                     serde_json::to_string_pretty(&snapshot).unwrap_or_default()
                 ),
-                Format::Human => out!("{}", snapshot.render()),
+                Format::Human | Format::Github => out!("{}", snapshot.render()),
             }
             Ok(0)
         }
@@ -596,7 +600,7 @@ fn print_list(chain: &Chain, format: Format) {
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
         }
-        Format::Human => {
+        Format::Human | Format::Github => {
             outln!(
                 "{} ({}, {} migrations)",
                 chain.dir.display(),

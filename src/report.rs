@@ -226,6 +226,102 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The report as GitHub Actions workflow commands: an `::error` per
+    /// failure and a `::warning` per partial result, on the file and line
+    /// where it is when known (the annotation shows on that line of the
+    /// pull request), then the summary line. Passes and skips print
+    /// nothing of their own.
+    pub fn to_github(&self) -> String {
+        let mut out = String::new();
+        for r in &self.results {
+            let level = match r.status {
+                Status::Fail => "error",
+                Status::Partial => "warning",
+                Status::Pass | Status::Skip => continue,
+            };
+            let mut props = Vec::new();
+            if let Some((file, line, col)) = annotation_location(r) {
+                props.push(format!("file={}", escape_property(&relative(&file))));
+                props.push(format!("line={line}"));
+                if let Some(col) = col {
+                    props.push(format!("col={col}"));
+                }
+            }
+            props.push(format!(
+                "title={}",
+                escape_property(&format!("{} {}", r.property, r.target))
+            ));
+            let mut message = r.message.clone();
+            if let Some(diff) = &r.diff {
+                let mut lines = diff.lines().peekable();
+                // An apply error's first line is its headline, already in
+                // the message.
+                if lines.peek().is_some_and(|first| r.message.contains(first)) {
+                    lines.next();
+                }
+                for line in lines {
+                    message.push('\n');
+                    message.push_str(line);
+                }
+            }
+            if let Some(rerun) = &r.rerun {
+                message.push_str(&format!("\nrerun: {rerun}"));
+            }
+            let _ = writeln!(
+                out,
+                "::{level} {}::{}",
+                props.join(","),
+                escape_data(&message)
+            );
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "{} passed, {} failed, {} skipped, {} partly checked ({:.2} s; seed {})",
+            s.passed, s.failed, s.skipped, s.partial, s.seconds, s.seed
+        );
+        out
+    }
+}
+
+/// Where an annotation goes: the result's location, else a `file:line:`
+/// (or `file:line:col:`) its message starts with.
+fn annotation_location(
+    r: &crate::properties::PropertyResult,
+) -> Option<(String, usize, Option<usize>)> {
+    if let Some(l) = &r.location {
+        return Some((l.file.clone(), l.line, Some(l.col)));
+    }
+    let mut parts = r.message.splitn(4, ':');
+    let file = parts.next()?.trim();
+    let line: usize = parts.next()?.trim().parse().ok()?;
+    let col = parts.next().and_then(|c| c.trim().parse().ok());
+    (!file.is_empty() && !file.contains(' ')).then(|| (file.to_string(), line, col))
+}
+
+/// `file` relative to the working directory when it is under it: GitHub
+/// places annotations by paths from the repository's root.
+fn relative(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| file.to_string())
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: as data, and `:` and `,` too.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// ANSI colour for one line of a unified diff.
 fn color_diff_line(line: &str) -> String {
     let code = if line.starts_with("+++") || line.starts_with("---") {
@@ -240,4 +336,18 @@ fn color_diff_line(line: &str) -> String {
         return line.to_string();
     };
     format!("\x1b[{code}m{line}\x1b[0m")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_commands_escape_as_github_reads_them() {
+        assert_eq!(
+            escape_data("50% done\r\nnext: a, b"),
+            "50%25 done%0D%0Anext: a, b"
+        );
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
 }

@@ -463,3 +463,49 @@ fn only_property_name_runs_that_property_file_alone() {
         "{stderr}"
     );
 }
+
+#[test]
+fn github_format_annotates_the_failing_line() {
+    // Paths relative to the working directory, as GitHub places them.
+    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .args(["--migrations", "syntax_error", "--format", "github"])
+        .args(["check", "--only", "apply"])
+        .current_dir(fixture("broken"))
+        .env_remove("PGHARNESS_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let commands: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), 1, "{stdout}");
+    // The workflow command syntax: `::level key=value,...::message`, values
+    // and message escaped, the whole command on one line.
+    let line = commands[0];
+    let (head, message) = line[2..].split_once("::").unwrap();
+    let (level, props) = head.split_once(' ').unwrap();
+    assert_eq!(level, "error");
+    let props: Vec<(&str, &str)> = props
+        .split(',')
+        .map(|p| p.split_once('=').unwrap())
+        .collect();
+    assert_eq!(
+        props,
+        [
+            ("file", "syntax_error/0003_tags.up.sql"),
+            ("line", "4"),
+            ("col", "8"),
+            ("title", "apply 0003_tags"),
+        ]
+    );
+    assert!(
+        message.starts_with("syntax_error/0003_tags.up.sql:4:8: syntax error at or near \"tabel\"")
+            && message.contains("%0A  4 | create tabel note_tag (")
+            && message.contains("%0Arerun: pgharness"),
+        "{message}"
+    );
+    // The summary is plain log text.
+    assert!(
+        stdout.lines().last().unwrap().contains("1 failed"),
+        "{stdout}"
+    );
+}
