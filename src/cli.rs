@@ -68,6 +68,9 @@ pub enum Format {
     /// GitHub Actions workflow commands: an annotation per failure on its
     /// file and line (`check`; other commands print as `human`).
     Github,
+    /// JUnit XML, the Surefire/Jenkins schema (`check`; other commands
+    /// print as `human`).
+    Junit,
 }
 
 /// pgharness: fixtures, seeds and property tests for PostgreSQL migration chains.
@@ -92,7 +95,7 @@ pub struct Cli {
     /// Statement timeout in seconds for migrations and checks.
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
-    /// human|json|github.
+    /// human|json|github|junit.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
     /// auto|always|never: color codes in the output (auto: on a terminal,
@@ -314,6 +317,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             match cli.format {
                 Format::Json => outln!("{}", report.to_json()),
                 Format::Github => out!("{}", report.to_github()),
+                Format::Junit => out!("{}", report.to_junit()),
                 Format::Human => out!("{}", report.to_human(cli.color_stdout())),
             }
             Ok(if report.passed() { 0 } else { 1 })
@@ -335,7 +339,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                     "{}",
                     serde_json::to_string_pretty(&snapshot).unwrap_or_default()
                 ),
-                Format::Human | Format::Github => out!("{}", snapshot.render()),
+                Format::Human | Format::Github | Format::Junit => out!("{}", snapshot.render()),
             }
             Ok(0)
         }
@@ -600,7 +604,7 @@ fn print_list(chain: &Chain, format: Format) {
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
         }
-        Format::Human | Format::Github => {
+        Format::Human | Format::Github | Format::Junit => {
             outln!(
                 "{} ({}, {} migrations)",
                 chain.dir.display(),

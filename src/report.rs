@@ -285,6 +285,127 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The report as JUnit XML (the Surefire/Jenkins schema CI systems
+    /// read): a `<testsuite>` per property (`apply`, ..., `property:<name>`)
+    /// and a `<testcase>` per target; a failure holds its message, evidence
+    /// and rerun command; a skip its reason; a partial result passes with
+    /// what was not checked in `<system-out>`.
+    pub fn to_junit(&self) -> String {
+        let mut suites: Vec<(&str, Vec<&crate::properties::PropertyResult>)> = Vec::new();
+        for r in &self.results {
+            match suites.iter_mut().find(|(p, _)| *p == r.property) {
+                Some((_, list)) => list.push(r),
+                None => suites.push((&r.property, vec![r])),
+            }
+        }
+        let seconds = |us: u64| format!("{:.3}", us as f64 / 1e6);
+        let s = &self.summary;
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"pgharness\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3}\">",
+            self.results.len(),
+            s.failed,
+            s.seconds
+        );
+        for (property, results) in &suites {
+            let count = |status: Status| results.iter().filter(|r| r.status == status).count();
+            let time: u64 = results.iter().filter_map(|r| r.duration_us).sum();
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\">",
+                xml(property),
+                results.len(),
+                count(Status::Fail),
+                count(Status::Skip),
+                seconds(time)
+            );
+            let _ = writeln!(
+                out,
+                "    <properties>\n      <property name=\"chain\" value=\"{}\"/>\n      <property name=\"server\" value=\"{} PostgreSQL {}\"/>\n      <property name=\"seed\" value=\"{}\"/>\n    </properties>",
+                xml(&self.chain.dir),
+                xml(&self.server.backend),
+                xml(&self.server.version),
+                s.seed
+            );
+            for r in results {
+                let time = r.duration_us.map(|us| format!(" time=\"{}\"", seconds(us)));
+                let _ = write!(
+                    out,
+                    "    <testcase name=\"{}\" classname=\"{}\"{}",
+                    xml(&r.target),
+                    xml(property),
+                    time.unwrap_or_default()
+                );
+                match r.status {
+                    Status::Pass if r.message.is_empty() => out.push_str("/>\n"),
+                    Status::Pass | Status::Partial => {
+                        let _ = writeln!(
+                            out,
+                            ">\n      <system-out>{}{}</system-out>\n    </testcase>",
+                            if r.status == Status::Partial {
+                                "partly checked: "
+                            } else {
+                                ""
+                            },
+                            xml(&r.message)
+                        );
+                    }
+                    Status::Skip => {
+                        let _ = writeln!(
+                            out,
+                            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                            xml(&r.message)
+                        );
+                    }
+                    Status::Fail => {
+                        let mut body = String::new();
+                        if let Some(l) = &r.location {
+                            let _ = writeln!(body, "at {}:{}:{}", l.file, l.line, l.col);
+                        }
+                        if let Some(diff) = &r.diff {
+                            let _ = writeln!(body, "{diff}");
+                        }
+                        if let Some(rerun) = &r.rerun {
+                            let _ = writeln!(body, "rerun: {rerun}");
+                        }
+                        let _ = writeln!(
+                            out,
+                            ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                            xml(&r.message),
+                            xml(property),
+                            xml(&body)
+                        );
+                    }
+                }
+            }
+            out.push_str("  </testsuite>\n");
+        }
+        out.push_str("</testsuites>\n");
+        out
+    }
+}
+
+/// Text for XML 1.0: the five special characters escaped, characters XML
+/// cannot hold (control characters other than tab and newlines) replaced.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Where an annotation goes: the result's location, else a `file:line:`
 /// (or `file:line:col:`) its message starts with.
 fn annotation_location(
@@ -341,6 +462,18 @@ fn color_diff_line(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_text_is_escaped_and_kept_legal() {
+        assert_eq!(
+            xml("a<b & \"c\" 'd'>"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+        );
+        assert_eq!(
+            xml("ansi \u{1b}[31m\0 tab\tok"),
+            "ansi \u{fffd}[31m\u{fffd} tab\tok"
+        );
+    }
 
     #[test]
     fn workflow_commands_escape_as_github_reads_them() {
