@@ -102,6 +102,13 @@ pub struct Cli {
     /// unless NO_COLOR is set).
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// More log lines on stderr (-v pgharness' debug lines, -vv every
+    /// library's).
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors on stderr.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -181,6 +188,16 @@ impl Cli {
     /// Whether output to stderr (logs) gets color codes.
     pub fn color_stderr(&self) -> bool {
         self.colors(std::io::stderr().is_terminal())
+    }
+
+    /// The log filter `-v`/`-q` ask for (`PGHARNESS_LOG` overrides it).
+    pub fn log_filter(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "warn,sqlx=error",
+            (false, 0) => "info,sqlx=error",
+            (false, 1) => "info,pgharness=debug,sqlx=error",
+            (false, _) => "debug",
+        }
     }
 
     fn colors(&self, terminal: bool) -> bool {
@@ -269,6 +286,11 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
         return Ok(0);
     }
     let config = cli.config()?;
+    tracing::debug!(
+        "the chain in {}, properties in {}",
+        config.migrations.dir.display(),
+        config.properties.dir.display()
+    );
     match &cli.command {
         Command::List => {
             let chain = config.migrations.discover()?;

@@ -22,7 +22,7 @@ fn main() {
         .event_format(LogLine)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PGHARNESS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.log_filter())),
         )
         .init();
     // One thread drives everything: the work is the server's (a profile of

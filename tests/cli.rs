@@ -509,3 +509,28 @@ fn github_format_annotates_the_failing_line() {
         "{stdout}"
     );
 }
+
+#[test]
+fn quiet_and_verbose_set_what_stderr_says() {
+    let path = fixture("layouts/sqlx");
+    let run = |flag: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
+            .args([flag, "--migrations", path.to_str().unwrap()])
+            .args(["check", "--only", "apply"])
+            .env_remove("PGHARNESS_LOG")
+            .env_remove("PGHARNESS_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let quiet = run("-q");
+    assert!(!quiet.contains("backend:"), "{quiet}");
+    let verbose = run("-v");
+    assert!(
+        verbose.contains("backend:") && verbose.contains(": debug: "),
+        "{verbose}"
+    );
+    let out = pgharness(&["-q", "-v", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+}
