@@ -374,6 +374,9 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             if *accept {
                 file.accept(&actual, &harness.chain().dir)?;
                 errln!("pgharness: wrote {}", file.path.display());
+                if cli.format == Format::Json {
+                    outln!("{}", snapshot_json(&file.path, "accepted", None));
+                }
                 return Ok(0);
             }
             let approved = file.read()?;
@@ -385,15 +388,24 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             );
             if approved.as_deref().map(str::trim_end) == Some(actual.trim_end()) {
                 file.remove_stale_pending();
-                outln!("{} matches the head schema", file.path.display());
+                match cli.format {
+                    Format::Json => outln!("{}", snapshot_json(&file.path, "matches", None)),
+                    _ => outln!("{} matches the head schema", file.path.display()),
+                }
                 return Ok(0);
             }
-            let colored = if cli.color_stdout() {
-                colorize_diff(&diff)
-            } else {
-                diff
-            };
-            out!("{colored}");
+            match cli.format {
+                Format::Json => {
+                    let status = if approved.is_some() {
+                        "differs"
+                    } else {
+                        "missing"
+                    };
+                    outln!("{}", snapshot_json(&file.path, status, Some(&diff)));
+                }
+                _ if cli.color_stdout() => out!("{}", colorize_diff(&diff)),
+                _ => out!("{diff}"),
+            }
             let what = match approved {
                 Some(_) => format!("the head schema differs from {}", file.path.display()),
                 None => format!("no approved snapshot at {}", file.path.display()),
@@ -462,6 +474,9 @@ async fn run_seed(
             report.seed,
             report.rows_per_second.unwrap_or(0.0)
         );
+        if cli.format == Format::Json {
+            outln!("{}", seed_json(&report, "database", &mask_url(url)));
+        }
         return Ok(0);
     }
     let harness = start(throwaway_config(&config)).await?;
@@ -475,6 +490,9 @@ async fn run_seed(
                 report.seed,
                 out.display()
             );
+            if cli.format == Format::Json {
+                outln!("{}", seed_json(&report, "out", &out.display().to_string()));
+            }
             return Ok(0);
         }
         let (url, report) = seed::into_fresh_database(&harness, &profile, seed).await?;
@@ -484,7 +502,10 @@ async fn run_seed(
             report.seed,
             report.rows_per_second.unwrap_or(0.0)
         );
-        outln!("{url}");
+        match cli.format {
+            Format::Json => outln!("{}", seed_json(&report, "url", &url)),
+            _ => outln!("{url}"),
+        }
         let signal = termination_signal().await;
         errln!("pgharness: stopping the server");
         // Ctrl-C is how serving is meant to end; another signal says so.
@@ -493,6 +514,34 @@ async fn run_seed(
     .await;
     harness.server().shutdown().await;
     result
+}
+
+/// `seed --format json`: the seed, rows per table, and where the data
+/// went (`out`, `database` or `url`, as `key`).
+fn seed_json(report: &seed::SeedReport, key: &str, place: &str) -> String {
+    let rows: serde_json::Map<String, serde_json::Value> = report
+        .rows
+        .iter()
+        .map(|(t, n)| (t.clone(), serde_json::json!(n)))
+        .collect();
+    let mut value = serde_json::json!({
+        "seed": report.seed,
+        "rows": rows,
+        "total_rows": report.total_rows(),
+        "rows_per_second": report.rows_per_second,
+    });
+    value[key] = serde_json::json!(place);
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// `snapshot --format json`: the file, what was found, and the diff.
+fn snapshot_json(file: &Path, status: &str, diff: Option<&str>) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "snapshot": file.display().to_string(),
+        "status": status,
+        "diff": diff,
+    }))
+    .unwrap_or_default()
 }
 
 /// Waits for SIGINT, SIGTERM or SIGHUP and gives the exit status for it

@@ -80,6 +80,16 @@ fn an_added_column_fails_fidelity_until_accepted() {
         dir.join("snapshots/schema.snap.new").is_file(),
         "a .snap.new for cargo insta review"
     );
+    // `snapshot --format json` says the same for scripts.
+    let out = pgharness(dir, &["--format", "json", "snapshot"], false);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "differs");
+    assert_eq!(report["snapshot"], "snapshots/schema.snap");
+    assert!(report["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+  priority integer not null default 0"));
 
     let out = pgharness(dir, &["snapshot", "--accept"], false);
     assert_eq!(

@@ -62,12 +62,25 @@ async fn a_seed_file_loads_with_psql_into_an_empty_database() {
     // Same seed, same bytes; the file is replaced only because seed wrote it.
     let first = std::fs::read(&out).unwrap();
     let again = pgharness()
+        .args(["--format", "json"])
         .args(["seed", "--profile", "seeds/ci.toml", "--seed", "9", "--out"])
         .arg(&out)
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(std::fs::read(&out).unwrap(), first);
+    // --format json: what was written, for scripts.
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["seed"], 9);
+    assert_eq!(report["out"], out.display().to_string());
+    let per_table: u64 = report["rows"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(per_table > 0);
+    assert_eq!(report["total_rows"], per_table);
 }
 
 #[test]
