@@ -129,6 +129,17 @@ async fn every_broken_chain_produces_its_finding() {
             rerun.contains(&format!("--only {property} --migration")),
             "{fixture}: {rerun}"
         );
+        // A round-trip finding points at a file of its migration (the
+        // annotation a CI system shows on it).
+        if *property == "roundtrip" {
+            let location = result.location.as_ref().unwrap_or_else(|| {
+                panic!("{fixture}: a roundtrip finding without a location: {result:#?}")
+            });
+            assert!(
+                location.file.contains(target) && location.line >= 1,
+                "{fixture}: {location:?}"
+            );
+        }
         // Every other migration of the fixture passes: the finding is
         // pinned to the right one.
         for other in results

@@ -76,8 +76,17 @@ async fn check_migration(
             let mut r = PropertyResult::fail(
                 PROPERTY,
                 &id,
-                "no down script, and roundtrip.require_down = true",
+                format!(
+                    "{}: no down script, and roundtrip.require_down = true",
+                    migration.up.path.display()
+                ),
             );
+            r.location = Some(Location {
+                file: migration.up.path.display().to_string(),
+                line: migration.up.line_offset + 1,
+                col: 1,
+                sqlstate: None,
+            });
             r.rerun = Some(rerun(migration));
             return Ok(vec![r]);
         }
@@ -97,12 +106,14 @@ async fn check_migration(
         }
         let after_up = harness.level_schema(index + 1, conn).await?;
         if statement::is_blank(&down.sql) && before.render() != after_up.render() {
-            return Ok(vec![PropertyResult::fail_with_diff(PROPERTY,
+            let mut r = PropertyResult::fail_with_diff(PROPERTY,
                 &id,
                 format!(
                     "{}: the down script is empty (or only comments), but the up changed the schema",
                     down.path.display()
-                ), unified_diff(&before.render(), &after_up.render(), "before up", "after up"))]);
+                ), unified_diff(&before.render(), &after_up.render(), "before up", "after up"));
+            r.location = Some(Location { file: down.path.display().to_string(), line: down.line_offset + 1, col: 1, sqlstate: None });
+            return Ok(vec![r]);
         }
         if let Err(e) = harness.apply_down(conn, index).await {
             return Ok(vec![apply_failure(PROPERTY, &id, Step::Down, e)?]);
