@@ -328,7 +328,17 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 files,
             };
             let harness = start(config).await?;
+            // A line of progress for a person at a terminal.
+            let display = (std::io::stderr().is_terminal() && !cli.quiet).then(|| {
+                crate::progress::Display::start(
+                    harness.progress().clone(),
+                    harness.chain().migrations.len(),
+                )
+            });
             let outcome = check(&harness, &options).await;
+            if let Some(display) = display {
+                display.finish();
+            }
             harness.server().shutdown().await;
             let report = Report::new(
                 harness.chain(),

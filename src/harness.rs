@@ -51,6 +51,8 @@ pub struct Harness {
     /// `applied_in[i]`: how long migration `i`'s up took when its template
     /// was built, in microseconds (0: not applied).
     applied_in: Vec<std::sync::atomic::AtomicU64>,
+    /// What the run has done so far (for a progress line).
+    progress: Arc<crate::progress::Counters>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -98,6 +100,7 @@ impl Harness {
             stops_at: AtomicUsize::new(usize::MAX),
             server_wide,
             applied_in,
+            progress: Arc::default(),
         }
     }
 
@@ -374,6 +377,7 @@ impl Harness {
         for index in from..level {
             let started = std::time::Instant::now();
             let mut result = self.apply_up(&mut conn, index).await;
+            crate::progress::Counters::bump(&self.progress.applied);
             self.applied_in[index].store(
                 (started.elapsed().as_micros() as u64).max(1),
                 Ordering::Relaxed,
@@ -446,6 +450,11 @@ impl Harness {
 
     /// What migration `index` changed server-wide when its template was
     /// built, one line per object (`created role "reporter"`).
+    /// What the run has done so far.
+    pub fn progress(&self) -> &Arc<crate::progress::Counters> {
+        &self.progress
+    }
+
     /// How long migration `index`'s up took when its template was built.
     pub fn apply_time(&self, index: usize) -> Option<std::time::Duration> {
         let micros = self.applied_in.get(index)?.load(Ordering::Relaxed);

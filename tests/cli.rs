@@ -534,3 +534,35 @@ fn quiet_and_verbose_set_what_stderr_says() {
     let out = pgharness(&["-q", "-v", "list"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let path = fixture("layouts/sqlx");
+    // The sample: long enough (about a second) for the line to be drawn.
+    let command = format!(
+        "cd {} && {} check --only apply,roundtrip > /dev/null",
+        env!("CARGO_MANIFEST_DIR"),
+        env!("CARGO_BIN_EXE_pgharness"),
+    );
+    // `script` gives the command a terminal (util-linux, on every Debian).
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("PGHARNESS_DATABASE_URL")
+        .output()
+        .expect("script (util-linux) runs the command on a terminal");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let terminal = text(&out.stdout);
+    assert!(
+        terminal.contains("migrations,") && terminal.contains("checks done"),
+        "{terminal}"
+    );
+    // In a pipe: nothing of it.
+    let out = pgharness(&[
+        "--migrations",
+        path.to_str().unwrap(),
+        "check",
+        "--only",
+        "apply",
+    ]);
+    assert!(!text(&out.stderr).contains("checks done"));
+}

@@ -56,6 +56,7 @@ pub(super) async fn check(
     // file are sequential (each shrinks from the last), the server is not.
     let outcomes = futures_util::future::join_all(files.iter().map(|file| async move {
         let outcome = run_property(harness, file, cases, seed).await;
+        crate::progress::Counters::bump(&harness.progress().files);
         (outcome, started.elapsed())
     }))
     .await;

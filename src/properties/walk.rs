@@ -144,7 +144,9 @@ where
                     }
                     result
                 };
-                match step.await {
+                let stepped = step.await;
+                crate::progress::Counters::bump(&harness.progress().checked);
+                match stepped {
                     Ok(r) => results.extend(r),
                     Err(e) => {
                         outcome = Err(e);
