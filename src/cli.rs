@@ -11,6 +11,7 @@ use crate::chain::{Chain, LayoutChoice};
 use crate::config::{BackendChoice, Config};
 use crate::generate::Profile;
 use crate::properties::fidelity::SnapshotFile;
+use crate::properties::partition::{Partition, Timings};
 use crate::properties::{check, CheckOptions, FileSelection, PropertyKind};
 use crate::report::Report;
 use crate::schema::{colorize_diff, unified_diff};
@@ -136,6 +137,14 @@ pub enum Command {
         /// Seed for generated data.
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Run only share k of n of the work (a CI matrix of n jobs covers
+        /// it all; `report merge` joins their JSON reports).
+        #[arg(long, value_name = "K/N")]
+        partition: Option<Partition>,
+        /// An earlier run's JSON report, to balance the shares by its
+        /// durations.
+        #[arg(long, value_name = "REPORT.json", requires = "partition")]
+        timings: Option<PathBuf>,
     },
     /// Print the normalized schema snapshot.
     Schema {
@@ -171,11 +180,29 @@ pub enum Command {
         #[arg(long)]
         accept: bool,
     },
+    /// Work with check reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Print a completion script for a shell (`pgharness completions bash >
     /// ~/.local/share/bash-completion/completions/pgharness`).
     Completions {
         /// bash|zsh|fish|elvish|powershell.
         shell: clap_complete::Shell,
+    },
+}
+
+/// `report` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the JSON reports of `check --partition k/n` shards into the
+    /// report of the whole check (printed in --format); exit 1 when a
+    /// property fails.
+    Merge {
+        /// The shards' `check --format json` reports.
+        #[arg(required = true, value_name = "REPORT.json")]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -303,6 +330,8 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             migration,
             cases,
             seed,
+            partition,
+            timings,
         } => {
             let (properties, files) = select_properties(only, skip)?;
             if *cases == Some(0) {
@@ -326,6 +355,11 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 cases: cases.unwrap_or(config.properties.cases),
                 seed: *seed,
                 files,
+                partition: *partition,
+                timings: match timings {
+                    Some(path) => Timings::load(path)?,
+                    None => Timings::default(),
+                },
             };
             let harness = start(config).await?;
             // A line of progress for a person at a terminal.
@@ -433,6 +467,33 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
         }
         // Printed above, before the config is read.
         Command::Completions { .. } => Ok(0),
+        Command::Report {
+            command: ReportCommand::Merge { files },
+        } => {
+            let mut shards = Vec::new();
+            for path in files {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+                let report: Report = serde_json::from_str(&text).map_err(|e| {
+                    Error::Input(format!(
+                        "{}:{}: not a pgharness JSON report: {e}",
+                        path.display(),
+                        e.line()
+                    ))
+                })?;
+                shards.push((path.display().to_string(), report));
+            }
+            // The chain orders per-migration results, when it is here.
+            let chain = config.migrations.discover().ok();
+            let report = Report::merge(shards, chain.as_ref()).map_err(Error::Input)?;
+            match cli.format {
+                Format::Json => outln!("{}", report.to_json()),
+                Format::Github => out!("{}", report.to_github()),
+                Format::Junit => out!("{}", report.to_junit()),
+                Format::Human => out!("{}", report.to_human(cli.color_stdout())),
+            }
+            Ok(if report.passed() { 0 } else { 1 })
+        }
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::chain::Chain;
 use crate::properties::{CheckOutcome, PropertyResult, Status};
 use crate::server::Server;
 
 /// The report of one `check` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The chain checked.
     pub chain: ChainInfo,
@@ -23,7 +23,7 @@ pub struct Report {
 }
 
 /// The chain part of a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChainInfo {
     /// The chain's directory.
     pub dir: String,
@@ -34,7 +34,7 @@ pub struct ChainInfo {
 }
 
 /// The server part of a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerInfo {
     /// `local`, `docker` or `url`.
     pub backend: String,
@@ -43,7 +43,7 @@ pub struct ServerInfo {
 }
 
 /// Counts of results by status, and the wall time.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     /// Results that passed.
     pub passed: usize,
@@ -56,18 +56,18 @@ pub struct Summary {
     /// Wall time of the check in seconds.
     pub seconds: f64,
     /// Generated cases run by constraint properties (when any ran).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<u64>,
     /// Their throughput: cases over the time from the start of the
     /// property files to the end of the last one without races.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases_per_second: Option<f64>,
     /// Schedules driven by race properties (when any ran).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedules: Option<u64>,
     /// Their throughput: schedules over the time from the start of the
     /// property files to the end of the last one with races.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedules_per_second: Option<f64>,
     /// The seed of generated data (`--seed` reproduces the run).
     pub seed: u64,
@@ -119,6 +119,97 @@ impl Report {
             results,
             summary,
         }
+    }
+
+    /// Joins the JSON reports of the shards of one partitioned check
+    /// (`check --partition k/n`) into the report of the whole check:
+    /// results in the order an unsharded run gives (`chain`: the chain's
+    /// migrations, to order per-migration results by), counts recounted,
+    /// the wall time of the slowest shard. The shards must be of one chain,
+    /// on one server version, with one seed.
+    pub fn merge(shards: Vec<(String, Report)>, chain: Option<&Chain>) -> Result<Report, String> {
+        let mut shards = shards.into_iter();
+        let Some((first_name, first)) = shards.next() else {
+            return Err("report merge: give the JSON reports of the shards".into());
+        };
+        let mut merged = first;
+        for (name, shard) in shards {
+            let same = shard.chain.dir == merged.chain.dir
+                && shard.chain.layout == merged.chain.layout
+                && shard.chain.migrations == merged.chain.migrations;
+            if !same {
+                return Err(format!(
+                    "{name}: a report of another chain ({} with {} migrations) than {first_name} ({} with {})",
+                    shard.chain.dir, shard.chain.migrations, merged.chain.dir, merged.chain.migrations
+                ));
+            }
+            if shard.summary.seed != merged.summary.seed {
+                return Err(format!(
+                    "{name}: seed {} differs from {first_name}'s {} (give every shard the same --seed)",
+                    shard.summary.seed, merged.summary.seed
+                ));
+            }
+            if shard.server.version != merged.server.version {
+                return Err(format!(
+                    "{name}: PostgreSQL {} differs from {first_name}'s {}",
+                    shard.server.version, merged.server.version
+                ));
+            }
+            let s = &mut merged.summary;
+            s.seconds = s.seconds.max(shard.summary.seconds);
+            let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+            };
+            let addf = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            };
+            s.cases = add(s.cases, shard.summary.cases);
+            s.cases_per_second = addf(s.cases_per_second, shard.summary.cases_per_second);
+            s.schedules = add(s.schedules, shard.summary.schedules);
+            s.schedules_per_second =
+                addf(s.schedules_per_second, shard.summary.schedules_per_second);
+            merged.results.extend(shard.results);
+        }
+        // The order of an unsharded run: properties in check order, the
+        // per-migration ones in chain order, then by target.
+        let place: std::collections::HashMap<String, usize> = chain
+            .map(|c| {
+                c.migrations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (m.id(), i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rank = |property: &str| match property {
+            "apply" => 0,
+            "idempotency" => 1,
+            "roundtrip" => 2,
+            "fidelity" => 3,
+            _ => 4,
+        };
+        merged.results.sort_by(|a, b| {
+            let key = |r: &crate::properties::PropertyResult| {
+                (
+                    rank(&r.property),
+                    if rank(&r.property) == 4 {
+                        r.property.clone()
+                    } else {
+                        String::new()
+                    },
+                    place.get(&r.target).copied().unwrap_or(usize::MAX),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        let count = |st: Status| merged.results.iter().filter(|r| r.status == st).count();
+        merged.summary.passed = count(Status::Pass);
+        merged.summary.failed = count(Status::Fail);
+        merged.summary.skipped = count(Status::Skip);
+        merged.summary.partial = count(Status::Partial);
+        Ok(merged)
     }
 
     /// Whether every checked property holds.

@@ -24,7 +24,7 @@ async fn run(dir: &Path, properties: Vec<PropertyKind>) -> Vec<PropertyResult> {
         migration: None,
         cases: 8,
         seed: Some(7),
-        files: Default::default(),
+        ..Default::default()
     };
     check(&harness, &options).await.unwrap().results
 }
@@ -184,7 +184,7 @@ async fn a_difference_in_column_order_alone_is_noted_not_failed_unless_strict() 
         migration: Some("0002".into()),
         cases: 1,
         seed: Some(1),
-        files: Default::default(),
+        ..Default::default()
     };
     let results = check(&harness, &options).await.unwrap().results;
     assert_eq!(
@@ -208,7 +208,7 @@ async fn declared_exceptions_are_skipped_with_the_reason() {
         migration: None,
         cases: 1,
         seed: Some(1),
-        files: Default::default(),
+        ..Default::default()
     };
     let results = check(&harness, &options).await.unwrap().results;
     let idem = results

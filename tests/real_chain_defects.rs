@@ -39,7 +39,7 @@ async fn run(dir: &Path, kind: PropertyKind, mode: IdempotencyMode) -> Vec<Prope
         migration: None,
         cases: 4,
         seed: Some(3),
-        files: Default::default(),
+        ..Default::default()
     };
     check(&harness, &options).await.unwrap().results
 }
@@ -59,7 +59,7 @@ async fn run_on_a_private_server(dir: &Path, kind: PropertyKind) -> Vec<Property
         migration: None,
         cases: 4,
         seed: Some(3),
-        files: Default::default(),
+        ..Default::default()
     };
     let results = check(&harness, &options).await.unwrap().results;
     server.shutdown().await;

@@ -31,16 +31,15 @@ pub(super) async fn check(
 ) -> Result<Vec<PropertyResult>, Error> {
     let chain = harness.chain();
     let guarding = intent::guarding(chain);
-    let required = match harness.config().idempotency.enabled {
-        IdempotencyMode::Off => {
+    let required = match is_required(harness) {
+        Some(required) => required,
+        None => {
             return Ok(vec![PropertyResult::skip(
                 PROPERTY,
                 "chain",
                 "the chain is declared not idempotent (idempotency.enabled = false)",
             )])
         }
-        IdempotencyMode::Required => true,
-        IdempotencyMode::Auto => guarding.rerunnable(),
     };
     let results = super::walk::per_migration_walking(harness, selected, |harness, index, walk| {
         async move {
@@ -71,6 +70,17 @@ pub(super) async fn check(
             intent::RERUNNABLE_SHARE * 100.0
         ),
     )])
+}
+
+/// Whether every migration is held to idempotency (`None`: the chain is
+/// declared not idempotent). In `auto` mode, when the chain is written to
+/// be re-run; otherwise its misses are summed up in one result.
+pub(super) fn is_required(harness: &Harness) -> Option<bool> {
+    match harness.config().idempotency.enabled {
+        IdempotencyMode::Off => None,
+        IdempotencyMode::Required => Some(true),
+        IdempotencyMode::Auto => Some(intent::guarding(harness.chain()).rerunnable()),
+    }
 }
 
 /// Up once on generated data at the previous version, then up again: the

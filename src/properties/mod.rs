@@ -8,11 +8,14 @@ mod apply;
 mod cases;
 pub mod fidelity;
 pub(crate) mod idempotency;
+pub mod partition;
 pub mod race;
 mod roundtrip;
 pub mod rules;
 mod runner;
 mod walk;
+
+use partition::Unit;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,7 +26,7 @@ use crate::schema::SchemaSnapshot;
 use crate::{Error, Harness};
 
 /// A property's verdict on one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The property holds.
@@ -38,7 +41,7 @@ pub enum Status {
 }
 
 /// Where in a migration file a failure is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// The file.
     pub file: String,
@@ -47,12 +50,12 @@ pub struct Location {
     /// 1-based column.
     pub col: usize,
     /// The SQLSTATE Postgres reported, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqlstate: Option<String>,
 }
 
 /// One line of a report: a property's verdict on one target.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PropertyResult {
     /// `apply`, `idempotency`, `roundtrip`, `fidelity` or
     /// `property:<file stem>`.
@@ -65,23 +68,30 @@ pub struct PropertyResult {
     pub message: String,
     /// The longer evidence: a unified diff, the failing statement with a
     /// caret, the minimal data set.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
     /// Where the failure is, when it is in a file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// The `check` arguments that re-run just this check.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun: Option<String>,
     /// How long the check took, in microseconds; in JSON `duration_ms`, a
     /// number of milliseconds (absent for skips and for results that are a
     /// consequence of another, such as "not reached").
     #[serde(
         rename = "duration_ms",
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "as_millis"
+        serialize_with = "as_millis",
+        deserialize_with = "from_millis"
     )]
     pub duration_us: Option<u64>,
+}
+
+fn from_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let ms: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(ms.map(|ms| (ms * 1e3).round() as u64))
 }
 
 fn as_millis<S: serde::Serializer>(micros: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
@@ -220,6 +230,25 @@ pub struct CheckOptions {
     /// Which property files run (`--only property:<name>`, by file stem),
     /// and which are skipped; empty: all.
     pub files: FileSelection,
+    /// Only this share of the work (`--partition k/n`).
+    pub partition: Option<partition::Partition>,
+    /// An earlier run's durations, to balance the shares by.
+    pub timings: partition::Timings,
+}
+
+impl Default for CheckOptions {
+    /// Every property on every migration, 64 cases, a random seed.
+    fn default() -> Self {
+        CheckOptions {
+            properties: PropertyKind::ALL.to_vec(),
+            migration: None,
+            cases: 64,
+            seed: None,
+            files: FileSelection::default(),
+            partition: None,
+            timings: partition::Timings::default(),
+        }
+    }
 }
 
 /// Property files chosen by name (`property:<stem>`).
@@ -232,6 +261,20 @@ pub struct FileSelection {
 }
 
 impl FileSelection {
+    /// Narrows the selection to `stems` (a shard's property files).
+    fn keep_only(&mut self, stems: impl Iterator<Item = String>) {
+        let stems: Vec<String> = stems.collect();
+        self.only = if self.only.is_empty() {
+            stems
+        } else {
+            self.only
+                .iter()
+                .filter(|s| stems.contains(s))
+                .cloned()
+                .collect()
+        };
+    }
+
     /// Whether the file with this stem runs.
     pub fn runs(&self, stem: &str) -> bool {
         (self.only.is_empty() || self.only.iter().any(|s| s == stem))
@@ -288,6 +331,53 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     };
     let whole_chain = options.migration.is_none();
     let seed = options.seed.unwrap_or_else(random_seed);
+    // This run's share of the work, when partitioned.
+    let mut any_files = false;
+    let shard: Option<Vec<Unit>> = match options.partition {
+        Some(p) => {
+            let all = units(harness, &selected, whole_chain, options)?;
+            any_files = all.iter().any(|(u, _)| matches!(u, Unit::File(_)));
+            Some(partition::share(all, &options.timings, p))
+        }
+        None => None,
+    };
+    let mine = |unit: &Unit| shard.as_ref().is_none_or(|s| s.contains(unit));
+    // Idempotency summed up over the chain runs whole, in one shard.
+    let idempotency_on: Vec<usize> = match idempotency::is_required(harness) {
+        Some(false) if !mine(&Unit::IdempotencyChain) => Vec::new(),
+        Some(false) => selected.clone(),
+        _ => selected
+            .iter()
+            .copied()
+            .filter(|i| mine(&Unit::Migration(*i)))
+            .collect(),
+    };
+    let idempotency_runs = match idempotency::is_required(harness) {
+        Some(false) => mine(&Unit::IdempotencyChain),
+        _ => shard.is_none() || !idempotency_on.is_empty(),
+    };
+    let selected: Vec<usize> = selected
+        .into_iter()
+        .filter(|i| mine(&Unit::Migration(*i)))
+        .collect();
+    let mut files = options.files.clone();
+    // A shard without a property file of its own runs none.
+    let mut no_files = false;
+    if let Some(shard) = &shard {
+        let stems: Vec<String> = shard
+            .iter()
+            .filter_map(|u| match u {
+                Unit::File(stem) => Some(stem.clone()),
+                _ => None,
+            })
+            .collect();
+        // (Without any file, the first shard says there are none.)
+        no_files =
+            stems.is_empty() && (any_files || options.partition.is_some_and(|p| p.index > 1));
+        if !stems.is_empty() {
+            files.keep_only(stems.into_iter());
+        }
+    }
     let mut results = Vec::new();
     let mut cases = 0;
     let mut schedules = 0;
@@ -302,8 +392,10 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let (reach, idempotency_found, roundtrip_found) = tokio::join!(
         harness.reach(),
         async {
-            match wants(PropertyKind::Idempotency) {
-                true => idempotency::check(harness, &selected, seed).await.map(Some),
+            match wants(PropertyKind::Idempotency) && idempotency_runs {
+                true => idempotency::check(harness, &idempotency_on, seed)
+                    .await
+                    .map(Some),
                 false => Ok(None),
             }
         },
@@ -346,6 +438,7 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let head_skip = reach.head_unreachable_reason(chain);
     for kind in &options.properties {
         match kind {
+            PropertyKind::Apply if !mine(&Unit::Apply) => {}
             PropertyKind::Apply => results.extend(apply::check(harness, &mut reach)?),
             PropertyKind::Idempotency => {
                 let found = idempotency_found.take().unwrap_or_default();
@@ -354,7 +447,7 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
             PropertyKind::Roundtrip => {
                 let found = roundtrip_found.take().unwrap_or_default();
                 results.extend(reached(found, "roundtrip"));
-                if whole_chain {
+                if whole_chain && mine(&Unit::RoundtripChain) {
                     let started = std::time::Instant::now();
                     results.push(match &head_skip {
                         Some(why) => PropertyResult::skip("roundtrip", "chain", why.clone()),
@@ -364,6 +457,7 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                     });
                 }
             }
+            PropertyKind::Fidelity if !mine(&Unit::Fidelity) => {}
             PropertyKind::Fidelity => {
                 let started = std::time::Instant::now();
                 results.push(match &head_skip {
@@ -371,20 +465,21 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
                     None => fidelity::check(harness).await?.took(started.elapsed()),
                 })
             }
+            PropertyKind::Properties if no_files => {}
             PropertyKind::Properties => match &head_skip {
                 Some(why) => {
                     for file in rules::load_dir(&harness.config().properties.dir)?
                         .into_iter()
-                        .filter(|f| options.files.runs(&f.stem))
+                        .filter(|f| files.runs(&f.stem))
                     {
                         let target = file.name.clone();
                         results.push(PropertyResult::skip(&file.property(), &target, why.clone()));
                     }
                 }
                 None => {
-                    let (found, count) =
-                        cases::check(harness, options.cases, seed, &options.files).await?;
-                    if found.is_empty() {
+                    let (found, count) = cases::check(harness, options.cases, seed, &files).await?;
+                    // (Said once: by the first shard of a partitioned run.)
+                    if found.is_empty() && options.partition.is_none_or(|p| p.index == 1) {
                         // Nothing was checked: say so, not a silent pass.
                         results.push(PropertyResult::skip(
                             "properties",
@@ -413,6 +508,71 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
         schedule_time,
         seed,
     })
+}
+
+/// The units of work of `check` with these options (see [`partition`]),
+/// each with the (property, target) pairs of its results.
+fn units(
+    harness: &Harness,
+    selected: &[usize],
+    whole_chain: bool,
+    options: &CheckOptions,
+) -> Result<Vec<partition::Weighed>, Error> {
+    let wants = |kind: PropertyKind| options.properties.contains(&kind);
+    let chain = harness.chain();
+    let mut units = Vec::new();
+    if wants(PropertyKind::Apply) {
+        let keys = chain
+            .migrations
+            .iter()
+            .map(|m| ("apply".to_string(), m.id()))
+            .collect();
+        units.push((Unit::Apply, keys));
+    }
+    // Idempotency per migration when every migration is held to it;
+    // otherwise one summary over all of them, one unit.
+    let per_migration_idempotency =
+        wants(PropertyKind::Idempotency) && idempotency::is_required(harness) == Some(true);
+    if wants(PropertyKind::Idempotency) && !per_migration_idempotency {
+        let mut keys = vec![("idempotency".to_string(), "chain".to_string())];
+        keys.extend(
+            selected
+                .iter()
+                .map(|&i| ("idempotency".to_string(), chain.migrations[i].id())),
+        );
+        units.push((Unit::IdempotencyChain, keys));
+    }
+    if per_migration_idempotency || wants(PropertyKind::Roundtrip) {
+        for &i in selected {
+            let id = chain.migrations[i].id();
+            let keys = ["idempotency", "roundtrip"]
+                .iter()
+                .map(|p| (p.to_string(), id.clone()))
+                .collect();
+            units.push((Unit::Migration(i), keys));
+        }
+    }
+    if wants(PropertyKind::Roundtrip) && whole_chain {
+        units.push((
+            Unit::RoundtripChain,
+            vec![("roundtrip".to_string(), "chain".to_string())],
+        ));
+    }
+    if wants(PropertyKind::Fidelity) {
+        units.push((
+            Unit::Fidelity,
+            vec![("fidelity".to_string(), "chain".to_string())],
+        ));
+    }
+    if wants(PropertyKind::Properties) && harness.config().properties.dir.is_dir() {
+        for file in rules::load_dir(&harness.config().properties.dir)? {
+            if options.files.runs(&file.stem) {
+                let keys = vec![(file.property(), file.name.clone())];
+                units.push((Unit::File(file.stem), keys));
+            }
+        }
+    }
+    Ok(units)
 }
 
 /// Orders per-migration results by the migration's place in the chain (the

@@ -66,7 +66,7 @@ pub async fn run_properties(
         migration: None,
         cases,
         seed: Some(seed),
-        files: Default::default(),
+        ..Default::default()
     };
     check(&harness, &options).await.unwrap().results
 }
