@@ -22,6 +22,7 @@ mod ready;
 mod report;
 mod seeds;
 mod shapes;
+mod shards;
 mod synthetic;
 
 use std::path::{Path, PathBuf};
@@ -295,6 +296,8 @@ async fn run(options: Options) -> Result<()> {
     if options.wants(4) {
         progress("4: long synthetic chains vs psql ups/downs/ups");
         rows.extend(long_chain::measure(&bench).await);
+        progress("4s: 4 shards of a long synthetic chain vs the unsharded check");
+        rows.push(shards::measure(&bench).await);
     }
     bench.server.shutdown().await;
 

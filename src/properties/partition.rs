@@ -102,11 +102,7 @@ impl Timings {
 
 /// The units of `partition`, from all `units` (each with the (property,
 /// target) pairs its time is read from).
-pub fn share(
-    units: Vec<Weighed>,
-    timings: &Timings,
-    partition: Partition,
-) -> Vec<Unit> {
+pub fn share(units: Vec<Weighed>, timings: &Timings, partition: Partition) -> Vec<Unit> {
     let known: Vec<Option<f64>> = units
         .iter()
         .map(|(_, keys)| {
