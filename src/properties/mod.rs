@@ -342,19 +342,25 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
         None => None,
     };
     let mine = |unit: &Unit| shard.as_ref().is_none_or(|s| s.contains(unit));
-    // Idempotency summed up over the chain runs whole, in one shard.
-    let idempotency_on: Vec<usize> = match idempotency::is_required(harness) {
-        Some(false) if !mine(&Unit::IdempotencyChain) => Vec::new(),
-        Some(false) => selected.clone(),
-        _ => selected
+    // Idempotency held on every migration goes with each migration's unit;
+    // summed up over the chain (or declared off: one result), it runs
+    // whole, in one shard.
+    let per_migration = idempotency::is_required(harness) == Some(true);
+    let idempotency_on: Vec<usize> = if per_migration {
+        selected
             .iter()
             .copied()
             .filter(|i| mine(&Unit::Migration(*i)))
-            .collect(),
+            .collect()
+    } else if mine(&Unit::IdempotencyChain) {
+        selected.clone()
+    } else {
+        Vec::new()
     };
-    let idempotency_runs = match idempotency::is_required(harness) {
-        Some(false) => mine(&Unit::IdempotencyChain),
-        _ => shard.is_none() || !idempotency_on.is_empty(),
+    let idempotency_runs = if per_migration {
+        shard.is_none() || !idempotency_on.is_empty()
+    } else {
+        mine(&Unit::IdempotencyChain)
     };
     let selected: Vec<usize> = selected
         .into_iter()
