@@ -380,13 +380,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 outcome?,
                 &cli.rerun_prefix(),
             );
-            match cli.format {
-                Format::Json => outln!("{}", report.to_json()),
-                Format::Github => out!("{}", report.to_github()),
-                Format::Junit => out!("{}", report.to_junit()),
-                Format::Human => out!("{}", report.to_human(cli.color_stdout())),
-            }
-            Ok(if report.passed() { 0 } else { 1 })
+            Ok(print_report(&cli, &report))
         }
         Command::Seed {
             profile,
@@ -486,13 +480,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             // The chain orders per-migration results, when it is here.
             let chain = config.migrations.discover().ok();
             let report = Report::merge(shards, chain.as_ref()).map_err(Error::Input)?;
-            match cli.format {
-                Format::Json => outln!("{}", report.to_json()),
-                Format::Github => out!("{}", report.to_github()),
-                Format::Junit => out!("{}", report.to_junit()),
-                Format::Human => out!("{}", report.to_human(cli.color_stdout())),
-            }
-            Ok(if report.passed() { 0 } else { 1 })
+            Ok(print_report(&cli, &report))
         }
     }
 }
@@ -585,6 +573,21 @@ async fn run_seed(
     .await;
     harness.server().shutdown().await;
     result
+}
+
+/// Prints a check report in the chosen format; the exit status it means.
+fn print_report(cli: &Cli, report: &Report) -> i32 {
+    match cli.format {
+        Format::Json => outln!("{}", report.to_json()),
+        Format::Github => out!("{}", report.to_github()),
+        Format::Junit => out!("{}", report.to_junit()),
+        Format::Human => out!("{}", report.to_human(cli.color_stdout())),
+    }
+    if report.passed() {
+        0
+    } else {
+        1
+    }
 }
 
 /// `seed --format json`: the seed, rows per table, and where the data
