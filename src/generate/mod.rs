@@ -148,6 +148,13 @@ pub fn generate(
     profile: &Profile,
     seed: u64,
 ) -> Result<Dataset, GenerateError> {
+    let plan = bounded_plan(schema, profile)?;
+    build(&plan, seed, &seed_options(profile))
+}
+
+/// The plan for `profile`, refused when it asks for more rows than are
+/// generated at once.
+fn bounded_plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<plan::Plan, GenerateError> {
     let plan = plan::plan(schema, profile)?;
     let most = most_rows(&plan);
     if most > MAX_ROWS_IN_MEMORY {
@@ -159,7 +166,7 @@ pub fn generate(
             ),
         });
     }
-    build(&plan, seed, &seed_options(profile))
+    Ok(plan)
 }
 
 /// [`generate`] for the database `conn` is connected to: keys already in
@@ -178,11 +185,11 @@ pub async fn generate_on(
     let existing = Existing::read(conn, schema).await?;
     let profile = &with_values_for_unknown_types(conn, schema, profile).await?;
     let schema = &existing.schema_for_generation(schema);
-    let mut data = generate(schema, profile, seed)?;
+    let mut plan = bounded_plan(schema, profile)?;
+    let mut data = build(&plan, seed, &seed_options(profile))?;
     if !data.needs_the_server(schema, &existing) {
         return Ok((data, Rejected::default()));
     }
-    let mut plan = plan::plan(schema, profile)?;
     let wanted: Vec<Option<usize>> = plan.tables.iter().map(|t| t.rows).collect();
     let mut rejected = Rejected::default();
     for round in 0..ROUNDS {

@@ -143,6 +143,20 @@ fn rng_for(seed: u64, stem: &str) -> TestRng {
 /// A `reject` statement may rightly fail to prepare (a column that must be
 /// gone, a view that must not be writable): only its syntax is checked.
 /// `after` queries of `preserve` checks run at head and are checked there.
+/// Whether `select 1 from <relation_and_column> = name` finds a row.
+async fn catalog_has(
+    conn: &mut PgConnection,
+    relation_and_column: &str,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "select exists (select 1 from {relation_and_column} = $1)"
+    ))
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await
+}
+
 async fn validate(file: &PropertyFile, conn: &mut PgConnection) -> Result<(), Error> {
     use sqlx::Executor;
     let at = |check: &Check, message: String| {
@@ -181,12 +195,9 @@ async fn validate(file: &PropertyFile, conn: &mut PgConnection) -> Result<(), Er
                 }
             }
             if !key.contains('.') {
-                let known: bool =
-                    sqlx::query_scalar("select exists (select 1 from pg_settings where name = $1)")
-                        .bind(key)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(|e| at(check, e.to_string()))?;
+                let known = catalog_has(conn, "pg_settings where name", key)
+                    .await
+                    .map_err(|e| at(check, e.to_string()))?;
                 if !known {
                     return Err(at(
                         check,
@@ -196,12 +207,9 @@ async fn validate(file: &PropertyFile, conn: &mut PgConnection) -> Result<(), Er
             }
         }
         if let Some(role) = &check.role {
-            let exists: bool =
-                sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
-                    .bind(role)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(|e| at(check, e.to_string()))?;
+            let exists = catalog_has(conn, "pg_roles where rolname", role)
+                .await
+                .map_err(|e| at(check, e.to_string()))?;
             if !exists {
                 return Err(at(
                     check,

@@ -332,20 +332,20 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     let whole_chain = options.migration.is_none();
     let seed = options.seed.unwrap_or_else(random_seed);
     // This run's share of the work, when partitioned.
+    // Idempotency held on every migration goes with each migration's unit;
+    // summed up over the chain (or declared off: one result), it runs
+    // whole, in one shard.
+    let per_migration = idempotency::is_required(harness) == Some(true);
     let mut any_files = false;
     let shard: Option<Vec<Unit>> = match options.partition {
         Some(p) => {
-            let all = units(harness, &selected, whole_chain, options)?;
+            let all = units(harness, &selected, whole_chain, per_migration, options)?;
             any_files = all.iter().any(|(u, _)| matches!(u, Unit::File(_)));
             Some(partition::share(all, &options.timings, p))
         }
         None => None,
     };
     let mine = |unit: &Unit| shard.as_ref().is_none_or(|s| s.contains(unit));
-    // Idempotency held on every migration goes with each migration's unit;
-    // summed up over the chain (or declared off: one result), it runs
-    // whole, in one shard.
-    let per_migration = idempotency::is_required(harness) == Some(true);
     let idempotency_on: Vec<usize> = if per_migration {
         selected
             .iter()
@@ -522,6 +522,7 @@ fn units(
     harness: &Harness,
     selected: &[usize],
     whole_chain: bool,
+    idempotency_per_migration: bool,
     options: &CheckOptions,
 ) -> Result<Vec<partition::Weighed>, Error> {
     let wants = |kind: PropertyKind| options.properties.contains(&kind);
@@ -537,8 +538,7 @@ fn units(
     }
     // Idempotency per migration when every migration is held to it;
     // otherwise one summary over all of them, one unit.
-    let per_migration_idempotency =
-        wants(PropertyKind::Idempotency) && idempotency::is_required(harness) == Some(true);
+    let per_migration_idempotency = wants(PropertyKind::Idempotency) && idempotency_per_migration;
     if wants(PropertyKind::Idempotency) && !per_migration_idempotency {
         let mut keys = vec![("idempotency".to_string(), "chain".to_string())];
         keys.extend(
