@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub mod bookkeeping;
 pub mod intent;
 mod layouts;
 
