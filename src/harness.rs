@@ -53,6 +53,12 @@ pub struct Harness {
     applied_in: Vec<std::sync::atomic::AtomicU64>,
     /// What the run has done so far (for a progress line).
     progress: Arc<crate::progress::Counters>,
+    /// On a shared server: the key naming this chain's templates there
+    /// (see [`Harness::share_templates`]).
+    shared_key: Option<String>,
+    /// `app_templates[k]`: `templates[k]` with the chain tool's
+    /// bookkeeping (see [`Harness::app_database_at`]).
+    app_templates: Vec<OnceCell<String>>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -75,6 +81,7 @@ impl Harness {
     /// A harness for `chain` on an already running server (servers can be
     /// shared between harnesses; see [`crate::testing::shared_server`]).
     pub fn with_server(config: Config, chain: Chain, server: Arc<Server>) -> Harness {
+        let chain_len = chain.migrations.len();
         let templates = (0..=chain.migrations.len())
             .map(|_| OnceCell::new())
             .collect();
@@ -101,7 +108,33 @@ impl Harness {
             server_wide,
             applied_in,
             progress: Arc::default(),
+            shared_key: None,
+            app_templates: (0..=chain_len).map(|_| OnceCell::new()).collect(),
         }
+    }
+
+    /// Shares this chain's templates with every process on the same
+    /// server: each is named `pgharness_tpl_<key>_<level>`, where the key
+    /// is a hash of the chain's files, the bootstrap and this version of
+    /// pgharness (so a changed migration gets new templates), and built by
+    /// whichever process needs it first, under an advisory lock; the others
+    /// adopt it. Its name is left out of what this process drops at exit.
+    pub fn share_templates(&mut self) {
+        self.shared_key = Some(self.template_key());
+    }
+
+    /// The hash naming this chain's templates on a shared server.
+    fn template_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(env!("CARGO_PKG_VERSION"));
+        hash.update(format!("{:?}", self.chain.layout));
+        hash.update(format!("{:?}", self.chain.migrations));
+        hash.update(format!("{:?}", self.chain.callbacks));
+        hash.update(&self.config.server.bootstrap);
+        hash.update(self.config.server.statement_timeout_secs.to_le_bytes());
+        let digest = hash.finalize();
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The configuration.
@@ -248,8 +281,15 @@ impl Harness {
         if level >= self.templates.len() {
             return Err(Error::UnknownVersion(level.to_string()));
         }
+        if self.shared_key.is_some() && !self.templates[level].initialized() {
+            // Another process may have built exactly this level already.
+            if let Some(name) = self.shared_template(level).await? {
+                let _ = self.templates[level].set(name);
+                return Ok(self.templates[level].get().cloned().unwrap_or_default());
+            }
+        }
         self.templates[0]
-            .get_or_try_init(|| self.build_template(0, 0))
+            .get_or_try_init(|| self.build_or_adopt(0, 0))
             .await?;
         let mut points: Vec<usize> = (TEMPLATE_STRIDE..level).step_by(TEMPLATE_STRIDE).collect();
         if level > 0 {
@@ -258,7 +298,7 @@ impl Harness {
         let mut from = 0;
         for point in points {
             self.templates[point]
-                .get_or_try_init(|| self.build_template(from, point))
+                .get_or_try_init(|| self.build_or_adopt(from, point))
                 .await?;
             from = point;
         }
@@ -291,6 +331,158 @@ impl Harness {
             applied: head,
             failure: None,
         })
+    }
+
+    /// The shared template of `level`, if some process built it.
+    async fn shared_template(&self, level: usize) -> Result<Option<String>, Error> {
+        let Some(key) = &self.shared_key else {
+            return Ok(None);
+        };
+        let name = shared_template_name(key, level);
+        let mut admin = self.server.admin_connection().await?;
+        let exists = database_exists(&mut admin, &name).await;
+        let _ = admin.close().await;
+        Ok(exists?.then_some(name))
+    }
+
+    /// [`Harness::build_template`], or on a shared server: the template
+    /// another process built, or one built here and published under its
+    /// shared name. The build starts from the highest shared template
+    /// between `from` and `level`: a level kept after a migration that
+    /// created roles must not be replayed.
+    async fn build_or_adopt(&self, from: usize, level: usize) -> Result<String, Error> {
+        let Some(key) = &self.shared_key else {
+            return self.build_template(from, level).await;
+        };
+        let build = async {
+            let mut from = from;
+            let mut admin = self.server.admin_connection().await?;
+            for below in (from + 1..level).rev() {
+                let candidate = shared_template_name(key, below);
+                if database_exists(&mut admin, &candidate).await? {
+                    let _ = self.templates[below].set(candidate);
+                    from = below;
+                    break;
+                }
+            }
+            let _ = admin.close().await;
+            self.build_template(from, level).await
+        };
+        self.adopt_or_publish(&shared_template_name(key, level), level as u64, build)
+            .await
+    }
+
+    /// On a shared server: database `name` if some process made it, else
+    /// the one `build` makes, renamed to `name`. One process builds it;
+    /// the others wait (an advisory lock per name, `slot` telling names of
+    /// one chain apart) and adopt it. Its name is left out of what this
+    /// process drops when it ends.
+    async fn adopt_or_publish(
+        &self,
+        name: &str,
+        slot: u64,
+        build: impl std::future::Future<Output = Result<String, Error>>,
+    ) -> Result<String, Error> {
+        let key = self.shared_key.as_deref().unwrap_or_default();
+        let mut admin = self.server.admin_connection().await?;
+        let sql_error = |what: &'static str| {
+            move |source| {
+                Error::Server(ServerError::Sql {
+                    what: what.into(),
+                    source,
+                })
+            }
+        };
+        sqlx::query("select pg_advisory_lock($1)")
+            .bind(shared_lock_key(key, slot))
+            .execute(&mut admin)
+            .await
+            .map_err(sql_error("waiting for a shared template"))?;
+        let result = async {
+            if database_exists(&mut admin, name).await? {
+                return Ok(name.to_string());
+            }
+            let built = build.await?;
+            let rename = format!(
+                "alter database {} rename to {}",
+                crate::server::quote_ident(&built),
+                crate::server::quote_ident(name)
+            );
+            sqlx::raw_sql(&rename)
+                .execute(&mut admin)
+                .await
+                .map_err(sql_error("publishing a shared template"))?;
+            self.server.forget_created(&built);
+            Ok(name.to_string())
+        }
+        .await;
+        // Closing the connection releases the lock.
+        let _ = admin.close().await;
+        result
+    }
+
+    /// A fresh database at `version` (`None` or `"head"`: head) for an
+    /// application: [`Harness::database_at`] plus the chain tool's own
+    /// bookkeeping (`_sqlx_migrations`, `flyway_schema_history`, ...) as
+    /// that tool would have written it, so the app's migrator sees the
+    /// database up to date. Checks never see these databases.
+    pub async fn app_database_at(&self, version: Option<&str>) -> Result<Database, Error> {
+        let level = self.level_of(version)?;
+        let template = self.app_template(level).await?;
+        if let Some(db) = self
+            .server
+            .ready_clone(&template, &label(&self.chain, level))
+            .await?
+        {
+            return Ok(db);
+        }
+        let name = self.server.new_database_name(&label(&self.chain, level));
+        Ok(self
+            .server
+            .create_database_named(&name, Some(&template))
+            .await?)
+    }
+
+    /// The template of [`Harness::app_database_at`] at `level`: the
+    /// level's template with the bookkeeping recorded (the template itself
+    /// when the layout has none).
+    async fn app_template(&self, level: usize) -> Result<String, Error> {
+        let template = self.template(level).await?;
+        if crate::chain::bookkeeping::bookkeeping_sql(&self.chain, level).is_none() {
+            return Ok(template);
+        }
+        let cell = &self.app_templates[level];
+        let build = || async {
+            let name = self
+                .server
+                .new_database_name(&format!("app_{}", label(&self.chain, level)));
+            let db = self
+                .server
+                .create_database_named(&name, Some(&template))
+                .await?;
+            let mut conn = self.connect(&db).await?;
+            let recorded =
+                crate::chain::bookkeeping::record_bookkeeping(&mut conn, &self.chain, level).await;
+            let _ = conn.close().await;
+            if let Err(e) = recorded {
+                let _ = self.server.drop_database(&name).await;
+                return Err(e);
+            }
+            Ok(name)
+        };
+        let name = cell
+            .get_or_try_init(|| async {
+                match &self.shared_key {
+                    Some(key) => {
+                        let shared = format!("{}app_{key}_{level}", crate::server::DATABASE_PREFIX);
+                        self.adopt_or_publish(&shared, (1 << 20) | level as u64, build())
+                            .await
+                    }
+                    None => build().await,
+                }
+            })
+            .await?;
+        Ok(name.clone())
     }
 
     /// Builds the template at `level` from the one at `from` (level 0: the
@@ -422,12 +614,27 @@ impl Harness {
         level: usize,
     ) -> Result<PgConnection, Error> {
         let _ = conn.close().await;
-        let name = self
+        let name = match &self.shared_key {
+            Some(key) => shared_template_name(key, level),
+            None => self
+                .server
+                .new_database_name(&format!("tpl_{}", label(&self.chain, level))),
+        };
+        let made = self
             .server
-            .new_database_name(&format!("tpl_{}", label(&self.chain, level)));
-        self.server
             .create_database_named(&name, Some(db.name()))
-            .await?;
+            .await;
+        match made {
+            Ok(_) => {
+                if self.shared_key.is_some() {
+                    self.server.forget_created(&name);
+                }
+            }
+            // Another process kept the same level first.
+            Err(ServerError::Sql { source, .. })
+                if self.shared_key.is_some() && source.to_string().contains("already exists") => {}
+            Err(e) => return Err(e.into()),
+        }
         if self.templates[level].set(name.clone()).is_err() {
             let _ = self.server.drop_database(&name).await;
         }
@@ -695,6 +902,30 @@ impl Harness {
 /// times a typical up), so a check at another level clones the kept level
 /// below and replays the few ups between instead.
 pub const TEMPLATE_STRIDE: usize = 8;
+
+/// The name of a shared template (see [`Harness::share_templates`]).
+fn shared_template_name(key: &str, level: usize) -> String {
+    format!("{}tpl_{key}_{level}", crate::server::DATABASE_PREFIX)
+}
+
+/// The advisory lock key of a shared template's build.
+fn shared_lock_key(key: &str, slot: u64) -> i64 {
+    let high = u64::from_str_radix(&key[..8.min(key.len())], 16).unwrap_or(0);
+    ((high << 24) ^ slot) as i64
+}
+
+async fn database_exists(conn: &mut PgConnection, name: &str) -> Result<bool, Error> {
+    sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(name)
+        .fetch_one(conn)
+        .await
+        .map_err(|source| {
+            Error::Server(ServerError::Sql {
+                what: "looking for a shared template".into(),
+                source,
+            })
+        })
+}
 
 /// How far a chain applies: see [`Harness::reach`].
 #[derive(Debug)]

@@ -31,8 +31,8 @@ pub(crate) struct Target {
     pub database: String,
 }
 
-trait Stream: Read + Write {}
-impl<T: Read + Write> Stream for T {}
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
 
 /// A connection after authentication.
 pub(crate) struct Client {
@@ -76,6 +76,39 @@ impl Client {
             }
         }
         error.map_or(Ok(()), Err)
+    }
+
+    /// Runs one simple query and returns the first column of its first
+    /// row (`None`: no row, or NULL).
+    pub(crate) fn query_first(&mut self, sql: &str) -> Result<Option<String>, String> {
+        let mut body = sql.as_bytes().to_vec();
+        body.push(0);
+        self.send(b'Q', &body)?;
+        let (mut error, mut first) = (None, None);
+        loop {
+            let (tag, body) = self.receive()?;
+            match tag {
+                b'E' if error.is_none() => error = Some(error_message(&body)),
+                // DataRow: Int16 columns, then Int32 length (-1: NULL) and bytes.
+                b'D' if first.is_none() && body.len() >= 6 => {
+                    let len = be_u32(&body, 2)? as i32;
+                    first = Some(if len < 0 {
+                        None
+                    } else {
+                        let bytes = body
+                            .get(6..6 + len as usize)
+                            .ok_or_else(|| "short data row".to_string())?;
+                        Some(String::from_utf8_lossy(bytes).into_owned())
+                    });
+                }
+                b'Z' => break,
+                _ => {}
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(first.flatten()),
+        }
     }
 
     /// Says goodbye (the server ends the session without logging an

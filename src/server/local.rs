@@ -27,11 +27,11 @@ use super::ServerError;
 /// How long a server may take to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Prefix of run dirs in the temp dir.
-const RUN_DIR_PREFIX: &str = "pgharness-run-";
+pub(super) const RUN_DIR_PREFIX: &str = "pgharness-run-";
 /// Prefix of temporary initdb dirs in the temp dir.
 const INITDB_DIR_PREFIX: &str = "pgharness-initdb-";
 /// The owner file inside a run dir.
-const OWNER_FILE: &str = "pgharness.owner";
+pub(super) const OWNER_FILE: &str = "pgharness.owner";
 /// Bumped when the cached cluster's settings change.
 const CACHE_FORMAT: u32 = 1;
 
@@ -105,12 +105,12 @@ impl Binaries {
 
 /// The unprivileged account the server runs as when we are root.
 #[derive(Debug, Clone, Copy)]
-struct RunAs {
-    uid: u32,
-    gid: u32,
+pub(super) struct RunAs {
+    pub(super) uid: u32,
+    pub(super) gid: u32,
 }
 
-fn run_as() -> Result<Option<RunAs>, ServerError> {
+pub(super) fn run_as() -> Result<Option<RunAs>, ServerError> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
@@ -157,7 +157,7 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError
     move |source| ServerError::Io { what, source }
 }
 
-fn chown(path: &Path, owner: Option<RunAs>) -> Result<(), ServerError> {
+pub(super) fn chown(path: &Path, owner: Option<RunAs>) -> Result<(), ServerError> {
     if let Some(o) = owner {
         std::os::unix::fs::lchown(path, Some(o.uid), Some(o.gid))
             .map_err(io_err(format!("chown {}", path.display())))?;
@@ -167,7 +167,7 @@ fn chown(path: &Path, owner: Option<RunAs>) -> Result<(), ServerError> {
 
 /// Recursively copies `src` to `dst` (which must not exist), keeping
 /// permissions and giving everything to `owner`.
-fn copy_tree(src: &Path, dst: &Path, owner: Option<RunAs>) -> Result<(), ServerError> {
+pub(super) fn copy_tree(src: &Path, dst: &Path, owner: Option<RunAs>) -> Result<(), ServerError> {
     let meta = fs::symlink_metadata(src).map_err(io_err(format!("reading {}", src.display())))?;
     if meta.is_dir() {
         fs::create_dir(dst).map_err(io_err(format!("creating {}", dst.display())))?;
@@ -224,7 +224,7 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     Some(stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
-fn cache_root() -> PathBuf {
+pub(super) fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("PGHARNESS_CACHE_DIR") {
         return PathBuf::from(dir);
     }
@@ -274,7 +274,7 @@ fn owner_is_gone(dir: &Path) -> bool {
 }
 
 /// Stops a postmaster we do not own as a child (left by a killed run).
-fn stop_orphan_postmaster(data_dir: &Path) {
+pub(super) fn stop_orphan_postmaster(data_dir: &Path) {
     let Ok(text) = fs::read_to_string(data_dir.join("postmaster.pid")) else {
         return;
     };
@@ -372,7 +372,7 @@ fn reap_staging_copies() -> usize {
 
 /// Makes a unique dir `<temp>/<prefix><pid>-<seq>` owned by us, with an
 /// owner file, mode 0700.
-fn make_run_dir(prefix: &str) -> Result<PathBuf, ServerError> {
+pub(super) fn make_run_dir(prefix: &str) -> Result<PathBuf, ServerError> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let base = temp_base();
     loop {
@@ -395,9 +395,9 @@ fn make_run_dir(prefix: &str) -> Result<PathBuf, ServerError> {
 }
 
 /// A cached, freshly initialised cluster and its superuser password.
-struct CachedCluster {
-    data: PathBuf,
-    password: String,
+pub(super) struct CachedCluster {
+    pub(super) data: PathBuf,
+    pub(super) password: String,
 }
 
 /// `bytes` random bytes as hex (passwords of throwaway servers).
@@ -425,7 +425,7 @@ pub(crate) fn random_hex(bytes: usize) -> String {
 
 /// Returns the cached cluster for these binaries, running `initdb` when it
 /// is missing. Concurrent runs serialise on a lock file.
-fn cached_cluster(
+pub(super) fn cached_cluster(
     bins: &Binaries,
     owner: Option<RunAs>,
 ) -> Result<(CachedCluster, bool), ServerError> {
@@ -736,7 +736,7 @@ fn reap_child(mut child: Child) {
     let _ = waiter.join();
 }
 
-fn free_port() -> Result<u16, ServerError> {
+pub(super) fn free_port() -> Result<u16, ServerError> {
     let listener =
         std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(io_err("finding a free port"))?;
     let port = listener
@@ -754,33 +754,8 @@ fn spawn_postgres(
     owner: Option<RunAs>,
     log: Arc<Mutex<VecDeque<String>>>,
 ) -> Result<(Child, Startup), ServerError> {
-    let mut cmd = Command::new(bins.bin_dir.join("postgres"));
-    cmd.arg("-D")
-        .arg(data)
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-k")
-        .arg(run_dir)
-        .args(["-c", "listen_addresses=127.0.0.1"])
-        .args(["-c", "unix_socket_permissions=0700"])
-        .args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ])
-        .args(["-c", "wal_level=minimal", "-c", "max_wal_senders=0"])
-        .args(["-c", "autovacuum=off", "-c", "max_connections=200"])
-        .args([
-            "-c",
-            "logging_collector=off",
-            "-c",
-            "log_min_messages=warning",
-        ])
-        .args(["-c", "log_min_error_statement=panic"])
-        .current_dir(run_dir)
+    let mut cmd = postgres_command(bins, run_dir, data, port);
+    cmd.current_dir(run_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -834,4 +809,36 @@ fn spawn_postgres(
         ))
     });
     Ok((child, startup))
+}
+
+/// The `postgres` command line of a throwaway server: private socket in
+/// `run_dir`, `port` on 127.0.0.1, durability off.
+pub(super) fn postgres_command(bins: &Binaries, run_dir: &Path, data: &Path, port: u16) -> Command {
+    let mut cmd = Command::new(bins.bin_dir.join("postgres"));
+    cmd.arg("-D")
+        .arg(data)
+        .arg("-p")
+        .arg(port.to_string())
+        .arg("-k")
+        .arg(run_dir)
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        .args(["-c", "unix_socket_permissions=0700"])
+        .args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+        .args(["-c", "wal_level=minimal", "-c", "max_wal_senders=0"])
+        .args(["-c", "autovacuum=off", "-c", "max_connections=200"])
+        .args([
+            "-c",
+            "logging_collector=off",
+            "-c",
+            "log_min_messages=warning",
+        ])
+        .args(["-c", "log_min_error_statement=panic"]);
+    cmd
 }

@@ -7,11 +7,13 @@
 //! the business of the modules above it.
 
 pub mod cleanup;
+mod clones;
 pub mod docker;
 mod exit_client;
 pub mod global;
 pub mod local;
 mod naming;
+mod shared;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -78,8 +80,12 @@ fn log_tail(log: &[String]) -> String {
 
 enum Backing {
     Local(local::LocalServer),
+    /// A lease on the project's shared local server (see [`shared`]).
+    Shared(shared::SharedLocal),
     Docker(Box<docker::DockerServer>),
-    Url { url: String },
+    Url {
+        url: String,
+    },
 }
 
 /// A running PostgreSQL server.
@@ -101,6 +107,11 @@ pub struct Server {
     /// (roles, databases, `ALTER SYSTEM` settings), run at shutdown after
     /// the run's databases are dropped, newest first.
     undo: Mutex<Vec<String>>,
+    /// Shared server: clones made ahead (see [`clones`]).
+    clones: Option<std::sync::Arc<clones::Clones>>,
+    /// Whether a template has database settings to copy into a clone,
+    /// by template name (asked once).
+    has_settings: Mutex<std::collections::HashMap<String, bool>>,
     backing: Backing,
 }
 
@@ -196,6 +207,15 @@ impl Server {
         }
     }
 
+    /// The backend `config` chooses (`auto` resolved as
+    /// [`Server::start`] would, its choice logged).
+    pub async fn resolve_backend(config: &ServerConfig) -> Result<BackendChoice, ServerError> {
+        match config.backend {
+            BackendChoice::Auto => Self::choose_backend(config).await,
+            other => Ok(other),
+        }
+    }
+
     /// `auto`: `url` if a URL is given; else `docker` if an engine is
     /// reachable and the image is present or pullable; else `local`; else
     /// an error saying what to install. Logs the choice and why.
@@ -262,6 +282,50 @@ impl Server {
             Backing::Local(local),
         )
         .await
+    }
+
+    /// A lease on the local server shared by every process that passes the
+    /// same `key` (a project's test processes; see [`shared`]), started if
+    /// none runs. Dropping the value releases the lease; the server stops
+    /// once no process has held one for a few seconds.
+    pub async fn attach_shared_local(key: &str) -> Result<Server, ServerError> {
+        let key = key.to_string();
+        let lease = tokio::task::spawn_blocking(move || shared::SharedLocal::attach(&key))
+            .await
+            .map_err(|e| ServerError::Unavailable(format!("server start task failed: {e}")))??;
+        let admin = lease.connect_options("postgres");
+        let display_url = lease.url("postgres");
+        Self::finish(
+            BackendKind::Local,
+            admin,
+            display_url,
+            Backing::Shared(lease),
+        )
+        .await
+    }
+
+    /// Whether this is a lease on a shared server: databases other
+    /// processes made are there too, and it outlives this process.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backing, Backing::Shared(_))
+    }
+
+    /// Leaves database `name` out of what this process drops when it
+    /// ends (a shared template, a database a failed test kept).
+    pub(crate) fn forget_created(&self, name: &str) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n| n != name);
+    }
+
+    /// Shared server: a failed test kept a database to inspect; the server
+    /// stays up longer after the last process leaves.
+    pub(crate) fn mark_kept(&self, name: &str) {
+        self.forget_created(name);
+        if let Backing::Shared(lease) = &self.backing {
+            lease.mark_kept(name);
+        }
     }
 
     /// Uses the existing server at `url` (an admin URL), migrations
@@ -350,7 +414,7 @@ impl Server {
         &self,
         exclusive: bool,
     ) -> Result<Option<PgConnection>, ServerError> {
-        if self.kind != BackendKind::Url {
+        if self.kind != BackendKind::Url && !self.is_shared() {
             return Ok(None);
         }
         let mut conn = self.admin_connection().await?;
@@ -401,6 +465,7 @@ impl Server {
         }
         let _ = conn.close().await;
         let version = version.split_whitespace().next().unwrap_or("").to_string();
+        let version_text = version.clone();
         Ok(Server {
             kind,
             version,
@@ -410,6 +475,14 @@ impl Server {
             created: Mutex::new(Vec::new()),
             run_role: None,
             undo: Mutex::new(Vec::new()),
+            clones: match &backing {
+                Backing::Shared(lease) => Some(std::sync::Arc::new(clones::Clones::new(
+                    lease.target("postgres"),
+                    major_version(&version_text),
+                ))),
+                _ => None,
+            },
+            has_settings: Mutex::default(),
             backing,
         })
     }
@@ -426,11 +499,7 @@ impl Server {
 
     /// The major version (`15`).
     pub fn major_version(&self) -> u32 {
-        self.version
-            .split(['.', 'b', 'r'])
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
+        major_version(&self.version)
     }
 
     /// The admin URL, password masked.
@@ -448,6 +517,7 @@ impl Server {
         let options = self.admin.clone().database(name);
         let url = match &self.backing {
             Backing::Local(local) => local.url(name),
+            Backing::Shared(lease) => lease.url(name),
             Backing::Docker(container) => container.url(name),
             Backing::Url { url } => naming::url_with_database(url, name),
         };
@@ -527,6 +597,64 @@ impl Server {
         Ok(self.database(name))
     }
 
+    /// A copy of `template` made ahead, if one is waiting (shared server
+    /// only; see [`clones`]): claiming it is one statement, where creating
+    /// one copies files. A replacement is made in the background either
+    /// way. `None`: create one.
+    pub async fn ready_clone(
+        &self,
+        template: &str,
+        label: &str,
+    ) -> Result<Option<Database>, ServerError> {
+        let Some(clones) = self.clones.clone() else {
+            return Ok(None);
+        };
+        let name = self.new_database_name(label);
+        let (claimed, template_name) = {
+            let (name, template) = (name.clone(), template.to_string());
+            tokio::task::spawn_blocking(move || (clones.claim(&template, &name), template))
+                .await
+                .map_err(|e| ServerError::Unavailable(format!("claiming a clone: {e}")))?
+        };
+        if !claimed {
+            return Ok(None);
+        }
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name.clone());
+        let known = self
+            .has_settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&template_name)
+            .copied();
+        if known != Some(false) {
+            let mut conn = self.admin_connection().await?;
+            let has: bool = sqlx::query_scalar(
+                "select exists (select 1 from pg_db_role_setting s
+                                  join pg_database d on d.oid = s.setdatabase
+                                 where d.datname = $1)",
+            )
+            .bind(&template_name)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: "reading a template's settings".into(),
+                source,
+            })?;
+            if has {
+                copy_database_settings(&mut conn, &template_name, &name).await?;
+            }
+            let _ = conn.close().await;
+            self.has_settings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(template_name, has);
+        }
+        Ok(Some(self.database(&name)))
+    }
+
     /// Drops a database the harness created (refuses any other name).
     pub async fn drop_database(&self, name: &str) -> Result<(), ServerError> {
         if !name.starts_with(DATABASE_PREFIX) {
@@ -544,6 +672,9 @@ impl Server {
             what: format!("dropping database {name}"),
             source,
         })?;
+        if let Backing::Shared(lease) = &self.backing {
+            lease.unmark_kept(name);
+        }
         self.created
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -559,6 +690,16 @@ impl Server {
         match &self.backing {
             Backing::Local(local) => local.stop_async().await,
             Backing::Docker(container) => container.stop().await,
+            Backing::Shared(_) => {
+                let names = self.take_created();
+                let work = clean_url(&self.admin, &names, &[]);
+                if tokio::time::timeout(cleanup::CLEANUP_TIMEOUT, work)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("dropping the run's databases timed out");
+                }
+            }
             Backing::Url { .. } => {
                 let names = self.take_created();
                 let undo = self.take_undo();
@@ -590,6 +731,17 @@ impl Server {
     pub(crate) fn release(&self) {
         match &self.backing {
             Backing::Local(local) => local.stop(),
+            Backing::Shared(lease) => {
+                let names = self.take_created();
+                if !names.is_empty() {
+                    cleanup::defer(cleanup::Leftover::Databases {
+                        admin: Box::new(self.admin.clone()),
+                        url: lease.url("postgres"),
+                        names,
+                        undo: Vec::new(),
+                    });
+                }
+            }
             Backing::Docker(container) => {
                 if let Some(leftover) = container.release() {
                     cleanup::defer(leftover);
@@ -615,6 +767,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.release();
     }
+}
+
+/// The major of a version (`15.18` -> 15, `18beta1` -> 18).
+fn major_version(version: &str) -> u32 {
+    version
+        .split(['.', 'b', 'r'])
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Reads an admin URL: `postgres://` or `postgresql://` only; a password
