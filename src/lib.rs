@@ -22,6 +22,16 @@ pub mod testing;
 
 pub use harness::Harness;
 
+/// `#[pgharness::test]`: a test with a fresh database of the chain (see
+/// [`testing`]).
+pub use pgharness_macros::test;
+
+/// What the code `#[pgharness::test]` generates uses.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+}
+
 /// Every error the library returns, with the exit status it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -360,3 +360,70 @@ async fn an_overflow_on_a_value_at_its_type_limit_says_so_and_how_to_bound_it() 
     // Shrunk to the one plan row and its parents.
     assert!(text.contains("minimal data set (3 rows):"), "{text}");
 }
+
+/// Run by `in_a_test_a_failing_property_points_at_the_test_and_replays_from_its_seed`
+/// in a child process, on the project `PGHARNESS_TEST_PROJECT`.
+#[tokio::test]
+#[ignore = "run by the test below, in a child process"]
+async fn assert_properties_child() {
+    let dir = std::path::PathBuf::from(std::env::var("PGHARNESS_TEST_PROJECT").unwrap());
+    let harness = pgharness::testing::harness(dir.join("pgharness.toml"))
+        .await
+        .unwrap();
+    pgharness::assert_properties!(harness, Some(32));
+}
+
+#[test]
+fn in_a_test_a_failing_property_points_at_the_test_and_replays_from_its_seed() {
+    let project = broken_sample(
+        "0005_goal.up.sql",
+        "  updated_at  timestamptz not null default now(),\n  constraint goal_one_kind_per_cycle unique (cycle_id, kind)\n",
+        "  updated_at  timestamptz not null default now()\n",
+        "goal_unique.toml",
+    );
+    let run = |seed: Option<&str>| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--ignored", "--exact", "assert_properties_child"])
+            .env("PGHARNESS_TEST_PROJECT", project.path());
+        match seed {
+            Some(seed) => cmd.env("PGHARNESS_SEED", seed),
+            None => cmd.env_remove("PGHARNESS_SEED"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "the broken rule fails the test");
+        // The regression file would replay the case whatever the seed.
+        let _ = std::fs::remove_file(
+            project
+                .path()
+                .join("properties/goal_unique.proptest-regressions"),
+        );
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let first = run(None);
+    assert!(
+        first.contains("panicked at tests/constraint_properties.rs:"),
+        "the panic points at the test, not pgharness' source:\n{first}"
+    );
+    let seed = first
+        .split("PGHARNESS_SEED=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no seed to replay with:\n{first}"))
+        .to_string();
+    let case = |text: &str| {
+        let at = text
+            .find("minimal data set")
+            .unwrap_or_else(|| panic!("{text}"));
+        text[at..].lines().take(6).collect::<Vec<_>>().join("\n")
+    };
+    let replayed = run(Some(&seed));
+    assert!(
+        replayed.contains(&format!("PGHARNESS_SEED={seed} ")),
+        "{replayed}"
+    );
+    assert_eq!(
+        case(&first),
+        case(&replayed),
+        "the same seed, the same case"
+    );
+}
