@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
 
+use crate::chain::bookkeeping::record_bookkeeping;
 use crate::chain::Chain;
 use crate::config::Config;
 use crate::generate::{default_seed, generate_on, schema_script, Dataset, Profile};
@@ -150,7 +151,8 @@ pub async fn into_fresh_database(
     seed: Option<u64>,
 ) -> Result<(String, SeedReport), Error> {
     let data = dataset(harness, profile, seed).await?;
-    let db = harness.database_at(None).await?;
+    // With the chain tool's bookkeeping: the app's migrator sees it at head.
+    let db = harness.app_database_at(None).await?;
     let mut conn = harness.connect(&db).await?;
     let stats = data.load(&mut conn).await.map_err(generate_error)?;
     let _ = conn.close().await;
@@ -255,7 +257,19 @@ async fn seed_target(
         };
         let head = reference.schema_at(None).await?;
         let current = SchemaSnapshot::capture(&mut conn).await?;
-        let changes = changed_objects(&head, &current);
+        let mut changes = changed_objects(&head, &current);
+        if !changes.is_empty() {
+            // Seeded with the tool's bookkeeping (as seed now leaves it)?
+            let app = reference.app_database_at(None).await?;
+            let mut app_conn = reference.connect(&app).await?;
+            let with_bookkeeping = SchemaSnapshot::capture(&mut app_conn).await;
+            let _ = app_conn.close().await;
+            let _ = reference.drop_database(&app).await;
+            let app_changes = changed_objects(&with_bookkeeping?, &current);
+            if app_changes.len() < changes.len() {
+                changes = app_changes;
+            }
+        }
         if !changes.is_empty() {
             let list: Vec<String> = changes
                 .iter()
@@ -294,6 +308,7 @@ async fn seed_target(
         for index in (0..harness.chain().migrations.len()).rev() {
             harness.apply_down(&mut conn, index).await?;
         }
+        drop_bookkeeping(&mut conn, harness.chain(), shown).await?;
     }
     // All or nothing: in one transaction when every step can run in one
     // (the load's own transaction becomes a savepoint); otherwise what
@@ -316,7 +331,9 @@ async fn seed_target(
             for index in 0..chain.migrations.len() {
                 harness.apply_up_within(&mut tx, index).await?;
             }
-            load(&mut tx, profile, seed).await
+            let report = load(&mut tx, profile, seed).await?;
+            record_bookkeeping(&mut tx, chain, chain.migrations.len()).await?;
+            Ok(report)
         }
         .await;
         match done {
@@ -340,7 +357,9 @@ async fn seed_target(
                 harness.apply_up(&mut conn, index).await?;
                 applied = index + 1;
             }
-            load(&mut conn, profile, seed).await
+            let report = load(&mut conn, profile, seed).await?;
+            record_bookkeeping(&mut conn, chain, chain.migrations.len()).await?;
+            Ok(report)
         }
         .await;
         match done {
@@ -393,6 +412,42 @@ async fn seed_target(
         })?;
     let _ = conn.close().await;
     Ok(report)
+}
+
+/// After `--reset`'s downs: drops the chain tool's history table(s) seed
+/// recorded (and the schema the tool keeps them in, once empty).
+async fn drop_bookkeeping(
+    conn: &mut sqlx::PgConnection,
+    chain: &Chain,
+    shown: &str,
+) -> Result<(), Error> {
+    let tables = crate::chain::bookkeeping::bookkeeping_tables(chain);
+    let schemas = crate::chain::bookkeeping::bookkeeping_schemas(chain);
+    let statements = tables
+        .iter()
+        .map(|t| {
+            let (schema, name) = t.split_once('.').unwrap_or(("public", t));
+            format!(
+                "drop table if exists {}.{}",
+                crate::server::quote_ident(schema),
+                crate::server::quote_ident(name)
+            )
+        })
+        .chain(
+            schemas
+                .iter()
+                .map(|s| format!("drop schema if exists {}", crate::server::quote_ident(s))),
+        );
+    for sql in statements {
+        sqlx::raw_sql(&sql)
+            .execute(&mut *conn)
+            .await
+            .map_err(|source| ServerError::Sql {
+                what: format!("{shown}: removing the migration history seed recorded ({sql})"),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 /// The first word of the database comment seed leaves.

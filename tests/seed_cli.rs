@@ -187,6 +187,10 @@ async fn an_empty_database_is_seeded_and_reset_reseeds_it() {
     let mut conn = db.connect().await.unwrap();
     let users = count(&mut conn, "app_users").await;
     assert!(users > 0);
+    // The app's own migrator finds the seeded database at head.
+    sqlx::migrate!("./migrations").run(&mut conn).await.unwrap();
+    assert_eq!(count(&mut conn, "_sqlx_migrations").await, 15);
+    assert_eq!(count(&mut conn, "app_users").await, users);
     // Now it holds the chain's schema and data: refused without --reset ...
     let run = seed_into(&[]);
     assert_eq!(run.status.code(), Some(2));
@@ -199,6 +203,8 @@ async fn an_empty_database_is_seeded_and_reset_reseeds_it() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert_eq!(count(&mut conn, "app_users").await, users);
+    sqlx::migrate!("./migrations").run(&mut conn).await.unwrap();
+    assert_eq!(count(&mut conn, "_sqlx_migrations").await, 15);
     // A row the user added is theirs: --reset refuses and keeps it.
     sqlx::raw_sql(
         "insert into app_users (email, display_name) values ('mine@example.com', 'Mine')",
@@ -315,6 +321,8 @@ async fn serve_prints_a_url_and_cleans_up_on_ctrl_c_and_on_sigterm() {
         assert!(url.starts_with("postgres://postgres:"), "{url}");
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
         assert!(count(&mut conn, "goal").await > 0);
+        sqlx::migrate!("./migrations").run(&mut conn).await.unwrap();
+        assert_eq!(count(&mut conn, "_sqlx_migrations").await, 15);
         conn.close().await.unwrap();
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
