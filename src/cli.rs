@@ -96,6 +96,10 @@ pub struct Cli {
     /// Statement timeout in seconds for migrations and checks.
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// PostgreSQL majors to check on, each on a server of its own
+    /// (`15,17,18`; also `server.versions`).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "MAJORS")]
+    pub pg: Vec<String>,
     /// human|json|github|junit.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
@@ -273,6 +277,10 @@ impl Cli {
             config.server.statement_timeout_secs = crate::config::check_timeout(secs)
                 .map_err(|m| Error::Input(format!("--timeout: {m}")))?;
         }
+        if !self.pg.is_empty() {
+            config.server.versions = crate::config::parse_versions(&self.pg)
+                .map_err(|m| Error::Input(format!("--pg: {m}")))?;
+        }
         Ok(config)
     }
 
@@ -361,6 +369,10 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                     None => Timings::default(),
                 },
             };
+            if !config.server.versions.is_empty() {
+                let report = check_on_versions(&cli, config, &options).await?;
+                return Ok(print_report(&cli, &report));
+            }
             let harness = start(config).await?;
             // A line of progress for a person at a terminal.
             let display = (std::io::stderr().is_terminal() && !cli.quiet).then(|| {
@@ -404,6 +416,14 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Snapshot { accept } => {
+            if !config.server.versions.is_empty() {
+                if !*accept {
+                    return Err(Error::Input(
+                        "snapshot --pg: compare with `pgharness check --pg ... --only fidelity`; `snapshot --accept --pg ...` writes the approved snapshot of each version".into(),
+                    ));
+                }
+                return accept_on_versions(&cli, config).await;
+            }
             let harness = start(config).await?;
             let result = harness.schema_at(None).await.map(|s| s.render());
             harness.server().shutdown().await;
@@ -651,6 +671,110 @@ fn throwaway_config(config: &Config) -> Config {
 }
 
 /// Discovers the chain and starts a server for it.
+/// `snapshot --accept --pg ...`: `schema.snap` from the lowest major, and
+/// `schema.pg<major>.snap` for each major whose rendering differs from it
+/// (an older one of those removed where it no longer differs).
+async fn accept_on_versions(cli: &Cli, config: Config) -> Result<i32, Error> {
+    let mut renders: Vec<(u32, String, Harness)> = Vec::new();
+    for &major in &config.server.versions {
+        let mut config = config.clone();
+        config.server = config
+            .server
+            .for_major(major)
+            .map_err(|m| Error::Input(format!("PostgreSQL {major}: {m}")))?;
+        let harness = start(config).await?;
+        let result = harness.schema_at(None).await.map(|s| s.render());
+        harness.server().shutdown().await;
+        renders.push((major, result?, harness));
+    }
+    renders.sort_by_key(|(major, _, _)| *major);
+    let Some((_, base, first)) = renders.first() else {
+        return Ok(0);
+    };
+    let dir = first.config().snapshots_dir.clone();
+    let mut written = Vec::new();
+    for (i, (major, render, harness)) in renders.iter().enumerate() {
+        let file = if i == 0 {
+            SnapshotFile::at(dir.join(crate::properties::fidelity::HEAD_SNAPSHOT))
+        } else {
+            SnapshotFile::at(SnapshotFile::for_major(&dir, *major))
+        };
+        if i > 0 && render == base {
+            if file.path.is_file() {
+                std::fs::remove_file(&file.path).map_err(|e| {
+                    Error::Input(format!("{}: cannot remove: {e}", file.path.display()))
+                })?;
+                errln!(
+                    "pgharness: removed {} (PostgreSQL {major} renders the schema as the others do)",
+                    file.path.display()
+                );
+            }
+            continue;
+        }
+        file.accept(render, &harness.chain().dir)?;
+        errln!("pgharness: wrote {}", file.path.display());
+        written.push(file.path.clone());
+    }
+    if cli.format == Format::Json {
+        for path in written {
+            outln!("{}", snapshot_json(&path, "accepted", None));
+        }
+    }
+    Ok(0)
+}
+
+/// `check` on each PostgreSQL major of `server.versions`, each on a server
+/// of its own, as many at once as there are cores; one report.
+async fn check_on_versions(
+    cli: &Cli,
+    config: Config,
+    options: &CheckOptions,
+) -> Result<Report, Error> {
+    if config.server.backend == BackendChoice::Url && config.server.versions.len() > 1 {
+        return Err(Error::Input(
+            "--pg with several versions needs a server per version: the url backend has one (use the local or docker backend)".into(),
+        ));
+    }
+    let at_once = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(config.server.versions.len());
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(at_once));
+    let runs = config.server.versions.iter().map(|&major| {
+        let permits = permits.clone();
+        let config = config.clone();
+        async move {
+            let _permit = permits.acquire().await;
+            let mut config = config;
+            config.server = config
+                .server
+                .for_major(major)
+                .map_err(|m| Error::Input(format!("PostgreSQL {major}: {m}")))?;
+            let harness = start(config).await.map_err(|e| match e {
+                Error::Server(e) => {
+                    Error::Server(crate::server::ServerError::Unavailable(format!(
+                        "PostgreSQL {major}: {}",
+                        e.to_string().trim_start_matches("no usable PostgreSQL: ")
+                    )))
+                }
+                other => other,
+            })?;
+            let outcome = check(&harness, options).await;
+            harness.server().shutdown().await;
+            Ok::<_, Error>(Report::new(
+                harness.chain(),
+                harness.server(),
+                outcome?,
+                &format!("{} --pg {major}", cli.rerun_prefix()),
+            ))
+        }
+    });
+    let reports = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Report::matrix(reports).ok_or_else(|| Error::Input("--pg: no version given".into()))
+}
+
 async fn start(config: Config) -> Result<Harness, Error> {
     let chain = config.migrations.discover()?;
     // What looks like a migration but is not one is said once, not skipped

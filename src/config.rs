@@ -101,6 +101,59 @@ pub struct ServerConfig {
     /// per-run role without rights beyond its own databases (server-wide
     /// changes are then reported, not prevented).
     pub superuser: bool,
+    /// PostgreSQL majors to check on, each on a server of its own
+    /// (`server.versions`, `--pg`); empty: the one server the backend gives.
+    pub versions: Vec<u32>,
+    /// The major this server must be (one version of a matrix); `None`:
+    /// any.
+    pub major: Option<u32>,
+}
+
+impl ServerConfig {
+    /// This configuration for one major of a matrix: the docker image of
+    /// that major (`{major}` in `server.image` replaced; the default image
+    /// becomes `postgres:<major>-alpine`).
+    pub fn for_major(&self, major: u32) -> Result<ServerConfig, String> {
+        let image = if self.image.contains("{major}") {
+            self.image.replace("{major}", &major.to_string())
+        } else if self.image == DEFAULT_IMAGE {
+            format!("postgres:{major}-alpine")
+        } else {
+            match self.backend {
+                BackendChoice::Docker | BackendChoice::Auto => {
+                    return Err(format!(
+                        "server.image `{}` names one version; write `{{major}}` where the major goes (e.g. `postgres:{{major}}-alpine`) to check on several",
+                        self.image
+                    ))
+                }
+                _ => self.image.clone(),
+            }
+        };
+        Ok(ServerConfig {
+            image,
+            major: Some(major),
+            versions: Vec::new(),
+            ..self.clone()
+        })
+    }
+}
+
+/// Reads a list of PostgreSQL majors (`["15", "17"]`, `[15, 17]`, or
+/// `15,17` from the command line).
+pub fn parse_versions(items: &[String]) -> Result<Vec<u32>, String> {
+    let mut majors = Vec::new();
+    for item in items {
+        let major: u32 = item
+            .trim()
+            .parse()
+            .ok()
+            .filter(|m| (10..100).contains(m))
+            .ok_or_else(|| format!("`{item}` is not a PostgreSQL major version (10, ..., 18)"))?;
+        if !majors.contains(&major) {
+            majors.push(major);
+        }
+    }
+    Ok(majors)
 }
 
 /// Reads a text file the user gave (config, profile, property file); a
@@ -236,6 +289,7 @@ struct FileServer {
     database_url: Option<String>,
     statement_timeout: Option<u64>,
     superuser: Option<bool>,
+    versions: Option<Vec<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -369,6 +423,21 @@ impl Config {
                     None => DEFAULT_STATEMENT_TIMEOUT_SECS,
                 },
                 superuser: file.server.superuser.unwrap_or(false),
+                versions: match file.server.versions {
+                    Some(list) => {
+                        let items: Vec<String> = list
+                            .iter()
+                            .map(|v| match v {
+                                toml::Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .collect();
+                        parse_versions(&items)
+                            .map_err(|m| invalid(format!("server.versions: {m}")))?
+                    }
+                    None => Vec::new(),
+                },
+                major: None,
             },
             properties: PropertiesConfig {
                 dir: resolve(file.properties.dir, "properties"),

@@ -25,11 +25,29 @@ pub struct SnapshotFile {
 }
 
 impl SnapshotFile {
-    /// The head snapshot of `harness`'s config.
+    /// The head snapshot of `harness`'s config: `schema.pg<major>.snap`
+    /// of its server's major when there is one (approved where that major
+    /// renders the schema differently), else `schema.snap`.
     pub fn head(harness: &Harness) -> SnapshotFile {
-        SnapshotFile {
-            path: harness.config().snapshots_dir.join(HEAD_SNAPSHOT),
+        let dir = &harness.config().snapshots_dir;
+        let specific = Self::for_major(dir, harness.server().major_version());
+        if specific.is_file() {
+            return SnapshotFile { path: specific };
         }
+        SnapshotFile {
+            path: dir.join(HEAD_SNAPSHOT),
+        }
+    }
+
+    /// The snapshot file at `path`.
+    pub fn at(path: PathBuf) -> SnapshotFile {
+        SnapshotFile { path }
+    }
+
+    /// Where the approved snapshot of PostgreSQL `major` goes when it
+    /// differs from `schema.snap`.
+    pub fn for_major(dir: &Path, major: u32) -> PathBuf {
+        dir.join(format!("schema.pg{major}.snap"))
     }
 
     /// The pending file insta reviews.

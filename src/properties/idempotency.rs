@@ -159,14 +159,14 @@ async fn check_in_transaction(
     let first = run_twice(harness, index, &mut tx, rows, true).await;
     let _ = tx.rollback().await;
     let why = match first? {
-        Twice::Done(r) => return Ok(r),
+        Twice::Done(r) => return Ok(*r),
         Twice::UpFailedOnData(why) => why,
     };
     let mut tx = begin(conn).await?;
     let again = run_twice(harness, index, &mut tx, Err(why), true).await;
     let _ = tx.rollback().await;
     match again? {
-        Twice::Done(r) => Ok(r),
+        Twice::Done(r) => Ok(*r),
         Twice::UpFailedOnData(_) => unreachable!("no data the second time"),
     }
 }
@@ -219,7 +219,7 @@ async fn check_on_clone(
         drop(conn);
         let _ = harness.drop_database(&db).await;
         match outcome? {
-            Twice::Done(r) => return Ok(r),
+            Twice::Done(r) => return Ok(*r),
             Twice::UpFailedOnData(why) => rows = Some(why),
         }
     }
@@ -227,7 +227,7 @@ async fn check_on_clone(
 
 /// What running an up twice gave.
 enum Twice {
-    Done(PropertyResult),
+    Done(Box<PropertyResult>),
     /// The first up failed on the generated data: that is not about
     /// running it twice, so the check is run again without data.
     UpFailedOnData(String),
@@ -257,17 +257,17 @@ async fn run_twice(
                 error.headline()
             )));
         }
-        return apply_failure(PROPERTY, &id, Step::Up, e).map(Twice::Done);
+        return apply_failure(PROPERTY, &id, Step::Up, e).map(|r| Twice::Done(Box::new(r)));
     }
     let schema_before = harness.level_schema(index + 1, conn).await?;
     let data_before = fingerprint(conn).await?;
     if let Err(e) = up(harness, conn, index, within).await {
-        return apply_failure(PROPERTY, &id, Step::Rerun, e).map(Twice::Done);
+        return apply_failure(PROPERTY, &id, Step::Rerun, e).map(|r| Twice::Done(Box::new(r)));
     }
     let schema_after = capture(conn).await?;
     let (before, after) = (schema_before.render(), schema_after.render());
     if before != after {
-        return Ok(Twice::Done(PropertyResult::fail_with_diff(
+        return Ok(Twice::Done(Box::new(PropertyResult::fail_with_diff(
             PROPERTY,
             &id,
             format!(
@@ -275,11 +275,11 @@ async fn run_twice(
                 migration.up.path.display()
             ),
             unified_diff(&before, &after, "after up", "after up, up again"),
-        )));
+        ))));
     }
     let data_after = fingerprint(conn).await?;
     if let Some(changes) = data_changes(&data_before, &data_after) {
-        return Ok(Twice::Done(PropertyResult::fail_with_diff(
+        return Ok(Twice::Done(Box::new(PropertyResult::fail_with_diff(
             PROPERTY,
             &id,
             format!(
@@ -288,10 +288,10 @@ async fn run_twice(
                 changes.lines().next().unwrap_or_default().trim()
             ),
             changes,
-        )));
+        ))));
     }
     let rows_after: i64 = data_after.values().map(|(count, _)| count).sum();
-    Ok(Twice::Done(match rows {
+    Ok(Twice::Done(Box::new(match rows {
         Ok(n) => {
             let mut r = PropertyResult::pass(PROPERTY, &id);
             if rows_after > 0 {
@@ -306,7 +306,7 @@ async fn run_twice(
             &id,
             format!("schema unchanged, data not checked: {why}"),
         ),
-    }))
+    })))
 }
 
 /// Per table (qualified name): row count and an order-independent hash of

@@ -87,6 +87,30 @@ pub struct PropertyResult {
         deserialize_with = "from_millis"
     )]
     pub duration_us: Option<u64>,
+    /// The server the result was found on, in a check on several
+    /// PostgreSQL versions (`--pg`, `server.versions`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerInfo>,
+}
+
+/// The server a check ran on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServerInfo {
+    /// `local`, `docker` or `url`.
+    pub backend: String,
+    /// The server's version (`15.18`).
+    pub version: String,
+}
+
+impl ServerInfo {
+    /// The major (`15`).
+    pub fn major(&self) -> u32 {
+        self.version
+            .split(['.', 'b', 'r'])
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 fn from_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -144,6 +168,7 @@ impl PropertyResult {
             location: None,
             rerun: None,
             duration_us: None,
+            server: None,
         }
     }
 

@@ -48,7 +48,50 @@ impl Binaries {
     /// Finds the binaries: `PGHARNESS_PG_BIN`, `pg_config --bindir`, `PATH`,
     /// then the highest `/usr/lib/postgresql/<major>/bin`.
     pub fn find() -> Result<Binaries, ServerError> {
+        Self::find_where(None)
+    }
+
+    /// The binaries of PostgreSQL `major`: `PGHARNESS_PG_BIN_<major>`, then
+    /// the places [`Binaries::find`] looks, keeping the first of that major
+    /// (`/usr/lib/postgresql/<major>/bin` on Debian).
+    pub fn find_major(major: u32) -> Result<Binaries, ServerError> {
+        Self::find_where(Some(major))
+    }
+
+    /// Every major installed where [`Binaries::find`] looks, ascending.
+    pub fn installed_majors() -> Vec<u32> {
+        let mut majors: Vec<u32> = fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|m| Self::find_major(*m).is_ok())
+            .collect();
+        if let Ok(bins) = Self::find() {
+            majors.push(bins.major());
+        }
+        majors.sort_unstable();
+        majors.dedup();
+        majors
+    }
+
+    /// The major version (`15`).
+    pub fn major(&self) -> u32 {
+        self.version
+            .split(['.', 'b', 'r'])
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn find_where(major: Option<u32>) -> Result<Binaries, ServerError> {
         let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Some(m) = major {
+            if let Some(dir) = std::env::var_os(format!("PGHARNESS_PG_BIN_{m}")) {
+                candidates.push(PathBuf::from(dir));
+            }
+            candidates.push(PathBuf::from(format!("/usr/lib/postgresql/{m}/bin")));
+        }
         if let Some(dir) = std::env::var_os("PGHARNESS_PG_BIN") {
             candidates.push(PathBuf::from(dir));
         }
@@ -95,7 +138,16 @@ impl Binaries {
                 .nth(2)
                 .unwrap_or("unknown")
                 .to_string();
-            return Ok(Binaries { bin_dir, version });
+            let found = Binaries { bin_dir, version };
+            if major.is_some_and(|m| found.major() != m) {
+                continue;
+            }
+            return Ok(found);
+        }
+        if let Some(m) = major {
+            return Err(ServerError::Unavailable(format!(
+                "no PostgreSQL {m} server binaries (looked in PGHARNESS_PG_BIN_{m}, /usr/lib/postgresql/{m}/bin, PGHARNESS_PG_BIN, pg_config --bindir and PATH)"
+            )));
         }
         Err(ServerError::Unavailable(
             "no initdb/postgres binaries found (looked in PGHARNESS_PG_BIN, pg_config --bindir, PATH and /usr/lib/postgresql/*/bin); install the PostgreSQL server (e.g. `apt-get install postgresql`) or use --backend docker / --database-url".to_string(),
@@ -585,13 +637,22 @@ enum Startup {
 impl LocalServer {
     /// Starts a server; blocking work runs off the async runtime.
     pub async fn start() -> Result<LocalServer, ServerError> {
-        tokio::task::spawn_blocking(Self::start_blocking)
+        Self::start_major(None).await
+    }
+
+    /// Starts a server of PostgreSQL `major` (`None`: the default
+    /// binaries).
+    pub async fn start_major(major: Option<u32>) -> Result<LocalServer, ServerError> {
+        tokio::task::spawn_blocking(move || Self::start_blocking(major))
             .await
             .map_err(|e| ServerError::Unavailable(format!("server start task failed: {e}")))?
     }
 
-    fn start_blocking() -> Result<LocalServer, ServerError> {
-        let bins = Binaries::find()?;
+    fn start_blocking(major: Option<u32>) -> Result<LocalServer, ServerError> {
+        let bins = match major {
+            Some(m) => Binaries::find_major(m)?,
+            None => Binaries::find()?,
+        };
         let owner = run_as()?;
         reap_leftovers();
         let (cluster, cold) = cached_cluster(&bins, owner)?;

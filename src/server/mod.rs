@@ -188,12 +188,9 @@ impl Server {
     /// Starts (or connects to) a server as `config` says. With `auto`, the
     /// choice and its reason are logged in one line.
     pub async fn start(config: &ServerConfig) -> Result<Server, ServerError> {
-        let backend = match config.backend {
-            BackendChoice::Auto => Self::choose_backend(config).await?,
-            other => other,
-        };
-        match backend {
-            BackendChoice::Local => Self::start_local().await,
+        let backend = Self::resolve_backend(config).await?;
+        let server = match backend {
+            BackendChoice::Local => Self::start_local_major(config.major).await,
             BackendChoice::Docker => Self::start_docker(&config.image).await,
             BackendChoice::Url => {
                 let Some(url) = &config.database_url else {
@@ -204,15 +201,48 @@ impl Server {
                 Self::connect_url_as(url, !config.superuser).await
             }
             BackendChoice::Auto => unreachable!("resolved above"),
+        }?;
+        if let Some(major) = config.major {
+            if server.major_version() != major {
+                return Err(ServerError::Unavailable(format!(
+                    "asked for PostgreSQL {major}, but the {} server is {} ({})",
+                    server.backend().name(),
+                    server.version(),
+                    server.display_url()
+                )));
+            }
         }
+        Ok(server)
     }
 
     /// The backend `config` chooses (`auto` resolved as
     /// [`Server::start`] would, its choice logged).
     pub async fn resolve_backend(config: &ServerConfig) -> Result<BackendChoice, ServerError> {
-        match config.backend {
-            BackendChoice::Auto => Self::choose_backend(config).await,
-            other => Ok(other),
+        match (config.backend, config.major) {
+            // One version of a matrix: its local binaries when installed,
+            // else its image.
+            (BackendChoice::Auto, Some(major)) if config.database_url.is_none() => {
+                match local::Binaries::find_major(major) {
+                    Ok(bins) => {
+                        tracing::info!(
+                            "PostgreSQL {major}: backend local ({})",
+                            bins.bin_dir.display()
+                        );
+                        Ok(BackendChoice::Local)
+                    }
+                    Err(local) => match docker::usable(&config.image).await {
+                        Ok(reason) => {
+                            tracing::info!("PostgreSQL {major}: backend docker ({reason})");
+                            Ok(BackendChoice::Docker)
+                        }
+                        Err(docker) => Err(ServerError::Unavailable(format!(
+                            "PostgreSQL {major}: {local}; and {docker}"
+                        ))),
+                    },
+                }
+            }
+            (BackendChoice::Auto, _) => Self::choose_backend(config).await,
+            (other, _) => Ok(other),
         }
     }
 
@@ -272,7 +302,13 @@ impl Server {
 
     /// Starts a private local cluster.
     pub async fn start_local() -> Result<Server, ServerError> {
-        let local = local::LocalServer::start().await?;
+        Self::start_local_major(None).await
+    }
+
+    /// Starts a private local cluster of PostgreSQL `major` (`None`: the
+    /// default binaries).
+    pub async fn start_local_major(major: Option<u32>) -> Result<Server, ServerError> {
+        let local = local::LocalServer::start_major(major).await?;
         let admin = local.connect_options("postgres");
         let display_url = local.url("postgres");
         Self::finish(

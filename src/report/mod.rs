@@ -9,6 +9,8 @@ use crate::chain::Chain;
 use crate::properties::{CheckOutcome, PropertyResult, Status};
 use crate::server::Server;
 
+mod matrix;
+
 /// The report of one `check` run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -20,6 +22,10 @@ pub struct Report {
     pub results: Vec<PropertyResult>,
     /// Counts by status.
     pub summary: Summary,
+    /// A check on several PostgreSQL versions: every server, lowest major
+    /// first (`server` is the first); each result then names its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<ServerInfo>,
 }
 
 /// The chain part of a report.
@@ -34,13 +40,7 @@ pub struct ChainInfo {
 }
 
 /// The server part of a report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ServerInfo {
-    /// `local`, `docker` or `url`.
-    pub backend: String,
-    /// The server's version.
-    pub version: String,
-}
+pub use crate::properties::ServerInfo;
 
 /// Counts of results by status, and the wall time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +118,7 @@ impl Report {
             },
             results,
             summary,
+            servers: Vec::new(),
         }
     }
 
@@ -233,14 +234,20 @@ impl Report {
             }
         };
         let mut out = String::new();
+        let servers = if self.servers.is_empty() {
+            format!("{} PostgreSQL {}", self.server.backend, self.server.version)
+        } else {
+            let list: Vec<String> = self
+                .servers
+                .iter()
+                .map(|s| format!("{} PostgreSQL {}", s.backend, s.version))
+                .collect();
+            list.join(", ")
+        };
         let _ = writeln!(
             out,
-            "pgharness check: {} ({}, {} migrations) on {} PostgreSQL {}\n",
-            self.chain.dir,
-            self.chain.layout,
-            self.chain.migrations,
-            self.server.backend,
-            self.server.version
+            "pgharness check: {} ({}, {} migrations) on {servers}\n",
+            self.chain.dir, self.chain.layout, self.chain.migrations,
         );
         let width = self
             .results
@@ -248,51 +255,27 @@ impl Report {
             .map(|r| r.property.len())
             .max()
             .unwrap_or(0);
-        for r in &self.results {
-            let status = match r.status {
-                Status::Pass => paint("32", "PASS"),
-                Status::Fail => paint("1;31", "FAIL"),
-                Status::Skip => paint("33", "SKIP"),
-                Status::Partial => paint("35", "PART"),
-            };
-            let _ = write!(out, "{status}  {:width$}  {}", r.property, r.target);
-            match r.status {
-                Status::Pass if r.message.is_empty() => out.push('\n'),
-                Status::Pass => {
-                    let _ = writeln!(out, "  ({})", r.message);
-                }
-                Status::Skip => {
-                    let _ = writeln!(out, "  ({})", r.message);
-                }
-                Status::Partial => {
-                    let _ = writeln!(out, "  ({})", r.message);
-                    if let Some(rerun) = &r.rerun {
-                        let _ = writeln!(out, "      rerun: {rerun}");
-                    }
-                }
-                Status::Fail => {
-                    out.push('\n');
-                    let _ = writeln!(out, "      {}", r.message);
-                    if let Some(diff) = &r.diff {
-                        let mut lines = diff.lines().peekable();
-                        // An apply error's first line is its headline,
-                        // already in the message.
-                        if lines.peek().is_some_and(|first| r.message.contains(first)) {
-                            lines.next();
-                        }
-                        for line in lines {
-                            let line = if color {
-                                color_diff_line(line)
-                            } else {
-                                line.to_string()
-                            };
-                            let _ = writeln!(out, "        {line}");
-                        }
-                    }
-                    if let Some(rerun) = &r.rerun {
-                        let _ = writeln!(out, "      rerun: {rerun}");
-                    }
-                }
+        let groups: Vec<&[PropertyResult]> = if self.servers.is_empty() {
+            self.results.iter().map(std::slice::from_ref).collect()
+        } else {
+            self.groups()
+        };
+        for group in groups {
+            if self.servers.is_empty() || matrix::agree(group, self.servers.len()) {
+                render_result(&mut out, &group[0], width, "", color);
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{}  {:width$}  {}: differs across versions: {}",
+                paint("1;33", "DIFF"),
+                group[0].property,
+                group[0].target,
+                matrix::how_it_differs(group)
+            );
+            for r in group {
+                let major = r.server.as_ref().map_or(0, ServerInfo::major);
+                render_result(&mut out, r, width, &format!(" [PostgreSQL {major}]"), color);
             }
         }
         let s = &self.summary;
@@ -548,6 +531,63 @@ fn color_diff_line(line: &str) -> String {
         return line.to_string();
     };
     format!("\x1b[{code}m{line}\x1b[0m")
+}
+
+/// One result's lines in the human report (`tag`: after the target, e.g.
+/// the version).
+fn render_result(out: &mut String, r: &PropertyResult, width: usize, tag: &str, color: bool) {
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let status = match r.status {
+        Status::Pass => paint("32", "PASS"),
+        Status::Fail => paint("1;31", "FAIL"),
+        Status::Skip => paint("33", "SKIP"),
+        Status::Partial => paint("35", "PART"),
+    };
+    let _ = write!(out, "{status}  {:width$}  {}{tag}", r.property, r.target);
+    match r.status {
+        Status::Pass if r.message.is_empty() => out.push('\n'),
+        Status::Pass => {
+            let _ = writeln!(out, "  ({})", r.message);
+        }
+        Status::Skip => {
+            let _ = writeln!(out, "  ({})", r.message);
+        }
+        Status::Partial => {
+            let _ = writeln!(out, "  ({})", r.message);
+            if let Some(rerun) = &r.rerun {
+                let _ = writeln!(out, "      rerun: {rerun}");
+            }
+        }
+        Status::Fail => {
+            out.push('\n');
+            let _ = writeln!(out, "      {}", r.message);
+            if let Some(diff) = &r.diff {
+                let mut lines = diff.lines().peekable();
+                // An apply error's first line is its headline,
+                // already in the message.
+                if lines.peek().is_some_and(|first| r.message.contains(first)) {
+                    lines.next();
+                }
+                for line in lines {
+                    let line = if color {
+                        color_diff_line(line)
+                    } else {
+                        line.to_string()
+                    };
+                    let _ = writeln!(out, "        {line}");
+                }
+            }
+            if let Some(rerun) = &r.rerun {
+                let _ = writeln!(out, "      rerun: {rerun}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
