@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# docker-entrypoint.sh for pgharness/postgres:15-debian.
+# docker-entrypoint.sh for pgharness/postgres:<major>-debian (15, 17, 18).
 #
 # Interface-compatible with the official `postgres` image's entrypoint
 # (https://github.com/docker-library/postgres, MIT): same environment
@@ -249,7 +249,7 @@ pg_setup_hba_conf() {
 		printf '\n'
 		if [ 'trust' = "$POSTGRES_HOST_AUTH_METHOD" ]; then
 			printf '# warning trust is enabled for all connections\n'
-			printf '# see https://www.postgresql.org/docs/15/auth-trust.html\n'
+			printf '# see https://www.postgresql.org/docs/%s/auth-trust.html\n' "${PG_MAJOR:-current}"
 		fi
 		printf 'host all all all %s\n' "$POSTGRES_HOST_AUTH_METHOD"
 	} >> "$PGDATA/pg_hba.conf"

@@ -1,12 +1,17 @@
-//! `cargo xtask image`: builds `pgharness/postgres:15-debian` without a registry.
+//! `cargo xtask image [--pg 15|17|18]`: builds `pgharness/postgres:<major>-debian`
+//! without a registry (default major 15: `pgharness/postgres:15-debian`).
 //!
-//! No container registry is needed: the image is assembled from Debian packages.
+//! No container registry is needed: the image is assembled from Debian packages,
+//! PostgreSQL 15 from bookworm, 17 from trixie, 18 from forky (see [`FLAVORS`]).
+//! `--pg 15,17,18` builds several, each in turn, every one as follows:
 //!
 //! 1. `docker image inspect`: if the image exists (and no `--force`), stop.
-//! 2. Unless the rootfs tarball is cached (`target/pgharness-image/rootfs-bookworm-pg15.tar`):
+//! 2. Unless the rootfs tarball is cached (`target/pgharness-image/rootfs-<suite>-pg<major>.tar`,
+//!    e.g. `rootfs-bookworm-pg15.tar`):
 //!    install `debootstrap` if needed (root only), pick a reachable Debian mirror
 //!    (`PGHARNESS_DEBIAN_MIRROR`, else the host's apt sources, else deb.debian.org),
-//!    `debootstrap --variant=minbase --include=postgresql-15,...`, customize and trim
+//!    `debootstrap --variant=minbase --include=postgresql-<major>,...` (with the `sid`
+//!    script for a suite the host's debootstrap has no script for), customize and trim
 //!    the rootfs, `tar` it to a temp name and rename it into place.
 //! 3. Copy the tarball, append `/usr/local/bin/docker-entrypoint.sh` (the embedded
 //!    `xtask/image/docker-entrypoint.sh`, so editing the script only needs `--force`,
@@ -24,17 +29,43 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Tag of the image this command produces.
-pub const IMAGE: &str = "pgharness/postgres:15-debian";
-const SUITE: &str = "bookworm";
-const PG_MAJOR: &str = "15";
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-const TARBALL: &str = "rootfs-bookworm-pg15.tar";
-/// Packages on top of minbase. libnss-wrapper lets `docker run --user <uid>` work (as upstream).
-const INCLUDE: &[&str] = &["postgresql-15", "libnss-wrapper"];
+/// Repository of the images this command produces; the tag is `<major>-debian`.
+const IMAGE_REPO: &str = "pgharness/postgres";
+/// One image this command builds: Debian's own `postgresql-<major>` from one suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Flavor {
+    major: &'static str,
+    suite: &'static str,
+}
+
+/// The majors `--pg` accepts, each from the Debian suite that ships it.
+const FLAVORS: &[Flavor] = &[
+    Flavor {
+        major: "15",
+        suite: "bookworm",
+    },
+    Flavor {
+        major: "17",
+        suite: "trixie",
+    },
+    Flavor {
+        major: "18",
+        suite: "forky",
+    },
+];
+/// What `cargo xtask image` builds without `--pg` (CI relies on its tag and cache name).
+const DEFAULT_MAJOR: &str = "15";
+/// debootstrap script used for a suite the host's debootstrap has no script of its own for
+/// (bookworm's debootstrap knows trixie, as a link to `sid`, but not forky).
+const FALLBACK_SCRIPT: &str = "sid";
+/// Extra packages on top of minbase (besides `postgresql-<major>`). libnss-wrapper lets
+/// `docker run --user <uid>` work (as upstream).
+const INCLUDE_EXTRA: &[&str] = &["libnss-wrapper"];
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 const MIRROR_ENV: &str = "PGHARNESS_DEBIAN_MIRROR";
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+/// Where `locales` puts the alias file, in the order tried (`/etc` only from forky on).
+const LOCALE_ALIAS: &[&str] = &["/usr/share/locale/locale.alias", "/etc/locale.alias"];
 const ENTRYPOINT_SH: &str = include_str!("../image/docker-entrypoint.sh");
 const ENTRYPOINT_PATH: &str = "usr/local/bin/docker-entrypoint.sh";
 const PGDATA: &str = "/var/lib/postgresql/data";
@@ -48,10 +79,53 @@ const STOPSIGNAL: &str = "STOPSIGNAL SIGINT";
 const SMOKE_LABEL: &str = "pgharness.xtask=smoke";
 const SMOKE_TIMEOUT: Duration = Duration::from_secs(90);
 
+impl Flavor {
+    fn for_major(major: &str) -> Result<Self> {
+        FLAVORS
+            .iter()
+            .copied()
+            .find(|f| f.major == major)
+            .ok_or_else(|| {
+                let known: Vec<String> = FLAVORS
+                    .iter()
+                    .map(|f| format!("{} ({})", f.major, f.suite))
+                    .collect();
+                anyhow!(
+                    "unsupported PostgreSQL major `{major}` for --pg (supported: {})",
+                    known.join(", ")
+                )
+            })
+    }
+
+    /// `pgharness/postgres:<major>-debian`.
+    fn image(&self) -> String {
+        format!("{IMAGE_REPO}:{}-debian", self.major)
+    }
+
+    /// Cached rootfs, one per suite and major: `rootfs-<suite>-pg<major>.tar`.
+    fn tarball(&self) -> String {
+        format!("rootfs-{}-pg{}.tar", self.suite, self.major)
+    }
+
+    /// Where Debian puts the server's binaries (first on the image's PATH).
+    fn pg_bin(&self) -> String {
+        format!("/usr/lib/postgresql/{}/bin", self.major)
+    }
+
+    /// Packages on top of minbase.
+    fn include(&self) -> Vec<String> {
+        std::iter::once(format!("postgresql-{}", self.major))
+            .chain(INCLUDE_EXTRA.iter().map(|p| p.to_string()))
+            .collect()
+    }
+}
+
 struct Options {
     force: bool,
     rebuild: bool,
     smoke: bool,
+    /// In the order given, without repeats; `[15]` unless `--pg` says otherwise.
+    flavors: Vec<Flavor>,
 }
 
 impl Options {
@@ -60,8 +134,32 @@ impl Options {
             force: false,
             rebuild: false,
             smoke: true,
+            flavors: Vec::new(),
         };
-        for arg in args {
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let pg = match arg.as_str() {
+                "--pg" => Some(
+                    args.next()
+                        .ok_or_else(|| {
+                            anyhow!("--pg needs a value, e.g. --pg 17 or --pg 15,17,18")
+                        })?
+                        .as_str(),
+                ),
+                a => a.strip_prefix("--pg="),
+            };
+            if let Some(list) = pg {
+                for major in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                    let flavor = Flavor::for_major(major)?;
+                    if !opts.flavors.contains(&flavor) {
+                        opts.flavors.push(flavor);
+                    }
+                }
+                if opts.flavors.is_empty() {
+                    bail!("--pg needs a value, e.g. --pg 17 or --pg 15,17,18");
+                }
+                continue;
+            }
             match arg.as_str() {
                 "--force" | "-f" => opts.force = true,
                 "--rebuild" => {
@@ -70,22 +168,33 @@ impl Options {
                 }
                 "--no-smoke" => opts.smoke = false,
                 "--help" | "-h" => {
+                    let majors: Vec<String> = FLAVORS
+                        .iter()
+                        .map(|f| format!("{} (Debian {})", f.major, f.suite))
+                        .collect();
                     println!(
-                        "usage: cargo xtask image [--force] [--rebuild] [--no-smoke]\n\
+                        "usage: cargo xtask image [--pg MAJOR[,MAJOR...]] [--force] [--rebuild] [--no-smoke]\n\
                          \n\
-                         Builds {IMAGE} from Debian packages (debootstrap + docker import; no registry).\n\
+                         Builds {IMAGE_REPO}:<major>-debian from Debian packages (debootstrap + docker import; no registry).\n\
                          \n\
+                         \x20 --pg MAJORS  PostgreSQL major(s) to build, comma-separated or repeated, built in turn\n\
+                         \x20              (default {DEFAULT_MAJOR}): {}\n\
                          \x20 --force      re-import even if the image exists (reuses the cached rootfs tarball)\n\
                          \x20 --rebuild    discard the cached rootfs tarball and debootstrap again (implies --force)\n\
                          \x20 --no-smoke   skip the post-import container smoke check\n\
                          \n\
                          env: {MIRROR_ENV}=http://host/debian  Debian mirror for debootstrap\n\
-                         \x20    CARGO_TARGET_DIR                 cache lives in $CARGO_TARGET_DIR/pgharness-image"
+                         \x20    CARGO_TARGET_DIR                 cache lives in $CARGO_TARGET_DIR/pgharness-image\n\
+                         \x20                                     (rootfs-<suite>-pg<major>.tar per major)",
+                        majors.join(", ")
                     );
                     return Ok(None);
                 }
                 other => bail!("unknown option `{other}` for `cargo xtask image` (try --help)"),
             }
+        }
+        if opts.flavors.is_empty() {
+            opts.flavors.push(Flavor::for_major(DEFAULT_MAJOR)?);
         }
         Ok(Some(opts))
     }
@@ -95,12 +204,41 @@ pub fn run(args: &[String]) -> Result<()> {
     let Some(opts) = Options::parse(args)? else {
         return Ok(());
     };
+    if let [flavor] = opts.flavors.as_slice() {
+        // One major (the default): output exactly as it has always been.
+        return build_image(*flavor, &opts);
+    }
     let total = Instant::now();
+    for (i, flavor) in opts.flavors.iter().enumerate() {
+        println!(
+            "\n=== [{}/{}] {}: PostgreSQL {} from Debian {}",
+            i + 1,
+            opts.flavors.len(),
+            flavor.image(),
+            flavor.major,
+            flavor.suite
+        );
+        build_image(*flavor, &opts).with_context(|| format!("building {}", flavor.image()))?;
+    }
+    let images: Vec<String> = opts.flavors.iter().map(Flavor::image).collect();
+    println!(
+        "\nall done in {}: {}",
+        secs(total.elapsed()),
+        images.join(", ")
+    );
+    Ok(())
+}
 
-    let existing = image_id(IMAGE)?;
+/// Steps 1-4 of the module doc for one major.
+fn build_image(flavor: Flavor, opts: &Options) -> Result<()> {
+    let total = Instant::now();
+    let image = flavor.image();
+    let image = image.as_str();
+
+    let existing = image_id(image)?;
     if let (Some(id), false) = (&existing, opts.force) {
         println!(
-            "{IMAGE} already exists ({}); nothing to do (--force re-imports it)",
+            "{image} already exists ({}); nothing to do (--force re-imports it)",
             short_id(id)
         );
         return Ok(());
@@ -110,7 +248,7 @@ pub fn run(args: &[String]) -> Result<()> {
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let _lock = lock_dir(&dir)?;
 
-    let tarball = dir.join(TARBALL);
+    let tarball = dir.join(flavor.tarball());
     if tarball.exists() && !opts.rebuild {
         println!(
             "using cached rootfs {} ({})",
@@ -119,10 +257,10 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     } else {
         // With --rebuild the old tarball stays until the new one is renamed over it.
-        build_rootfs_tarball(&dir, &tarball)?;
+        build_rootfs_tarball(flavor, &dir, &tarball)?;
     }
 
-    let id = step("import image", || import(&dir, &tarball))?;
+    let id = step("import image", || import(flavor, &dir, &tarball))?;
     if let Some(old) = existing.filter(|old| *old != id) {
         // The tag moved to the new image; drop the now-dangling old one (best effort:
         // it may still be used by a container).
@@ -130,12 +268,12 @@ pub fn run(args: &[String]) -> Result<()> {
             println!("    note: previous image {} kept: {e}", short_id(&old));
         }
     }
-    let size = docker_out(&["image", "inspect", "--format", "{{.Size}}", IMAGE])?;
+    let size = docker_out(&["image", "inspect", "--format", "{{.Size}}", image])?;
     let size = size.trim().parse::<u64>().map(human_size).unwrap_or(size);
-    println!("imported {IMAGE} ({}, {size})", short_id(&id));
+    println!("imported {image} ({}, {size})", short_id(&id));
 
     if opts.smoke {
-        step("smoke check", smoke_check)?;
+        step("smoke check", || smoke_check(flavor))?;
     }
     println!("done in {}", secs(total.elapsed()));
     Ok(())
@@ -144,7 +282,7 @@ pub fn run(args: &[String]) -> Result<()> {
 // ---------------------------------------------------------------------------
 // rootfs
 
-fn build_rootfs_tarball(dir: &Path, tarball: &Path) -> Result<()> {
+fn build_rootfs_tarball(flavor: Flavor, dir: &Path, tarball: &Path) -> Result<()> {
     if !is_root() {
         bail!(
             "{} is missing and building it needs root (debootstrap): run `cargo xtask image` once as root",
@@ -152,19 +290,22 @@ fn build_rootfs_tarball(dir: &Path, tarball: &Path) -> Result<()> {
         );
     }
     step("ensure debootstrap", ensure_debootstrap)?;
-    let mirror = step("pick Debian mirror", pick_mirror)?;
+    let mirror = step("pick Debian mirror", || pick_mirror(flavor.suite))?;
     println!("    mirror: {} ({})", mirror.url, mirror.source);
 
     let build = dir.join("rootfs-build");
     clean_build_dir(&build)?;
     let guard = BuildDirGuard(build.clone());
 
-    let log = dir.join("debootstrap.log");
-    step("debootstrap", || debootstrap(&mirror, &build, &log))?;
-    step("customize rootfs", || customize(&build))?;
+    let log = dir.join(format!(
+        "debootstrap-{}-pg{}.log",
+        flavor.suite, flavor.major
+    ));
+    step("debootstrap", || debootstrap(flavor, &mirror, &build, &log))?;
+    step("customize rootfs", || customize(flavor, &build))?;
     step("trim rootfs", || trim(&build))?;
     step("tar rootfs", || {
-        let tmp = dir.join(format!("{TARBALL}.tmp-{}", std::process::id()));
+        let tmp = dir.join(format!("{}.tmp-{}", flavor.tarball(), std::process::id()));
         let tmp_guard = RemoveOnDrop(tmp.clone());
         run_cmd(
             Command::new("tar")
@@ -232,7 +373,7 @@ struct Mirror {
     proxy: Option<String>,
 }
 
-fn pick_mirror() -> Result<Mirror> {
+fn pick_mirror(suite: &str) -> Result<Mirror> {
     let proxy = env_nonempty("http_proxy")
         .or_else(|| env_nonempty("HTTP_PROXY"))
         .or_else(apt_http_proxy);
@@ -243,7 +384,7 @@ fn pick_mirror() -> Result<Mirror> {
             MIRROR_ENV.to_string(),
         )],
         None => {
-            let mut c = host_debian_mirrors();
+            let mut c = host_debian_mirrors(suite);
             c.push((DEFAULT_MIRROR.to_string(), "default".to_string()));
             c
         }
@@ -253,7 +394,7 @@ fn pick_mirror() -> Result<Mirror> {
 
     let mut failures = Vec::new();
     for (url, source) in candidates {
-        match probe_mirror(&url, proxy.as_deref()) {
+        match probe_mirror(&url, suite, proxy.as_deref()) {
             Ok(()) => {
                 return Ok(Mirror { url, source, proxy });
             }
@@ -261,14 +402,14 @@ fn pick_mirror() -> Result<Mirror> {
         }
     }
     bail!(
-        "no reachable Debian mirror with dists/{SUITE} ({}); set {MIRROR_ENV}=http://<mirror>/debian",
+        "no reachable Debian mirror with dists/{suite} ({}); set {MIRROR_ENV}=http://<mirror>/debian",
         failures.join("; ")
     )
 }
 
 /// Debian mirrors from the host's apt sources (one-line and deb822 formats),
-/// best first: those already serving `bookworm`, then other Debian suites.
-fn host_debian_mirrors() -> Vec<(String, String)> {
+/// best first: those already serving `suite`, then other Debian suites.
+fn host_debian_mirrors(suite: &str) -> Vec<(String, String)> {
     let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(rd) = fs::read_dir("/etc/apt/sources.list.d") {
         let mut extra: Vec<PathBuf> = rd
@@ -358,7 +499,7 @@ fn host_debian_mirrors() -> Vec<(String, String)> {
             continue;
         }
         let base = |s: &str| s.split('-').next().unwrap_or("").to_string();
-        if suites.iter().any(|s| s == SUITE) {
+        if suites.iter().any(|s| s == suite) {
             exact.push((uri, file));
         } else if suites
             .iter()
@@ -401,9 +542,9 @@ fn parse_deb822(text: &str) -> Vec<Vec<(String, String)>> {
     stanzas
 }
 
-/// Checks that `<mirror>/dists/bookworm/Release` is reachable.
-fn probe_mirror(mirror: &str, proxy: Option<&str>) -> Result<()> {
-    let url = format!("{mirror}/dists/{SUITE}/Release");
+/// Checks that `<mirror>/dists/<suite>/Release` is reachable.
+fn probe_mirror(mirror: &str, suite: &str, proxy: Option<&str>) -> Result<()> {
+    let url = format!("{mirror}/dists/{suite}/Release");
     if let Some(path) = url.strip_prefix("file://") {
         return if Path::new(path).is_file() {
             Ok(())
@@ -471,20 +612,47 @@ fn apt_http_proxy() -> Option<String> {
     (!value.is_empty() && value != "DIRECT" && value != "false").then_some(value)
 }
 
-fn debootstrap(mirror: &Mirror, build: &Path, log: &Path) -> Result<()> {
+/// The debootstrap script argument for `suite`: `None` when the host's debootstrap has a
+/// script of that name, else [`FALLBACK_SCRIPT`] (every Debian suite since bookworm is
+/// bootstrapped like sid; debootstrap reads the codename from the Release file).
+fn debootstrap_script(suite: &str) -> Result<Option<&'static str>> {
+    let share = std::env::var_os("DEBOOTSTRAP_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/debootstrap"));
+    let scripts = share.join("scripts");
+    if scripts.join(suite).exists() {
+        return Ok(None);
+    }
+    if scripts.join(FALLBACK_SCRIPT).exists() {
+        return Ok(Some(FALLBACK_SCRIPT));
+    }
+    bail!(
+        "this debootstrap has neither a `{suite}` nor a `{FALLBACK_SCRIPT}` script in {}: install a newer debootstrap",
+        scripts.display()
+    )
+}
+
+fn debootstrap(flavor: Flavor, mirror: &Mirror, build: &Path, log: &Path) -> Result<()> {
     let debootstrap = find_program("debootstrap").context("debootstrap not found")?;
+    let script = debootstrap_script(flavor.suite)?;
     let mut cmd = Command::new(debootstrap);
     cmd.args(["--variant=minbase", "--components=main"])
-        .arg(format!("--include={}", INCLUDE.join(",")));
+        .arg(format!("--include={}", flavor.include().join(",")));
     if Path::new(KEYRING).is_file() {
         cmd.arg(format!("--keyring={KEYRING}"));
     } else {
         println!("    warning: {KEYRING} missing, Release signatures are not checked");
     }
-    cmd.arg(SUITE)
-        .arg(build)
-        .arg(&mirror.url)
-        .env("DEBIAN_FRONTEND", "noninteractive")
+    cmd.arg(flavor.suite).arg(build).arg(&mirror.url);
+    if let Some(script) = script {
+        println!(
+            "    no debootstrap script for {}: using `{script}`'s",
+            flavor.suite
+        );
+        cmd.arg(script);
+    }
+    cmd.env("DEBIAN_FRONTEND", "noninteractive")
         .env("DEBCONF_NONINTERACTIVE_SEEN", "true")
         .env("LC_ALL", "C")
         .env_remove("LANG")
@@ -494,11 +662,22 @@ fn debootstrap(mirror: &Mirror, build: &Path, log: &Path) -> Result<()> {
     }
     println!("    log: {}", log.display());
     let result = run_logged(&mut cmd, log, Duration::from_secs(20));
+    if result.is_err()
+        && fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains("signed by unknown key")
+    {
+        eprintln!(
+            "    the host's {KEYRING} has no key for {}'s Release file: install a newer \
+             debian-archive-keyring (or set {MIRROR_ENV} to a mirror it can check)",
+            flavor.suite
+        );
+    }
     if result.is_err() {
         // debootstrap's own log has the real reason; keep it outside the build dir.
         let inner = build.join("debootstrap/debootstrap.log");
         if inner.is_file() {
-            let keep = log.with_file_name("debootstrap-inner.log");
+            let keep = log.with_extension("inner.log");
             let _ = fs::copy(&inner, &keep);
             eprintln!(
                 "    debootstrap's internal log: {} (tail: {})",
@@ -508,7 +687,7 @@ fn debootstrap(mirror: &Mirror, build: &Path, log: &Path) -> Result<()> {
         }
     }
     result?;
-    let postgres = format!("{}/postgres", PG_BIN.trim_start_matches('/'));
+    let postgres = format!("{}/postgres", flavor.pg_bin().trim_start_matches('/'));
     for required in [postgres.as_str(), "bin/bash"] {
         if !build.join(required).exists() {
             bail!("debootstrap finished but /{required} is missing in the rootfs");
@@ -517,8 +696,13 @@ fn debootstrap(mirror: &Mirror, build: &Path, log: &Path) -> Result<()> {
     Ok(())
 }
 
-fn customize(root: &Path) -> Result<()> {
-    // The postgresql-15 postinst created a "15/main" cluster: the entrypoint initdb's PGDATA instead.
+fn customize(flavor: Flavor, root: &Path) -> Result<()> {
+    let Flavor {
+        major: pg_major,
+        suite,
+    } = flavor;
+    // The postgresql-<major> postinst created a "<major>/main" cluster: the entrypoint
+    // initdb's PGDATA instead.
     for dir in ["etc/postgresql", "var/lib/postgresql", "var/log/postgresql"] {
         remove_children(&root.join(dir), &[])?;
     }
@@ -526,7 +710,7 @@ fn customize(root: &Path) -> Result<()> {
     // Like the official image: initdb's postgresql.conf listens on '*' (the temporary
     // init server overrides it with listen_addresses='').
     let sample = root.join(format!(
-        "usr/share/postgresql/{PG_MAJOR}/postgresql.conf.sample"
+        "usr/share/postgresql/{pg_major}/postgresql.conf.sample"
     ));
     let text =
         fs::read_to_string(&sample).with_context(|| format!("cannot read {}", sample.display()))?;
@@ -550,34 +734,47 @@ fn customize(root: &Path) -> Result<()> {
     fs::write(&sample, patched.join("\n") + "\n")?;
 
     // en_US.UTF-8 (the official image's default) for POSTGRES_INITDB_ARGS=--locale=en_US.UTF-8;
-    // the image itself defaults to the built-in C.UTF-8.
-    run_cmd(
-        Command::new("chroot")
-            .arg(root)
-            .args([
-                "localedef",
-                "-i",
-                "en_US",
-                "-c",
-                "-f",
-                "UTF-8",
-                "-A",
-                "/usr/share/locale/locale.alias",
-                "en_US.UTF-8",
-            ])
-            .env("LC_ALL", "C"),
-    )?;
+    // the image itself defaults to the built-in C.UTF-8. The alias file is in
+    // /usr/share/locale up to trixie; newer `locales` (forky) ship only /etc/locale.alias.
+    let mut localedef = Command::new("chroot");
+    localedef
+        .arg(root)
+        .args(["localedef", "-i", "en_US", "-c", "-f", "UTF-8"]);
+    match LOCALE_ALIAS
+        .iter()
+        .find(|a| root.join(a.trim_start_matches('/')).exists())
+    {
+        Some(alias) => {
+            localedef.args(["-A", alias]);
+        }
+        None => println!(
+            "    note: no locale.alias ({}), en_US.UTF-8 built without aliases",
+            LOCALE_ALIAS.join(", ")
+        ),
+    }
+    run_cmd(localedef.arg("en_US.UTF-8").env("LC_ALL", "C"))?;
 
-    // Drop LLVM JIT (~130 MB: libllvm14 + libz3-4). Without llvmjit.so PostgreSQL
+    // Drop LLVM JIT (~130 MB: libllvm14 + libz3-4 on bookworm; whichever libllvm<N> and
+    // libz3-<N> the suite's postgresql depends on). Without llvmjit.so PostgreSQL
     // silently runs with JIT unavailable.
-    run_cmd(
-        Command::new("chroot")
-            .arg(root)
-            .args(["dpkg", "--purge", "--force-depends", "libllvm14", "libz3-4"])
-            .env("LC_ALL", "C")
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    let pglib = root.join(format!("usr/lib/postgresql/{PG_MAJOR}/lib"));
+    let jit_packages = installed_packages(root)?
+        .into_iter()
+        .filter(|p| is_versioned(p, "libllvm") || is_versioned(p, "libz3-"))
+        .collect::<Vec<_>>();
+    if jit_packages.is_empty() {
+        println!("    note: no libllvm<N>/libz3-<N> installed, nothing to purge for JIT");
+    } else {
+        println!("    purge (JIT): {}", jit_packages.join(" "));
+        run_cmd(
+            Command::new("chroot")
+                .arg(root)
+                .args(["dpkg", "--purge", "--force-depends"])
+                .args(&jit_packages)
+                .env("LC_ALL", "C")
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let pglib = root.join(format!("usr/lib/postgresql/{pg_major}/lib"));
     for name in ["llvmjit.so", "llvmjit_types.bc"] {
         remove_path(&pglib.join(name))?;
     }
@@ -601,9 +798,9 @@ fn customize(root: &Path) -> Result<()> {
     fs::write(
         root.join("etc/apt/sources.list"),
         format!(
-            "deb http://deb.debian.org/debian {SUITE} main\n\
-             deb http://deb.debian.org/debian {SUITE}-updates main\n\
-             deb http://deb.debian.org/debian-security {SUITE}-security main\n"
+            "deb http://deb.debian.org/debian {suite} main\n\
+             deb http://deb.debian.org/debian {suite}-updates main\n\
+             deb http://deb.debian.org/debian-security {suite}-security main\n"
         ),
     )?;
     // Keep later `apt-get install`s in derived images as small as this one.
@@ -625,6 +822,37 @@ fn customize(root: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Names of the packages dpkg has installed in `root`.
+fn installed_packages(root: &Path) -> Result<Vec<String>> {
+    let out = run_cmd(
+        Command::new("chroot")
+            .arg(root)
+            .args([
+                "dpkg-query",
+                "--show",
+                "--showformat=${Status}\t${Package}\n",
+            ])
+            .env("LC_ALL", "C"),
+    )?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(status, _)| status.ends_with(" installed"))
+        .map(|(_, name)| name.to_string())
+        .collect())
+}
+
+/// `name` is `prefix` followed by a version number only (`libllvm19`, `libz3-4`, also with
+/// the 64-bit time_t `t64` suffix), so e.g. `libllvm-foo` or `libz3-dev` are not.
+fn is_versioned(name: &str, prefix: &str) -> bool {
+    let Some(rest) = name.strip_prefix(prefix) else {
+        return false;
+    };
+    let rest = rest.strip_suffix("t64").unwrap_or(rest);
+    rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 fn trim(root: &Path) -> Result<()> {
@@ -677,7 +905,13 @@ fn trim(root: &Path) -> Result<()> {
 // ---------------------------------------------------------------------------
 // import + smoke check
 
-fn import(dir: &Path, tarball: &Path) -> Result<String> {
+fn import(flavor: Flavor, dir: &Path, tarball: &Path) -> Result<String> {
+    let image = flavor.image();
+    let image = image.as_str();
+    let Flavor {
+        major: pg_major,
+        suite,
+    } = flavor;
     // A copy of the cached rootfs plus the entrypoint appended.
     let pid = std::process::id();
     let import_tar = dir.join(format!("import-{pid}.tar"));
@@ -710,8 +944,8 @@ fn import(dir: &Path, tarball: &Path) -> Result<String> {
     println!("    copy rootfs + append entrypoint: {}", secs(t.elapsed()));
 
     let changes = [
-        format!("ENV PATH={PG_BIN}:{BASE_PATH}"),
-        format!("ENV PG_MAJOR={PG_MAJOR}"),
+        format!("ENV PATH={}:{BASE_PATH}", flavor.pg_bin()),
+        format!("ENV PG_MAJOR={pg_major}"),
         format!("ENV PGDATA={PGDATA}"),
         "ENV LANG=C.UTF-8".to_string(),
         r#"ENTRYPOINT ["docker-entrypoint.sh"]"#.to_string(),
@@ -720,8 +954,8 @@ fn import(dir: &Path, tarball: &Path) -> Result<String> {
         "USER root".to_string(),
         "WORKDIR /".to_string(),
         format!(
-            "LABEL org.opencontainers.image.title={IMAGE} \
-             org.opencontainers.image.description=\"PostgreSQL {PG_MAJOR} from Debian {SUITE} packages (cargo xtask image)\""
+            "LABEL org.opencontainers.image.title={image} \
+             org.opencontainers.image.description=\"PostgreSQL {pg_major} from Debian {suite} packages (cargo xtask image)\""
         ),
     ];
     let import = |extra: Option<&str>, tag: Option<&str>| -> Result<String> {
@@ -738,7 +972,7 @@ fn import(dir: &Path, tarball: &Path) -> Result<String> {
         println!("    docker import: {}", secs(t.elapsed()));
         Ok(id)
     };
-    match import(Some(STOPSIGNAL), Some(IMAGE)) {
+    match import(Some(STOPSIGNAL), Some(image)) {
         Ok(id) => Ok(id),
         // Some engines (20.10 here) refuse STOPSIGNAL in `docker import --change`: import
         // untagged, then add it with a one-line build FROM the imported image (local,
@@ -752,7 +986,7 @@ fn import(dir: &Path, tarball: &Path) -> Result<String> {
             let t = Instant::now();
             let built = run_cmd_input(
                 Command::new("docker")
-                    .args(["build", "--quiet", "--tag", IMAGE, "-"])
+                    .args(["build", "--quiet", "--tag", image, "-"])
                     .env("DOCKER_BUILDKIT", "0"),
                 dockerfile.as_bytes(),
             );
@@ -763,16 +997,17 @@ fn import(dir: &Path, tarball: &Path) -> Result<String> {
                 ),
                 Err(e) => {
                     eprintln!("    warning: could not add {STOPSIGNAL} ({e}); `docker stop` will use SIGTERM");
-                    docker_out(&["tag", &base, IMAGE])?;
+                    docker_out(&["tag", &base, image])?;
                 }
             }
-            image_id(IMAGE)?.ok_or_else(|| anyhow!("{IMAGE} missing right after import"))
+            image_id(image)?.ok_or_else(|| anyhow!("{image} missing right after import"))
         }
         Err(e) => Err(e),
     }
 }
 
-fn smoke_check() -> Result<()> {
+fn smoke_check(flavor: Flavor) -> Result<()> {
+    let image = flavor.image();
     // Leftovers of an interrupted earlier run (we hold the lock, so none is ours).
     let stale = docker_out(&["ps", "-aq", "--filter", &format!("label={SMOKE_LABEL}")])?;
     for id in stale.split_whitespace() {
@@ -791,7 +1026,7 @@ fn smoke_check() -> Result<()> {
         &format!("POSTGRES_PASSWORD={password}"),
         "-p",
         "127.0.0.1::5432",
-        IMAGE,
+        &image,
         "-c",
         "fsync=off",
     ])?
@@ -855,7 +1090,11 @@ fn smoke_check() -> Result<()> {
         cmd.args(["-U", "postgres", "-d", "postgres", "-c", query]);
         match run_cmd(&mut cmd) {
             Ok(version) => {
-                println!("    {query}: {}", version.trim());
+                let version = version.trim();
+                println!("    {query}: {version}");
+                if !runs_major(version, flavor.major) {
+                    bail!("{image} runs `{version}`, not PostgreSQL {}", flavor.major);
+                }
                 last_err = None;
                 break;
             }
@@ -868,6 +1107,14 @@ fn smoke_check() -> Result<()> {
     }
     drop(container);
     Ok(())
+}
+
+/// `version()` output (`PostgreSQL 17.6 (Debian 17.6-0+deb13u1) on ...`) is of `major`.
+fn runs_major(version: &str, major: &str) -> bool {
+    version
+        .strip_prefix("PostgreSQL ")
+        .and_then(|v| v.strip_prefix(major))
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 // ---------------------------------------------------------------------------
@@ -1222,4 +1469,68 @@ fn run_logged(cmd: &mut Command, log: &Path, heartbeat: Duration) -> Result<()> 
         tail_lines(&text, 4),
         log.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Vec<Flavor>> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Ok(Options::parse(&args)?.expect("not --help").flavors)
+    }
+
+    #[test]
+    fn default_is_15_with_the_old_names() {
+        let flavors = parse(&[]).unwrap();
+        assert_eq!(flavors.len(), 1);
+        let f = flavors[0];
+        assert_eq!(f.image(), "pgharness/postgres:15-debian");
+        assert_eq!(f.tarball(), "rootfs-bookworm-pg15.tar");
+        assert_eq!(f.pg_bin(), "/usr/lib/postgresql/15/bin");
+        assert_eq!(f.include(), ["postgresql-15", "libnss-wrapper"]);
+    }
+
+    #[test]
+    fn pg_lists_in_order_without_repeats() {
+        let majors =
+            |args: &[&str]| -> Vec<&str> { parse(args).unwrap().iter().map(|f| f.major).collect() };
+        assert_eq!(majors(&["--pg", "17"]), ["17"]);
+        assert_eq!(majors(&["--pg=18", "--force"]), ["18"]);
+        assert_eq!(
+            majors(&["--pg", "18,15", "--pg", "17,15"]),
+            ["18", "15", "17"]
+        );
+        assert_eq!(
+            parse(&["--pg", "17"]).unwrap()[0].tarball(),
+            "rootfs-trixie-pg17.tar"
+        );
+        assert_eq!(
+            parse(&["--pg", "18"]).unwrap()[0].image(),
+            "pgharness/postgres:18-debian"
+        );
+        assert!(parse(&["--pg", "16"]).is_err());
+        assert!(parse(&["--pg"]).is_err());
+        assert!(parse(&["--pg", ","]).is_err());
+    }
+
+    #[test]
+    fn jit_packages_and_versions() {
+        assert!(is_versioned("libllvm14", "libllvm"));
+        assert!(is_versioned("libllvm19", "libllvm"));
+        assert!(is_versioned("libz3-4", "libz3-"));
+        assert!(is_versioned("libz3-4t64", "libz3-"));
+        assert!(!is_versioned("libz3-dev", "libz3-"));
+        assert!(!is_versioned("libllvm-foo", "libllvm"));
+        assert!(runs_major(
+            "PostgreSQL 18.1 (Debian 18.1-1) on x86_64-pc-linux-gnu",
+            "18"
+        ));
+        assert!(runs_major("PostgreSQL 18beta1 on x86_64", "18"));
+        assert!(!runs_major(
+            "PostgreSQL 15.14 (Debian 15.14-0+deb12u1)",
+            "1"
+        ));
+        assert!(!runs_major("PostgreSQL 15.14", "17"));
+    }
 }
