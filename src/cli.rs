@@ -672,11 +672,16 @@ fn throwaway_config(config: &Config) -> Config {
 
 /// Discovers the chain and starts a server for it.
 /// `snapshot --accept --pg ...`: `schema.snap` from the lowest major, and
-/// `schema.pg<major>.snap` for each major whose rendering differs from it
-/// (an older one of those removed where it no longer differs).
+/// `schema.pg<major>.snap` for a major that renders the schema differently
+/// from the file it would otherwise be checked against (the next lower
+/// major's); such a file that no longer differs is removed.
 async fn accept_on_versions(cli: &Cli, config: Config) -> Result<i32, Error> {
-    let mut renders: Vec<(u32, String, Harness)> = Vec::new();
-    for &major in &config.server.versions {
+    let mut majors = config.server.versions.clone();
+    majors.sort_unstable();
+    let dir = config.snapshots_dir.clone();
+    let mut previous: Option<String> = None;
+    let mut written = Vec::new();
+    for major in majors {
         let mut config = config.clone();
         config.server = config
             .server
@@ -685,35 +690,27 @@ async fn accept_on_versions(cli: &Cli, config: Config) -> Result<i32, Error> {
         let harness = start(config).await?;
         let result = harness.schema_at(None).await.map(|s| s.render());
         harness.server().shutdown().await;
-        renders.push((major, result?, harness));
-    }
-    renders.sort_by_key(|(major, _, _)| *major);
-    let Some((_, base, first)) = renders.first() else {
-        return Ok(0);
-    };
-    let dir = first.config().snapshots_dir.clone();
-    let mut written = Vec::new();
-    for (i, (major, render, harness)) in renders.iter().enumerate() {
-        let file = if i == 0 {
-            SnapshotFile::at(dir.join(crate::properties::fidelity::HEAD_SNAPSHOT))
-        } else {
-            SnapshotFile::at(SnapshotFile::for_major(&dir, *major))
+        let render = result?;
+        let file = match &previous {
+            None => SnapshotFile::at(dir.join(crate::properties::fidelity::HEAD_SNAPSHOT)),
+            Some(_) => SnapshotFile::at(SnapshotFile::for_major(&dir, major)),
         };
-        if i > 0 && render == base {
+        if previous.as_deref() == Some(render.as_str()) {
             if file.path.is_file() {
                 std::fs::remove_file(&file.path).map_err(|e| {
                     Error::Input(format!("{}: cannot remove: {e}", file.path.display()))
                 })?;
                 errln!(
-                    "pgharness: removed {} (PostgreSQL {major} renders the schema as the others do)",
+                    "pgharness: removed {} (PostgreSQL {major} renders the schema as the major before it)",
                     file.path.display()
                 );
             }
             continue;
         }
-        file.accept(render, &harness.chain().dir)?;
+        file.accept(&render, &harness.chain().dir)?;
         errln!("pgharness: wrote {}", file.path.display());
         written.push(file.path.clone());
+        previous = Some(render);
     }
     if cli.format == Format::Json {
         for path in written {

@@ -25,18 +25,38 @@ pub struct SnapshotFile {
 }
 
 impl SnapshotFile {
-    /// The head snapshot of `harness`'s config: `schema.pg<major>.snap`
-    /// of its server's major when there is one (approved where that major
-    /// renders the schema differently), else `schema.snap`.
+    /// The head snapshot of `harness`'s config, for its server's major:
+    /// `schema.pg<K>.snap` of the highest `K` up to that major (approved
+    /// where PostgreSQL `K` began to render the schema differently), else
+    /// `schema.snap`.
     pub fn head(harness: &Harness) -> SnapshotFile {
-        let dir = &harness.config().snapshots_dir;
-        let specific = Self::for_major(dir, harness.server().major_version());
-        if specific.is_file() {
-            return SnapshotFile { path: specific };
-        }
-        SnapshotFile {
-            path: dir.join(HEAD_SNAPSHOT),
-        }
+        Self::head_for(
+            &harness.config().snapshots_dir,
+            harness.server().major_version(),
+        )
+    }
+
+    /// [`SnapshotFile::head`] in `dir` for PostgreSQL `major`.
+    pub fn head_for(dir: &Path, major: u32) -> SnapshotFile {
+        let specific = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let k: u32 = name
+                    .strip_prefix("schema.pg")?
+                    .strip_suffix(".snap")?
+                    .parse()
+                    .ok()?;
+                (k <= major).then_some(k)
+            })
+            .max();
+        let path = match specific {
+            Some(k) => Self::for_major(dir, k),
+            None => dir.join(HEAD_SNAPSHOT),
+        };
+        SnapshotFile { path }
     }
 
     /// The snapshot file at `path`.

@@ -83,12 +83,14 @@ impl Report {
     }
 }
 
-/// Whether a group's results agree on every version (same verdict, same
-/// message and evidence): shown once.
+/// Whether a group's results agree on every version: all pass, or the
+/// same verdict with the same message and evidence. Shown once.
 pub(super) fn agree(group: &[PropertyResult], versions: usize) -> bool {
     group.len() == versions
         && group.windows(2).all(|w| {
-            w[0].status == w[1].status && w[0].message == w[1].message && w[0].diff == w[1].diff
+            w[0].status == w[1].status
+                && (w[0].status == Status::Pass
+                    || (w[0].message == w[1].message && w[0].diff == w[1].diff))
         })
 }
 
@@ -125,38 +127,40 @@ fn and_list(majors: &[u32]) -> String {
     }
 }
 
-/// `apply` failing on the lower majors only: the failures say from which
-/// major the chain applies.
+/// A migration whose `apply` fails on the lower majors only: its failures
+/// say from which major it applies.
 fn note_first_applying_major(results: &mut [PropertyResult]) {
-    let applies_from: Option<u32> = {
-        let apply: Vec<&PropertyResult> =
-            results.iter().filter(|r| r.property == "apply").collect();
-        let failing: Vec<u32> = apply
-            .iter()
-            .filter(|r| r.status == Status::Fail)
-            .filter_map(|r| r.server.as_ref().map(ServerInfo::major))
-            .collect();
-        let passing: Vec<u32> = apply
-            .iter()
-            .filter(|r| r.status == Status::Pass)
-            .filter_map(|r| r.server.as_ref().map(ServerInfo::major))
-            .collect();
-        match (failing.iter().max(), passing.iter().min()) {
-            (Some(worst), Some(first)) if worst < first => Some(*first),
-            _ => None,
+    let mut applies_from: BTreeMap<String, u32> = BTreeMap::new();
+    let targets: Vec<String> = results
+        .iter()
+        .filter(|r| r.property == "apply")
+        .map(|r| r.target.clone())
+        .collect();
+    for target in targets {
+        let majors = |status: Status| -> Vec<u32> {
+            results
+                .iter()
+                .filter(|r| r.property == "apply" && r.target == target && r.status == status)
+                .filter_map(|r| r.server.as_ref().map(ServerInfo::major))
+                .collect()
+        };
+        let (failing, passing) = (majors(Status::Fail), majors(Status::Pass));
+        if let (Some(worst), Some(first)) = (failing.iter().max(), passing.iter().min()) {
+            if worst < first {
+                applies_from.insert(target, *first);
+            }
         }
-    };
-    let Some(first) = applies_from else {
-        return;
-    };
+    }
     for r in results
         .iter_mut()
         .filter(|r| r.property == "apply" && r.status == Status::Fail)
     {
-        r.message = format!(
-            "{} (the chain applies on PostgreSQL {first} and later: this migration needs {first} or newer)",
-            r.message
-        );
+        if let Some(first) = applies_from.get(&r.target) {
+            r.message = format!(
+                "{} (it applies on PostgreSQL {first} and later: the chain needs {first} or newer from this migration)",
+                r.message
+            );
+        }
     }
 }
 
@@ -215,21 +219,24 @@ mod tests {
             run(
                 "18.1",
                 vec![
-                    result("apply", "chain", Status::Pass, ""),
+                    result("apply", "0001_t", Status::Pass, "with 3 rows"),
+                    result("apply", "0002_merge", Status::Pass, ""),
                     result("idempotency", "0001_t", Status::Fail, "not re-runnable"),
                 ],
             ),
             run(
                 "15.18",
                 vec![
-                    result("apply", "chain", Status::Fail, fails_on_15),
+                    result("apply", "0001_t", Status::Pass, "with 5 rows"),
+                    result("apply", "0002_merge", Status::Fail, fails_on_15),
                     result("idempotency", "0001_t", Status::Fail, "not re-runnable"),
                 ],
             ),
             run(
                 "17.6",
                 vec![
-                    result("apply", "chain", Status::Pass, ""),
+                    result("apply", "0001_t", Status::Pass, "with 3 rows"),
+                    result("apply", "0002_merge", Status::Pass, ""),
                     result("idempotency", "0001_t", Status::Fail, "not re-runnable"),
                 ],
             ),
@@ -237,32 +244,40 @@ mod tests {
         .unwrap();
         let majors: Vec<u32> = report.servers.iter().map(ServerInfo::major).collect();
         assert_eq!(majors, [15, 17, 18]);
-        assert_eq!((report.summary.passed, report.summary.failed), (2, 4));
+        assert_eq!((report.summary.passed, report.summary.failed), (5, 4));
         let groups = report.groups();
-        assert_eq!(groups.len(), 2);
-        assert!(!agree(groups[0], 3));
+        assert_eq!(groups.len(), 3);
+        assert!(agree(groups[0], 3), "passes agree whatever their notes");
+        assert!(
+            !groups[0][0].message.contains("applies on"),
+            "a pass is not annotated"
+        );
+        assert!(!agree(groups[1], 3));
         assert_eq!(
-            how_it_differs(groups[0]),
+            how_it_differs(groups[1]),
             "fails on 15, passes on 17 and 18"
         );
         assert!(
-            groups[0][0].message.ends_with(
-                "(the chain applies on PostgreSQL 17 and later: this migration needs 17 or newer)"
+            groups[1][0].message.ends_with(
+                "(it applies on PostgreSQL 17 and later: the chain needs 17 or newer from this migration)"
             ),
             "{}",
-            groups[0][0].message
+            groups[1][0].message
         );
-        assert!(agree(groups[1], 3));
+        assert!(agree(groups[2], 3));
         let text = report.to_human(false);
         assert!(
-            text.contains("DIFF  apply        chain: differs across versions: fails on 15, passes on 17 and 18"),
+            text.contains(
+                "DIFF  apply        0002_merge: differs across versions: fails on 15, passes on 17 and 18"
+            ),
             "{text}"
         );
         assert!(
-            text.contains("FAIL  apply        chain [PostgreSQL 15]"),
+            text.contains("FAIL  apply        0002_merge [PostgreSQL 15]"),
             "{text}"
         );
         assert_eq!(text.matches("idempotency  0001_t").count(), 1, "{text}");
+        assert_eq!(text.matches("apply        0001_t").count(), 1, "{text}");
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         let versions: Vec<&str> = json["results"]
             .as_array()
@@ -270,6 +285,6 @@ mod tests {
             .iter()
             .map(|r| r["server"]["version"].as_str().unwrap())
             .collect();
-        assert_eq!(versions, ["15.18", "17.6", "18.1", "15.18", "17.6", "18.1"]);
+        assert_eq!(versions, ["15.18", "17.6", "18.1"].repeat(3));
     }
 }
