@@ -274,8 +274,7 @@ impl Report {
                 matrix::how_it_differs(group)
             );
             for r in group {
-                let major = r.server.as_ref().map_or(0, ServerInfo::major);
-                render_result(&mut out, r, width, &format!(" [PostgreSQL {major}]"), color);
+                render_result(&mut out, r, width, &on_version(r), color);
             }
         }
         let s = &self.summary;
@@ -324,7 +323,7 @@ impl Report {
             }
             props.push(format!(
                 "title={}",
-                escape_property(&format!("{} {}", r.property, r.target))
+                escape_property(&format!("{} {}{}", r.property, r.target, on_version(r)))
             ));
             let mut message = r.message.clone();
             if let Some(diff) = &r.diff {
@@ -408,7 +407,7 @@ impl Report {
                 let _ = write!(
                     out,
                     "    <testcase name=\"{}\" classname=\"{}\"{}",
-                    xml(&r.target),
+                    xml(&format!("{}{}", r.target, on_version(r))),
                     xml(property),
                     time.unwrap_or_default()
                 );
@@ -531,6 +530,14 @@ fn color_diff_line(line: &str) -> String {
         return line.to_string();
     };
     format!("\x1b[{code}m{line}\x1b[0m")
+}
+
+/// ` [PostgreSQL 17]` for a result of a check on several versions.
+fn on_version(r: &PropertyResult) -> String {
+    r.server
+        .as_ref()
+        .map(|s| format!(" [PostgreSQL {}]", s.major()))
+        .unwrap_or_default()
 }
 
 /// One result's lines in the human report (`tag`: after the target, e.g.
