@@ -59,6 +59,9 @@ pub struct Harness {
     /// `app_templates[k]`: `templates[k]` with the chain tool's
     /// bookkeeping (see [`Harness::app_database_at`]).
     app_templates: Vec<OnceCell<String>>,
+    /// Whether the chain's tool keeps a history table (worked out once:
+    /// it reads and hashes every file).
+    has_bookkeeping: std::sync::OnceLock<bool>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -110,6 +113,7 @@ impl Harness {
             progress: Arc::default(),
             shared_key: None,
             app_templates: (0..=chain_len).map(|_| OnceCell::new()).collect(),
+            has_bookkeeping: std::sync::OnceLock::new(),
         }
     }
 
@@ -447,11 +451,18 @@ impl Harness {
     /// level's template with the bookkeeping recorded (the template itself
     /// when the layout has none).
     async fn app_template(&self, level: usize) -> Result<String, Error> {
-        let template = self.template(level).await?;
-        if crate::chain::bookkeeping::bookkeeping_sql(&self.chain, level).is_none() {
-            return Ok(template);
-        }
         let cell = &self.app_templates[level];
+        if let Some(name) = cell.get() {
+            return Ok(name.clone());
+        }
+        let template = self.template(level).await?;
+        let has_bookkeeping = *self.has_bookkeeping.get_or_init(|| {
+            crate::chain::bookkeeping::bookkeeping_sql(&self.chain, self.chain.migrations.len())
+                .is_some()
+        });
+        if level == 0 || !has_bookkeeping {
+            return Ok(cell.get_or_init(|| async { template }).await.clone());
+        }
         let build = || async {
             let name = self
                 .server

@@ -252,3 +252,92 @@ async fn on_the_url_backend_a_test_process_exits_cleanly_and_leaves_only_a_faile
     );
     users.shutdown().await;
 }
+
+/// A test's database is a clone made ahead (claimed by renaming it, so it
+/// keeps its oid), with the template's database settings.
+#[tokio::test]
+async fn fresh_databases_are_clones_made_ahead_with_their_templates_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("0001_a.up.sql"),
+        "create table a (id int);\n",
+    )
+    .unwrap();
+    let mut config = pgharness::config::Config::defaults(dir.path());
+    config.migrations.dir = dir.path().to_path_buf();
+    // A schema name of this run's own: the template is found by it.
+    let schema = format!(
+        "extra_{}",
+        dir.path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    config.server.bootstrap = format!("do $$ begin execute format('alter database %I set search_path = {schema}, public', current_database()); end $$;");
+    let harness = pgharness::testing::harness_for(config).await.unwrap();
+    let server = harness.server().clone();
+    if !server.is_shared() {
+        // PGHARNESS_SHARED_SERVER=0 or another backend: no clones made ahead.
+        return;
+    }
+    let mut admin = server.admin_connection().await.unwrap();
+    let first = harness.app_database_at(None).await.unwrap();
+    // This chain's app template: the one with the bootstrap's setting.
+    let template: String = sqlx::query_scalar(
+        "select d.datname::text from pg_database d
+           join pg_db_role_setting s on s.setdatabase = d.oid
+          where d.datname like 'pgharness\\_app\\_%'
+            and $1 = any (s.setconfig)",
+    )
+    .bind(format!("search_path={schema}, public"))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    let prefix = format!(
+        "{}_",
+        template.replace("pgharness_app_", "pgharness_pool_a")
+    );
+    // The first database starts the filling; wait for clones to be ready.
+    let started = std::time::Instant::now();
+    let ready: Vec<(i64, String)> = loop {
+        let ready: Vec<(i64, String)> = sqlx::query_as(
+            "select oid::int8, datname::text from pg_database where starts_with(datname, $1)",
+        )
+        .bind(&prefix)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        if ready.len() >= 4 || started.elapsed() > std::time::Duration::from_secs(20) {
+            break ready;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(!ready.is_empty(), "no clone was made ahead");
+    let second = harness.app_database_at(None).await.unwrap();
+    let oid: i64 = sqlx::query_scalar("select oid::int8 from pg_database where datname = $1")
+        .bind(second.name())
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(
+        ready.iter().any(|(o, _)| *o == oid),
+        "{} ({oid}) is not one of the clones made ahead: {ready:?}",
+        second.name()
+    );
+    let mut conn = second.connect().await.unwrap();
+    let path: String = sqlx::query_scalar("show search_path")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        path,
+        format!("{schema}, public"),
+        "the template's settings came along"
+    );
+    let _ = conn.close().await;
+    for db in [first, second] {
+        harness.drop_database(&db).await.unwrap();
+    }
+}

@@ -74,20 +74,39 @@ impl Clones {
         let Some(prefix) = prefix(template) else {
             return false;
         };
+        // One statement: take the first waiting clone (a concurrent claim of
+        // the same one waits for the other's rename, then finds it gone),
+        // and give it the template's database settings, which `CREATE
+        // DATABASE ... TEMPLATE` does not copy (each value set and stored
+        // `FROM CURRENT`, so a list such as a search_path is kept as is).
         let sql = format!(
-            "do $pgharness$ declare n text; begin
+            "do $pgharness$ declare n text; s record; kv text; begin
                for n in select datname from pg_database
-                         where starts_with(datname, {}) order by datname loop
+                         where starts_with(datname, {prefix}) order by datname loop
                  begin
-                   execute format('alter database %I rename to %I', n, {});
+                   execute format('alter database %I rename to %I', n, {name});
+                   for s in select r.rolname, c.setconfig from pg_db_role_setting c
+                              join pg_database d on d.oid = c.setdatabase
+                              left join pg_roles r on r.oid = c.setrole
+                             where d.datname = {template} loop
+                     foreach kv in array s.setconfig loop
+                       perform set_config(split_part(kv, '=', 1), substr(kv, strpos(kv, '=') + 1), true);
+                       if s.rolname is null then
+                         execute format('alter database %I set %I from current', {name}, split_part(kv, '=', 1));
+                       else
+                         execute format('alter role %I in database %I set %I from current', s.rolname, {name}, split_part(kv, '=', 1));
+                       end if;
+                     end loop;
+                   end loop;
                    return;
-                 exception when undefined_database or object_in_use then null;
+                 exception when invalid_catalog_name or object_in_use then null;
                  end;
                end loop;
                raise exception 'no clone ready';
              end $pgharness$",
-            literal(&prefix),
-            literal(name)
+            prefix = literal(&prefix),
+            name = literal(name),
+            template = literal(template),
         );
         let claimed = {
             let mut guard = self.claimer.lock().unwrap_or_else(|e| e.into_inner());
@@ -99,6 +118,7 @@ impl Clones {
                 Some(Err(e)) => {
                     if !e.contains("no clone ready") {
                         tracing::debug!("claiming a clone: {e}");
+
                         // The connection may be gone: a new one next time.
                         *guard = None;
                     }

@@ -109,9 +109,6 @@ pub struct Server {
     undo: Mutex<Vec<String>>,
     /// Shared server: clones made ahead (see [`clones`]).
     clones: Option<std::sync::Arc<clones::Clones>>,
-    /// Whether a template has database settings to copy into a clone,
-    /// by template name (asked once).
-    has_settings: Mutex<std::collections::HashMap<String, bool>>,
     backing: Backing,
 }
 
@@ -518,7 +515,6 @@ impl Server {
                 ))),
                 _ => None,
             },
-            has_settings: Mutex::default(),
             backing,
         })
     }
@@ -646,9 +642,9 @@ impl Server {
             return Ok(None);
         };
         let name = self.new_database_name(label);
-        let (claimed, template_name) = {
+        let claimed = {
             let (name, template) = (name.clone(), template.to_string());
-            tokio::task::spawn_blocking(move || (clones.claim(&template, &name), template))
+            tokio::task::spawn_blocking(move || clones.claim(&template, &name))
                 .await
                 .map_err(|e| ServerError::Unavailable(format!("claiming a clone: {e}")))?
         };
@@ -659,35 +655,6 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(name.clone());
-        let known = self
-            .has_settings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&template_name)
-            .copied();
-        if known != Some(false) {
-            let mut conn = self.admin_connection().await?;
-            let has: bool = sqlx::query_scalar(
-                "select exists (select 1 from pg_db_role_setting s
-                                  join pg_database d on d.oid = s.setdatabase
-                                 where d.datname = $1)",
-            )
-            .bind(&template_name)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|source| ServerError::Sql {
-                what: "reading a template's settings".into(),
-                source,
-            })?;
-            if has {
-                copy_database_settings(&mut conn, &template_name, &name).await?;
-            }
-            let _ = conn.close().await;
-            self.has_settings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(template_name, has);
-        }
         Ok(Some(self.database(&name)))
     }
 

@@ -389,10 +389,13 @@ stop() {
 idle=0
 while sleep 1; do
   if ! alive "$pid"; then rm -rf "$run"; exit 0; fi
-  if flock -n -x "$lease" true; then idle=$((idle+1)); else idle=0; fi
+  # 1: a lease is held; 0, or an error (the lease file removed): none is.
+  flock -n -x "$lease" true; rc=$?
+  if [ "$rc" -eq 1 ]; then idle=0; else idle=$((idle+1)); fi
   limit="$linger"
   [ -s "$run/kept" ] && limit="$keep_linger"
   if [ "$idle" -ge "$limit" ]; then
+    if [ ! -e "$lease" ]; then stop; exit 0; fi
     exec 9>>"$lease"
     if flock -n -x 9; then stop; exit 0; fi
     exec 9>&-

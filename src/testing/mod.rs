@@ -117,7 +117,7 @@ fn sharing_enabled() -> bool {
 }
 
 /// What names this project's shared server: the user, the project dir
-/// (`CARGO_MANIFEST_DIR`, else the working dir) and the server binaries.
+/// (`CARGO_MANIFEST_DIR`, else the working dir) and `PGHARNESS_PG_BIN`.
 fn project_key() -> String {
     use sha2::{Digest, Sha256};
     let project = std::env::var_os("CARGO_MANIFEST_DIR")
@@ -129,9 +129,11 @@ fn project_key() -> String {
     // SAFETY: geteuid has no preconditions.
     hash.update(unsafe { libc::geteuid() }.to_le_bytes());
     hash.update(project.as_os_str().as_encoded_bytes());
-    if let Ok(bins) = crate::server::local::Binaries::find() {
-        hash.update(bins.bin_dir.as_os_str().as_encoded_bytes());
-        hash.update(bins.version.as_bytes());
+    // Which binaries, as far as the environment says (finding them runs
+    // `pg_config` and `postgres --version`: too slow for every test
+    // process).
+    if let Some(bin) = std::env::var_os("PGHARNESS_PG_BIN") {
+        hash.update(bin.as_encoded_bytes());
     }
     let digest = hash.finalize();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
