@@ -14,7 +14,9 @@ mod apply;
 mod check;
 mod cluster;
 mod fresh;
+mod fresh_shared;
 mod long_chain;
+mod matrix;
 mod process;
 mod properties;
 mod races;
@@ -23,7 +25,9 @@ mod report;
 mod seeds;
 mod shapes;
 mod shards;
+mod shared_server;
 mod synthetic;
+mod testmacro;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -44,7 +48,7 @@ use report::{Machine, Row, Run};
 pub struct Options {
     /// Fewer iterations and smaller sizes (under 3 minutes on 2 cores).
     pub quick: bool,
-    /// Only these rows (`1`..`7`); all when empty.
+    /// Only these rows (`1`..`9`; `1` includes `1p`); all when empty.
     pub rows: Vec<u32>,
     /// Where the JSON goes.
     pub out: PathBuf,
@@ -70,8 +74,8 @@ impl Options {
                             .trim()
                             .parse()
                             .with_context(|| format!("--rows: `{part}` is not a row number"))?;
-                        if !(1..=7).contains(&n) {
-                            bail!("--rows: there is no row {n} (rows are 1 to 7)");
+                        if !(1..=9).contains(&n) {
+                            bail!("--rows: there is no row {n} (rows are 1 to 9)");
                         }
                         options.rows.push(n);
                     }
@@ -272,6 +276,8 @@ async fn run(options: Options) -> Result<()> {
     if options.wants(1) {
         progress("1: fresh database at head vs create + replay");
         rows.push(fresh::measure(&bench).await);
+        progress("1p: fresh database at head from clones made ahead (shared server) vs on demand");
+        rows.push(fresh_shared::measure(&bench).await);
     }
     if options.wants(3) {
         progress("3: applying the sample chain vs psql -f");
@@ -298,6 +304,14 @@ async fn run(options: Options) -> Result<()> {
         rows.extend(long_chain::measure(&bench).await);
         progress("4s: 4 shards of a long synthetic chain vs the unsharded check");
         rows.push(shards::measure(&bench).await);
+    }
+    if options.wants(8) {
+        progress("8: cargo nextest run, #[pgharness::test] vs #[sqlx::test]");
+        rows.push(testmacro::measure(&bench).await);
+    }
+    if options.wants(9) {
+        progress("9: check on PostgreSQL 15, 17 and 18 at once vs one after another");
+        rows.push(matrix::measure(&bench).await);
     }
     bench.server.shutdown().await;
 

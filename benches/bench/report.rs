@@ -50,13 +50,17 @@ fn thousands(value: f64) -> String {
     out
 }
 
-/// A set of measurements: median, min, max of `n` samples.
+/// A set of measurements: median, min, max and 95th percentile of `n`
+/// samples.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
     pub unit: Unit,
     pub median: f64,
     pub min: f64,
     pub max: f64,
+    /// The 95th percentile (nearest rank: the smallest sample that at
+    /// least 95% of the samples do not exceed).
+    pub p95: f64,
     pub n: usize,
     pub samples: Vec<f64>,
 }
@@ -75,11 +79,13 @@ impl Figure {
         } else {
             (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
         };
+        let rank = (n * 95).div_ceil(100).max(1);
         Some(Figure {
             unit,
             median,
             min: sorted[0],
             max: sorted[n - 1],
+            p95: sorted[rank - 1],
             n,
             samples,
         })
@@ -91,6 +97,11 @@ impl Figure {
             Unit::Seconds,
             samples.iter().map(Duration::as_secs_f64).collect(),
         )
+    }
+
+    /// A value in this figure's unit: `1.23 ms`, `4,500 rows/s`.
+    pub fn format(&self, value: f64) -> String {
+        self.unit.format(value)
     }
 
     /// `12.3 ms (11.9–14.0, n=15)`: min and max in the median's scale.
