@@ -59,9 +59,6 @@ pub struct Harness {
     /// `app_templates[k]`: `templates[k]` with the chain tool's
     /// bookkeeping (see [`Harness::app_database_at`]).
     app_templates: Vec<OnceCell<String>>,
-    /// Whether the chain's tool keeps a history table (worked out once:
-    /// it reads and hashes every file).
-    has_bookkeeping: std::sync::OnceLock<bool>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -113,7 +110,6 @@ impl Harness {
             progress: Arc::default(),
             shared_key: None,
             app_templates: (0..=chain_len).map(|_| OnceCell::new()).collect(),
-            has_bookkeeping: std::sync::OnceLock::new(),
         }
     }
 
@@ -456,11 +452,10 @@ impl Harness {
             return Ok(name.clone());
         }
         let template = self.template(level).await?;
-        let has_bookkeeping = *self.has_bookkeeping.get_or_init(|| {
-            crate::chain::bookkeeping::bookkeeping_sql(&self.chain, self.chain.migrations.len())
-                .is_some()
-        });
-        if level == 0 || !has_bookkeeping {
+        // Every layout's tool keeps a history, written once something is
+        // applied (computing it reads and hashes every file: only when the
+        // template is built).
+        if level == 0 {
             return Ok(cell.get_or_init(|| async { template }).await.clone());
         }
         let build = || async {

@@ -566,3 +566,40 @@ fn progress_shows_on_a_terminal_only() {
     ]);
     assert!(!text(&out.stderr).contains("checks done"));
 }
+
+#[test]
+fn a_bad_version_list_exits_2_naming_where_it_is() {
+    let out = pgharness(&["--pg", "15,x", "list"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--pg: `x` is not a PostgreSQL major version"),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pgharness.toml");
+    std::fs::write(&config, "[server]\nversions = [\"15\", \"9\"]\n").unwrap();
+    let out = pgharness(&["-c", config.to_str().unwrap(), "list"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pgharness.toml")
+            && stderr.contains("server.versions: `9` is not a PostgreSQL major version"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // A matrix needs a server per version: one URL is one server.
+    let out = pgharness(&[
+        "--pg",
+        "15,17",
+        "--backend",
+        "url",
+        "--database-url",
+        "postgres://u:secret@127.0.0.1:1/db",
+        "check",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the url backend has one"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+}

@@ -105,11 +105,7 @@ pub struct ServerInfo {
 impl ServerInfo {
     /// The major (`15`).
     pub fn major(&self) -> u32 {
-        self.version
-            .split(['.', 'b', 'r'])
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
+        crate::server::major_of(&self.version)
     }
 }
 

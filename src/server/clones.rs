@@ -25,8 +25,17 @@ pub(crate) struct Clones {
     strategy: &'static str,
     /// The connection claims run on.
     claimer: Mutex<Option<Client>>,
-    /// The thread that makes replacements: template names to top up.
-    filler: Mutex<Option<mpsc::Sender<String>>>,
+    /// The thread that makes replacements and drops passed tests'
+    /// databases.
+    filler: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+/// Work for the filler thread.
+enum Job {
+    /// Make clones of this template until enough wait.
+    Fill(String),
+    /// Drop this database (a passed test's).
+    Drop(String),
 }
 
 impl std::fmt::Debug for Clones {
@@ -133,36 +142,62 @@ impl Clones {
 
     /// Asks the filler thread to top up `template`'s clones.
     fn refill(&self, template: &str) {
+        self.send(Job::Fill(template.to_string()));
+    }
+
+    /// Drops database `name` in the background; whether the thread took
+    /// it (if the process ends first, its exit cleanup drops it).
+    pub(crate) fn drop_later(&self, name: &str) -> bool {
+        self.send(Job::Drop(name.to_string()))
+    }
+
+    fn send(&self, job: Job) -> bool {
         let mut guard = self.filler.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            let (tx, rx) = mpsc::channel::<String>();
+            let (tx, rx) = mpsc::channel::<Job>();
             let target = self.target.clone();
             let strategy = self.strategy;
             let spawned = std::thread::Builder::new()
                 .name("pgharness-clones".into())
                 .spawn(move || fill(&target, strategy, &rx));
             if spawned.is_err() {
-                return;
+                return false;
             }
             *guard = Some(tx);
         }
-        if let Some(tx) = guard.as_ref() {
-            let _ = tx.send(template.to_string());
-        }
+        guard.as_ref().is_some_and(|tx| tx.send(job).is_ok())
     }
 }
 
-/// The filler thread: for each template asked for, makes clones until
-/// [`READY`] wait. One process fills a template at a time (an advisory
-/// lock); the others skip it.
-fn fill(target: &Target, strategy: &str, templates: &mpsc::Receiver<String>) {
+/// The filler thread: drops what it is given, and for each template asked
+/// for, makes clones until [`READY`] wait. One process fills a template at
+/// a time (an advisory lock); the others skip it.
+fn fill(target: &Target, strategy: &str, jobs: &mpsc::Receiver<Job>) {
     let mut client: Option<Client> = None;
-    while let Ok(template) = templates.recv() {
-        // Requests that piled up while a batch was made need no batch each.
-        let mut wanted = vec![template];
-        while let Ok(more) = templates.try_recv() {
-            if !wanted.contains(&more) {
-                wanted.push(more);
+    while let Ok(job) = jobs.recv() {
+        // Requests that piled up while a batch was made need no batch each;
+        // drops go first (a test is waiting for nothing, but disk is).
+        let mut drops = Vec::new();
+        let mut wanted = Vec::new();
+        for job in std::iter::once(job).chain(jobs.try_iter()) {
+            match job {
+                Job::Drop(name) => drops.push(name),
+                Job::Fill(template) if !wanted.contains(&template) => wanted.push(template),
+                Job::Fill(_) => {}
+            }
+        }
+        for name in drops {
+            if client.is_none() {
+                client = Client::connect(target).ok();
+            }
+            let Some(c) = client.as_mut() else { continue };
+            let sql = format!(
+                "drop database if exists {} with (force)",
+                super::quote_ident(&name)
+            );
+            if let Err(e) = c.execute(&sql) {
+                tracing::debug!("dropping {name}: {e}");
+                client = None;
             }
         }
         for template in wanted {

@@ -58,30 +58,9 @@ impl Binaries {
         Self::find_where(Some(major))
     }
 
-    /// Every major installed where [`Binaries::find`] looks, ascending.
-    pub fn installed_majors() -> Vec<u32> {
-        let mut majors: Vec<u32> = fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|m| Self::find_major(*m).is_ok())
-            .collect();
-        if let Ok(bins) = Self::find() {
-            majors.push(bins.major());
-        }
-        majors.sort_unstable();
-        majors.dedup();
-        majors
-    }
-
     /// The major version (`15`).
     pub fn major(&self) -> u32 {
-        self.version
-            .split(['.', 'b', 'r'])
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
+        super::major_of(&self.version)
     }
 
     fn find_where(major: Option<u32>) -> Result<Binaries, ServerError> {

@@ -511,7 +511,7 @@ impl Server {
             clones: match &backing {
                 Backing::Shared(lease) => Some(std::sync::Arc::new(clones::Clones::new(
                     lease.target("postgres"),
-                    major_version(&version_text),
+                    major_of(&version_text),
                 ))),
                 _ => None,
             },
@@ -531,7 +531,7 @@ impl Server {
 
     /// The major version (`15`).
     pub fn major_version(&self) -> u32 {
-        major_version(&self.version)
+        major_of(&self.version)
     }
 
     /// The admin URL, password masked.
@@ -658,6 +658,21 @@ impl Server {
         Ok(Some(self.database(&name)))
     }
 
+    /// Drops a database the harness created, in the background where the
+    /// server has a thread for it (a shared server's clones): nobody waits
+    /// for the files to go. Elsewhere, or when the thread is gone, as
+    /// [`Server::drop_database`]. A name the process has not forgotten is
+    /// dropped again at its exit if the thread did not get to it.
+    pub async fn drop_database_soon(&self, name: &str) -> Result<(), ServerError> {
+        if !name.starts_with(DATABASE_PREFIX) {
+            return Err(ServerError::NotOurs(name.to_string()));
+        }
+        match &self.clones {
+            Some(clones) if clones.drop_later(name) => Ok(()),
+            _ => self.drop_database(name).await,
+        }
+    }
+
     /// Drops a database the harness created (refuses any other name).
     pub async fn drop_database(&self, name: &str) -> Result<(), ServerError> {
         if !name.starts_with(DATABASE_PREFIX) {
@@ -773,7 +788,7 @@ impl Drop for Server {
 }
 
 /// The major of a version (`15.18` -> 15, `18beta1` -> 18).
-fn major_version(version: &str) -> u32 {
+pub fn major_of(version: &str) -> u32 {
     version
         .split(['.', 'b', 'r'])
         .next()

@@ -190,7 +190,7 @@ pub async fn finish_test(spec: &TestSpec, db: TestDatabase, passed: bool) {
     let keep_all = std::env::var("PGHARNESS_KEEP").is_ok_and(|v| v == "1");
     let server = db.harness.server();
     if passed && !keep_all {
-        if let Err(e) = server.drop_database(db.name()).await {
+        if let Err(e) = server.drop_database_soon(db.name()).await {
             eprintln!("pgharness: could not drop {}: {e}", db.name());
         }
         return;
