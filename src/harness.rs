@@ -428,14 +428,25 @@ impl Harness {
     /// database up to date. Checks never see these databases.
     pub async fn app_database_at(&self, version: Option<&str>) -> Result<Database, Error> {
         let level = self.level_of(version)?;
-        let template = self.app_template(level).await?;
-        if let Some(db) = self
-            .server
-            .ready_clone(&template, &label(&self.chain, level))
-            .await?
-        {
-            return Ok(db);
+        // On a shared server the template's name is known before anything
+        // is looked up: a clone made ahead is one statement away, and
+        // another process may have built every template already.
+        if let Some(key) = &self.shared_key {
+            let template = match level {
+                0 => shared_template_name(key, 0),
+                _ => shared_app_template_name(key, level),
+            };
+            if let Some(db) = self
+                .server
+                .ready_clone(&template, &label(&self.chain, level))
+                .await?
+            {
+                return Ok(db);
+            }
         }
+        let template = self.app_template(level).await?;
+        // The template exists now: clones of it can be made ahead.
+        self.server.make_clones_of(&template);
         let name = self.server.new_database_name(&label(&self.chain, level));
         Ok(self
             .server
@@ -480,7 +491,7 @@ impl Harness {
             .get_or_try_init(|| async {
                 match &self.shared_key {
                     Some(key) => {
-                        let shared = format!("{}app_{key}_{level}", crate::server::DATABASE_PREFIX);
+                        let shared = shared_app_template_name(key, level);
                         self.adopt_or_publish(&shared, (1 << 20) | level as u64, build())
                             .await
                     }
@@ -912,6 +923,12 @@ pub const TEMPLATE_STRIDE: usize = 8;
 /// The name of a shared template (see [`Harness::share_templates`]).
 fn shared_template_name(key: &str, level: usize) -> String {
     format!("{}tpl_{key}_{level}", crate::server::DATABASE_PREFIX)
+}
+
+/// The name of a shared template with the chain tool's bookkeeping (see
+/// [`Harness::app_database_at`]).
+fn shared_app_template_name(key: &str, level: usize) -> String {
+    format!("{}app_{key}_{level}", crate::server::DATABASE_PREFIX)
 }
 
 /// The advisory lock key of a shared template's build.

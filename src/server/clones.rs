@@ -141,7 +141,7 @@ impl Clones {
     }
 
     /// Asks the filler thread to top up `template`'s clones.
-    fn refill(&self, template: &str) {
+    pub(crate) fn refill(&self, template: &str) {
         self.send(Job::Fill(template.to_string()));
     }
 

@@ -658,6 +658,14 @@ impl Server {
         Ok(Some(self.database(&name)))
     }
 
+    /// Shared server: has clones of `template` made ahead in the
+    /// background (see [`clones`]); elsewhere nothing.
+    pub fn make_clones_of(&self, template: &str) {
+        if let Some(clones) = &self.clones {
+            clones.refill(template);
+        }
+    }
+
     /// Drops a database the harness created, in the background where the
     /// server has a thread for it (a shared server's clones): nobody waits
     /// for the files to go. Elsewhere, or when the thread is gone, as
