@@ -28,6 +28,9 @@ pub(crate) struct Clones {
     /// The thread that makes replacements and drops passed tests'
     /// databases.
     filler: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Databases the thread has sent a `DROP` for (the server finishes it
+    /// even if this process ends first): nothing left to drop at exit.
+    dropped: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 /// Work for the filler thread.
@@ -74,6 +77,7 @@ impl Clones {
             },
             claimer: Mutex::new(None),
             filler: Mutex::new(None),
+            dropped: std::sync::Arc::default(),
         }
     }
 
@@ -151,15 +155,25 @@ impl Clones {
         self.send(Job::Drop(name.to_string()))
     }
 
+    /// Whether the thread has dropped (or is dropping) `name`.
+    pub(crate) fn has_dropped(&self, name: &str) -> bool {
+        self.dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|n| n == name)
+    }
+
     fn send(&self, job: Job) -> bool {
         let mut guard = self.filler.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
             let (tx, rx) = mpsc::channel::<Job>();
             let target = self.target.clone();
             let strategy = self.strategy;
+            let dropped = self.dropped.clone();
             let spawned = std::thread::Builder::new()
                 .name("pgharness-clones".into())
-                .spawn(move || fill(&target, strategy, &rx));
+                .spawn(move || fill(&target, strategy, &rx, &dropped));
             if spawned.is_err() {
                 return false;
             }
@@ -172,7 +186,7 @@ impl Clones {
 /// The filler thread: drops what it is given, and for each template asked
 /// for, makes clones until [`READY`] wait. One process fills a template at
 /// a time (an advisory lock); the others skip it.
-fn fill(target: &Target, strategy: &str, jobs: &mpsc::Receiver<Job>) {
+fn fill(target: &Target, strategy: &str, jobs: &mpsc::Receiver<Job>, dropped: &Mutex<Vec<String>>) {
     let mut client: Option<Client> = None;
     while let Ok(job) = jobs.recv() {
         // Requests that piled up while a batch was made need no batch each;
@@ -195,8 +209,18 @@ fn fill(target: &Target, strategy: &str, jobs: &mpsc::Receiver<Job>) {
                 "drop database if exists {} with (force)",
                 super::quote_ident(&name)
             );
+            // Noted just before it is sent: once sent, the server finishes
+            // it even if this process ends first.
+            dropped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(name.clone());
             if let Err(e) = c.execute(&sql) {
                 tracing::debug!("dropping {name}: {e}");
+                dropped
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|n| n != &name);
                 client = None;
             }
         }

@@ -758,7 +758,10 @@ impl Server {
         match &self.backing {
             Backing::Local(local) => local.stop(),
             Backing::Shared(lease) => {
-                let names = self.take_created();
+                let mut names = self.take_created();
+                if let Some(clones) = &self.clones {
+                    names.retain(|n| !clones.has_dropped(n));
+                }
                 if !names.is_empty() {
                     cleanup::defer(cleanup::Leftover::Databases {
                         admin: Box::new(self.admin.clone()),
