@@ -151,6 +151,11 @@ async fn failed_tests_keep_their_database() {
 
     let (passed_db, stderr, ok) = run_child(false, false);
     assert!(ok, "{stderr}");
+    // Dropped in the background: the server may still be at it.
+    let started = std::time::Instant::now();
+    while exists(&passed_db).await && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(
         !exists(&passed_db).await,
         "a passed test's database is dropped"
