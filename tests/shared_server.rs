@@ -39,10 +39,21 @@ async fn child() {
     .fetch_all(&mut conn)
     .await
     .unwrap();
+    // Databases the process leaves to its exit: dropped then.
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        left.push(harness_left(&dir).await.name().to_string());
+    }
+    println!("left: {}", left.join(","));
     println!("started: {started}");
     println!("data: {data}");
     println!("templates: {}", templates.join(","));
     println!("tables: {}", tables.join(","));
+}
+
+async fn harness_left(dir: &str) -> pgharness::server::Database {
+    let harness = pgharness::testing::harness_for_dir(dir).await.unwrap();
+    harness.app_database_at(None).await.unwrap()
 }
 
 #[derive(Debug)]
@@ -51,6 +62,7 @@ struct Seen {
     data: String,
     templates: Vec<String>,
     tables: String,
+    left: Vec<String>,
 }
 
 fn run_child(project: &Path, linger: &str) -> Seen {
@@ -80,6 +92,7 @@ fn run_child(project: &Path, linger: &str) -> Seen {
         data: field("data"),
         templates: field("templates").split(',').map(str::to_string).collect(),
         tables: field("tables"),
+        left: field("left").split(',').map(str::to_string).collect(),
     }
 }
 
@@ -109,6 +122,13 @@ fn wait_gone(data: &str, within: Duration) -> Duration {
     started.elapsed()
 }
 
+/// The port of the server whose data dir is `data` (line 4 of
+/// postmaster.pid).
+fn port(data: &str) -> String {
+    let text = std::fs::read_to_string(Path::new(data).join("postmaster.pid")).unwrap();
+    text.lines().nth(3).unwrap().trim().to_string()
+}
+
 fn postmaster_pid(data: &str) -> i32 {
     let text = std::fs::read_to_string(Path::new(data).join("postmaster.pid")).unwrap();
     text.lines().next().unwrap().trim().parse().unwrap()
@@ -129,6 +149,34 @@ fn test_processes_share_one_server_and_its_templates() {
         "the second process built no template of its own"
     );
     assert_eq!(first.tables, "a,b");
+    // What the first process left to its exit is gone (the drops run on
+    // after it; the second process saw the server meanwhile).
+    let names = first.left.join("','");
+    let left_query = format!("select count(*) from pg_database where datname in ('{names}')");
+    let started = Instant::now();
+    loop {
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                &first.data.replace("/data", ""),
+                "-p",
+                &port(&first.data),
+            ])
+            .args(["-U", "postgres", "-d", "postgres", "-Atc", &left_query])
+            .output()
+            .unwrap();
+        let count = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if count == "0" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the databases the first process left are still there ({count} of {:?}): {}",
+            first.left,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // A changed migration: new templates, with the change.
     let up = project.path().join("migrations/0002_b.up.sql");

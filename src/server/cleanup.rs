@@ -38,6 +38,12 @@ pub(crate) enum Leftover {
     },
     /// A container the run started.
     Container { id: String },
+    /// Databases on a server of ours that outlives the process (a shared
+    /// local server): their `DROP`s are sent, not waited for.
+    SharedDatabases {
+        target: exit_client::Target,
+        names: Vec<String>,
+    },
 }
 
 static PENDING: Mutex<Vec<Leftover>> = Mutex::new(Vec::new());
@@ -74,6 +80,11 @@ pub async fn finish() {
                     admin, names, undo, ..
                 } => super::clean_url(admin, names, undo).await,
                 Leftover::Container { id } => super::docker::remove(id).await,
+                Leftover::SharedDatabases { target, names } => {
+                    if let Err(e) = drop_detached(target, names) {
+                        tracing::warn!("dropping the run's databases: {e}");
+                    }
+                }
             }
         }
     };
@@ -101,6 +112,7 @@ pub(crate) fn run_now() {
                 undo,
             } => clean_url_now(admin, url, &super::cleanup_statements(names, undo)),
             Leftover::Container { id } => super::docker::remove_now(id),
+            Leftover::SharedDatabases { target, names } => drop_detached(target, names),
         };
         if let Err(e) = done {
             // stderr may be closed at exit; a failed write is fine.
@@ -111,6 +123,21 @@ pub(crate) fn run_now() {
             );
         }
     }
+}
+
+/// Sends a `DROP DATABASE` for each of `names` and goes on without
+/// waiting for them (a shared server is ours: nothing else depends on it).
+/// One connection each: a backend whose client has gone ends when it
+/// answers its first statement, so a second one on it would never run.
+fn drop_detached(target: &exit_client::Target, names: &[String]) -> Result<(), String> {
+    for name in names {
+        let sql = format!(
+            "drop database if exists {} with (force)",
+            super::quote_ident(name)
+        );
+        exit_client::Client::connect(target)?.send_then_close(&[sql])?;
+    }
+    Ok(())
 }
 
 /// Runs the cleanup `statements` without a runtime.

@@ -111,6 +111,18 @@ impl Client {
         }
     }
 
+    /// Sends `statements` (each its own query) and says goodbye without
+    /// waiting: the server runs them in order after this process has gone
+    /// on (a `DROP DATABASE` nobody needs to wait for).
+    pub(crate) fn send_then_close(mut self, statements: &[String]) -> Result<(), String> {
+        for sql in statements {
+            let mut body = sql.as_bytes().to_vec();
+            body.push(0);
+            self.send(b'Q', &body)?;
+        }
+        self.send(b'X', &[])
+    }
+
     /// Says goodbye (the server ends the session without logging an
     /// unexpected EOF).
     pub(crate) fn close(mut self) {

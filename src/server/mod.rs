@@ -763,11 +763,9 @@ impl Server {
                     names.retain(|n| !clones.has_dropped(n));
                 }
                 if !names.is_empty() {
-                    cleanup::defer(cleanup::Leftover::Databases {
-                        admin: Box::new(self.admin.clone()),
-                        url: lease.url("postgres"),
+                    cleanup::defer(cleanup::Leftover::SharedDatabases {
+                        target: lease.target("postgres"),
                         names,
-                        undo: Vec::new(),
                     });
                 }
             }
