@@ -481,22 +481,34 @@ impl Server {
         url: String,
         backing: Backing,
     ) -> Result<Server, ServerError> {
-        let mut conn = connect(&admin, &url).await?;
-        let version: String = sqlx::query_scalar("show server_version")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|source| ServerError::Sql {
-                what: "reading the server version".into(),
-                source,
-            })?;
+        // A shared server's version is in its state file: no connection
+        // on every test process's start for it.
+        let known = match &backing {
+            Backing::Shared(lease) => lease.version().map(str::to_string),
+            _ => None,
+        };
+        let version = match known {
+            Some(version) => version,
+            None => {
+                let mut conn = connect(&admin, &url).await?;
+                let version: String = sqlx::query_scalar("show server_version")
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|source| ServerError::Sql {
+                        what: "reading the server version".into(),
+                        source,
+                    })?;
+                if kind == BackendKind::Url {
+                    // Alone on the server while roles may be dropped (see
+                    // `Server::global_lock`); released with the connection.
+                    lock(&mut conn, GLOBAL_LOCK_EXCLUSIVE).await?;
+                    naming::reap_databases(&mut conn).await?;
+                }
+                let _ = conn.close().await;
+                version
+            }
+        };
         let names = naming::Names::new();
-        if kind == BackendKind::Url {
-            // Alone on the server while roles may be dropped (see
-            // `Server::global_lock`); released with the connection.
-            lock(&mut conn, GLOBAL_LOCK_EXCLUSIVE).await?;
-            naming::reap_databases(&mut conn).await?;
-        }
-        let _ = conn.close().await;
         let version = version.split_whitespace().next().unwrap_or("").to_string();
         let version_text = version.clone();
         Ok(Server {

@@ -48,6 +48,8 @@ pub(crate) struct SharedLocal {
     run_dir: PathBuf,
     port: u16,
     password: String,
+    /// `show server_version`, read once when the server started.
+    version: Option<String>,
 }
 
 impl std::fmt::Debug for SharedLocal {
@@ -64,6 +66,7 @@ struct State {
     run_dir: PathBuf,
     port: u16,
     password: String,
+    version: Option<String>,
 }
 
 impl SharedLocal {
@@ -80,7 +83,8 @@ impl SharedLocal {
         let state = match read_state(&state_path).filter(answers) {
             Some(state) => state,
             None => {
-                let state = start_server(&dir)?;
+                let mut state = start_server(&dir)?;
+                state.version = server_version(&state);
                 write_state(&state_path, &state)?;
                 state
             }
@@ -91,7 +95,13 @@ impl SharedLocal {
             run_dir: state.run_dir,
             port: state.port,
             password: state.password,
+            version: state.version,
         })
+    }
+
+    /// The server's version, when the state file has it.
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// Connection options for database `db`, through the private socket.
@@ -182,20 +192,37 @@ fn read_state(path: &Path) -> Option<State> {
         run_dir: PathBuf::from(lines.next()?),
         port: lines.next()?.parse().ok()?,
         password: lines.next()?.to_string(),
+        version: lines.next().map(str::to_string).filter(|v| !v.is_empty()),
     })
 }
 
 fn write_state(path: &Path, state: &State) -> Result<(), ServerError> {
     let tmp = path.with_extension("tmp");
     let text = format!(
-        "{}\n{}\n{}\n",
+        "{}\n{}\n{}\n{}\n",
         state.run_dir.display(),
         state.port,
-        state.password
+        state.password,
+        state.version.as_deref().unwrap_or("")
     );
     fs::write(&tmp, text).map_err(io_err(format!("writing {}", tmp.display())))?;
     let _ = fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600));
     fs::rename(&tmp, path).map_err(io_err(format!("writing {}", path.display())))
+}
+
+/// `show server_version` (its first word) of the server `state` names.
+fn server_version(state: &State) -> Option<String> {
+    let target = exit_client::Target {
+        host: state.run_dir.to_string_lossy().into_owned(),
+        port: state.port,
+        user: "postgres".into(),
+        password: None,
+        database: "postgres".into(),
+    };
+    let mut client = exit_client::Client::connect(&target).ok()?;
+    let version = client.query_first("show server_version").ok().flatten();
+    client.close();
+    version.and_then(|v| v.split_whitespace().next().map(str::to_string))
 }
 
 /// Whether the server `state` names is up and answers.
@@ -244,6 +271,7 @@ fn start_server(dir: &Path) -> Result<State, ServerError> {
                         run_dir: run_dir.clone(),
                         port,
                         password: cluster.password.clone(),
+                        version: None,
                     });
                 }
                 Err(Some(message)) if message.contains("could not bind") => {
@@ -334,6 +362,7 @@ fn wait_ready(run_dir: &Path, port: u16, pid: u32, log: &Path) -> Result<(), Opt
         run_dir: run_dir.to_path_buf(),
         port,
         password: String::new(),
+        version: None,
     };
     while Instant::now() < deadline {
         if answers(&state) {
