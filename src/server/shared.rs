@@ -210,16 +210,21 @@ fn write_state(path: &Path, state: &State) -> Result<(), ServerError> {
     fs::rename(&tmp, path).map_err(io_err(format!("writing {}", path.display())))
 }
 
-/// `show server_version` (its first word) of the server `state` names.
-fn server_version(state: &State) -> Option<String> {
-    let target = exit_client::Target {
+/// Where a synchronous client reaches the admin database of the server
+/// `state` names (its private socket; local connections are trusted).
+fn admin_target(state: &State) -> exit_client::Target {
+    exit_client::Target {
         host: state.run_dir.to_string_lossy().into_owned(),
         port: state.port,
         user: "postgres".into(),
         password: None,
         database: "postgres".into(),
-    };
-    let mut client = exit_client::Client::connect(&target).ok()?;
+    }
+}
+
+/// `show server_version` (its first word) of the server `state` names.
+fn server_version(state: &State) -> Option<String> {
+    let mut client = exit_client::Client::connect(&admin_target(state)).ok()?;
     let version = client.query_first("show server_version").ok().flatten();
     client.close();
     version.and_then(|v| v.split_whitespace().next().map(str::to_string))
@@ -227,14 +232,7 @@ fn server_version(state: &State) -> Option<String> {
 
 /// Whether the server `state` names is up and answers.
 fn answers(state: &State) -> bool {
-    let target = exit_client::Target {
-        host: state.run_dir.to_string_lossy().into_owned(),
-        port: state.port,
-        user: "postgres".into(),
-        password: None,
-        database: "postgres".into(),
-    };
-    match exit_client::Client::connect(&target) {
+    match exit_client::Client::connect(&admin_target(state)) {
         Ok(mut client) => {
             let ok = client.execute("select 1").is_ok();
             client.close();
