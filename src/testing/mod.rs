@@ -165,19 +165,46 @@ pub async fn harness(path: impl AsRef<Path>) -> Result<Arc<Harness>, Error> {
 /// made on first use.
 async fn cached(key: HarnessKey, config: Config) -> Result<Arc<Harness>, Error> {
     use sha2::{Digest, Sha256};
-    let chain = config.migrations.discover()?;
+    // The files' sizes and modification times, not their contents: a call
+    // per test reads no migration, and an edited one still gets a new harness.
     let mut hash = Sha256::new();
     hash.update(format!("{config:?}"));
-    hash.update(format!("{chain:?}"));
+    hash_tree(&mut hash, &config.migrations.dir);
     let contents: String = hash.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     cached_cell((key, contents), || async {
+        let chain = config.migrations.discover()?;
         let server = shared_server().await?;
         Ok(Arc::new(on_shared_server(config, chain, server)))
     })
     .await
+}
+
+/// Feeds every entry under `dir` (path, size, modification time) to `hash`,
+/// in name order.
+fn hash_tree(hash: &mut sha2::Sha256, dir: &Path) {
+    use sha2::Digest;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let Ok(meta) = entry.metadata() else { continue };
+        hash.update(entry.path().as_os_str().as_encoded_bytes());
+        hash.update(meta.len().to_le_bytes());
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        hash.update(modified.to_le_bytes());
+        if meta.is_dir() {
+            hash_tree(hash, &entry.path());
+        }
+    }
 }
 
 /// The harness cached under `key`, made by `make` on first use.
