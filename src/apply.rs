@@ -104,12 +104,48 @@ pub struct Watchdog<'a> {
     pub stop: Box<dyn Fn() -> LocalBoxFuture<'a, ()> + 'a>,
 }
 
-/// Runs `stmt` under `watchdog`, if any.
+/// What one statement of a script did, for a [`StatementObserver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementOutcome {
+    /// Rows the statement inserted, updated, deleted or copied (0 for DDL).
+    pub rows: u64,
+    /// How long the statement took, as the client saw it.
+    pub elapsed: Duration,
+    /// Whether a transaction block was open when the statement ended (the
+    /// locks it took are still held).
+    pub in_transaction: bool,
+}
+
+/// Watches a script's statements as they run (`impact` reads the locks and
+/// rewrites of each). The script is still run by the one function that
+/// applies scripts; the observer only looks.
+pub trait StatementObserver {
+    /// Runs beside a statement that runs outside a transaction block (its
+    /// locks are gone by the time it ends), on a connection of the
+    /// observer's own; `None` to watch nothing. The future need not end:
+    /// it is dropped when the statement ends.
+    fn during<'a>(&'a mut self, index: usize) -> Option<LocalBoxFuture<'a, ()>>;
+    /// Runs after statement `index` succeeded, on the script's connection
+    /// (inside the script's transaction while `outcome.in_transaction`).
+    /// An error here is the observer's, reported as the statement's.
+    fn after<'a>(
+        &'a mut self,
+        conn: &'a mut PgConnection,
+        index: usize,
+        stmt: &'a statement::Statement<'a>,
+        outcome: StatementOutcome,
+    ) -> LocalBoxFuture<'a, Result<(), sqlx::Error>>;
+    /// The transaction the harness opened around the script committed,
+    /// taking `elapsed`.
+    fn committed(&mut self, elapsed: Duration);
+}
+
+/// Runs `stmt` under `watchdog`, if any; returns the rows it affected.
 async fn run_watched(
     conn: &mut PgConnection,
     stmt: &statement::Statement<'_>,
     watchdog: Option<&Watchdog<'_>>,
-) -> Result<(), Watched> {
+) -> Result<u64, Watched> {
     let Some(w) = watchdog else {
         return run_statement(conn, stmt).await.map_err(Watched::Sql);
     };
@@ -178,6 +214,17 @@ pub async fn apply_script_watched(
     layout: Layout,
     watchdog: Option<&Watchdog<'_>>,
 ) -> Result<ApplyStats, ApplyError> {
+    apply_script_observed(conn, script, layout, watchdog, None).await
+}
+
+/// [`apply_script_watched`] with each statement shown to `observer`.
+pub async fn apply_script_observed(
+    conn: &mut PgConnection,
+    script: &Script,
+    layout: Layout,
+    watchdog: Option<&Watchdog<'_>>,
+    mut observer: Option<&mut dyn StatementObserver>,
+) -> Result<ApplyStats, ApplyError> {
     let statements = statement::split(&script.sql);
     let own_transaction = statements
         .iter()
@@ -188,8 +235,43 @@ pub async fn apply_script_watched(
             .await
             .map_err(|e| to_apply_error(script, None, e, layout))?;
     }
-    for stmt in &statements {
-        if let Err(e) = run_watched(conn, stmt, watchdog).await {
+    // Whether a transaction block is open (the script's own, or ours).
+    let mut in_transaction = wrap;
+    for (index, stmt) in statements.iter().enumerate() {
+        let started = std::time::Instant::now();
+        let ran = match observer.as_mut() {
+            Some(o) if !in_transaction => match o.during(index) {
+                Some(watch) => {
+                    let run = run_watched(conn, stmt, watchdog);
+                    tokio::pin!(run);
+                    tokio::select! {
+                        ran = &mut run => ran,
+                        () = watch => run.await,
+                    }
+                }
+                None => run_watched(conn, stmt, watchdog).await,
+            },
+            _ => run_watched(conn, stmt, watchdog).await,
+        };
+        let elapsed = started.elapsed();
+        let observed = match (ran, observer.as_mut()) {
+            (Err(e), _) => Err(e),
+            (Ok(rows), Some(o)) => {
+                if own_transaction {
+                    in_transaction = transaction_open_after(stmt, in_transaction);
+                }
+                let outcome = StatementOutcome {
+                    rows,
+                    elapsed,
+                    in_transaction,
+                };
+                o.after(conn, index, stmt, outcome)
+                    .await
+                    .map_err(Watched::Sql)
+            }
+            (Ok(_), None) => Ok(()),
+        };
+        if let Err(e) = observed {
             let err = e.into_apply_error(script, stmt, layout);
             if (wrap || own_transaction) && !err.connection_lost {
                 // Leave the connection usable; the error is what matters.
@@ -214,13 +296,26 @@ pub async fn apply_script_watched(
         return Err(err);
     }
     if wrap {
+        let started = std::time::Instant::now();
         exec(conn, "commit")
             .await
             .map_err(|e| to_apply_error(script, None, e, layout))?;
+        if let Some(o) = observer {
+            o.committed(started.elapsed());
+        }
     }
     Ok(ApplyStats {
         statements: statements.len(),
     })
+}
+
+/// Whether a transaction block is open after `stmt` ran, given whether one
+/// was before (for scripts that manage their own).
+fn transaction_open_after(stmt: &statement::Statement<'_>, before: bool) -> bool {
+    if !stmt.is_transaction_control() {
+        return before;
+    }
+    matches!(stmt.keyword().as_str(), "begin" | "start")
 }
 
 /// Whether `script` can run inside a transaction the caller holds: it does
@@ -260,19 +355,22 @@ pub async fn apply_script_within(
 async fn run_statement(
     conn: &mut PgConnection,
     stmt: &statement::Statement<'_>,
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     if stmt.meta {
-        return Ok(());
+        return Ok(0);
     }
     let Some(data) = stmt.copy_data else {
-        return exec(conn, stmt.text).await;
+        return sqlx::raw_sql(stmt.text)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected());
     };
     let mut copy = conn.copy_in_raw(stmt.text).await?;
     if let Err(e) = copy.send(data.as_bytes()).await {
         let _ = copy.abort("the script's COPY data could not be sent").await;
         return Err(e);
     }
-    copy.finish().await.map(|_| ())
+    copy.finish().await
 }
 
 async fn exec(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {

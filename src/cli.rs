@@ -72,6 +72,9 @@ pub enum Format {
     /// JUnit XML, the Surefire/Jenkins schema (`check`; other commands
     /// print as `human`).
     Junit,
+    /// GitHub-flavoured Markdown for a pull-request comment (`impact`;
+    /// `check` refuses it, other commands print as `human`).
+    Markdown,
 }
 
 /// pgharness: fixtures, seeds and property tests for PostgreSQL migration chains.
@@ -100,7 +103,7 @@ pub struct Cli {
     /// (`15,17,18`; also `server.versions`).
     #[arg(long, global = true, value_delimiter = ',', value_name = "MAJORS")]
     pub pg: Vec<String>,
-    /// human|json|github|junit.
+    /// human|json|github|junit|markdown.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
     /// auto|always|never: color codes in the output (auto: on a terminal,
@@ -183,6 +186,25 @@ pub enum Command {
         /// Write the head schema as the approved snapshot.
         #[arg(long)]
         accept: bool,
+    },
+    /// Per-statement locks, rewrites and durations of each migration, on
+    /// a database at its previous version seeded to a profile's scale;
+    /// exit 1 on a finding at or above `impact.fail_on`.
+    Impact {
+        /// The seed profile giving the data's scale (default:
+        /// `impact.profile`, else `impact.rows` rows in every table).
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+        /// Only this migration (version, name or `<version>_<name>`).
+        #[arg(long, value_name = "VERSION")]
+        migration: Option<String>,
+        /// Seed of the generator (default: the profile's, else 1).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// warning|error|never: findings at or above it fail the run
+        /// (default: `impact.fail_on`, else error).
+        #[arg(long, value_name = "SEVERITY")]
+        fail_on: Option<String>,
     },
     /// Work with check reports.
     Report {
@@ -341,6 +363,12 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             partition,
             timings,
         } => {
+            if cli.format == Format::Markdown {
+                return Err(Error::Input(
+                    "--format markdown is for `impact`; check prints human, json, junit or github"
+                        .into(),
+                ));
+            }
             let (properties, files) = select_properties(only, skip)?;
             if *cases == Some(0) {
                 return Err(Error::Input(
@@ -394,6 +422,22 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             );
             Ok(print_report(&cli, &report))
         }
+        Command::Impact {
+            profile,
+            migration,
+            seed,
+            fail_on,
+        } => {
+            run_impact(
+                &cli,
+                config,
+                profile.as_deref(),
+                migration.clone(),
+                *seed,
+                fail_on.as_deref(),
+            )
+            .await
+        }
         Command::Seed {
             profile,
             seed,
@@ -411,7 +455,9 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                     "{}",
                     serde_json::to_string_pretty(&snapshot).unwrap_or_default()
                 ),
-                Format::Human | Format::Github | Format::Junit => out!("{}", snapshot.render()),
+                Format::Human | Format::Github | Format::Junit | Format::Markdown => {
+                    out!("{}", snapshot.render())
+                }
             }
             Ok(0)
         }
@@ -506,6 +552,58 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
 }
 
 /// `seed`: exactly one of --out, --database-url, --serve.
+async fn run_impact(
+    cli: &Cli,
+    mut config: Config,
+    profile: Option<&Path>,
+    migration: Option<String>,
+    seed: Option<u64>,
+    fail_on: Option<&str>,
+) -> Result<i32, Error> {
+    if !config.server.versions.is_empty() {
+        return Err(Error::Input(
+            "impact --pg: impact runs on one server; give one version with --backend and PGHARNESS_PG_BIN, or run it once per version".into(),
+        ));
+    }
+    if let Some(level) = fail_on {
+        config.impact.fail_on = match level {
+            "warning" => crate::config::FailOn::Warning,
+            "error" => crate::config::FailOn::Error,
+            "never" => crate::config::FailOn::Never,
+            other => {
+                return Err(Error::Input(format!(
+                    "--fail-on: expected warning, error or never, found `{other}`"
+                )))
+            }
+        };
+    }
+    let profile = match profile
+        .map(Path::to_path_buf)
+        .or(config.impact.profile.clone())
+    {
+        Some(path) => Some(Profile::load(&path).map_err(|e| Error::Generate(Box::new(e)))?),
+        None => None,
+    };
+    let options = crate::impact::ImpactOptions {
+        profile,
+        migration,
+        seed,
+    };
+    let impact_config = config.impact.clone();
+    let harness = start(config).await?;
+    let result = crate::impact::run(&harness, &impact_config, &options).await;
+    harness.server().shutdown().await;
+    let report = result?;
+    match cli.format {
+        Format::Json => outln!("{}", report.to_json()),
+        Format::Markdown => out!("{}", crate::impact::Markdown(&report)),
+        Format::Human | Format::Github | Format::Junit => {
+            out!("{}", report.to_human(cli.color_stdout()))
+        }
+    }
+    Ok(if report.summary.failed { 1 } else { 0 })
+}
+
 async fn run_seed(
     cli: &Cli,
     config: Config,
@@ -601,7 +699,7 @@ fn print_report(cli: &Cli, report: &Report) -> i32 {
         Format::Json => outln!("{}", report.to_json()),
         Format::Github => out!("{}", report.to_github()),
         Format::Junit => out!("{}", report.to_junit()),
-        Format::Human => out!("{}", report.to_human(cli.color_stdout())),
+        Format::Human | Format::Markdown => out!("{}", report.to_human(cli.color_stdout())),
     }
     if report.passed() {
         0
@@ -870,7 +968,7 @@ fn print_list(chain: &Chain, format: Format) {
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
         }
-        Format::Human | Format::Github | Format::Junit => {
+        Format::Human | Format::Github | Format::Junit | Format::Markdown => {
             outln!(
                 "{} ({}, {} migrations)",
                 chain.dir.display(),

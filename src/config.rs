@@ -62,6 +62,8 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
     /// The round-trip property's settings.
     pub roundtrip: RoundtripConfig,
+    /// `impact`'s scale and thresholds.
+    pub impact: ImpactConfig,
 }
 
 /// Where the chain is and how it is laid out.
@@ -233,6 +235,59 @@ pub struct RoundtripConfig {
     pub require_down: bool,
 }
 
+/// `impact`'s settings (`[impact]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpactConfig {
+    /// The seed profile that gives the data its scale (`--profile`
+    /// overrides it).
+    pub profile: Option<PathBuf>,
+    /// Rows in every table when there is no profile.
+    pub rows: usize,
+    /// A lock that blocks reads or writes of a table with rows, held longer
+    /// than this many milliseconds (to the end of its transaction), is a
+    /// finding.
+    pub max_lock_ms: u64,
+    /// Findings at or above this severity make the run exit 1.
+    pub fail_on: FailOn,
+    /// Rules applied nowhere (a statement ignores one with a
+    /// `-- pgharness: ignore <rule>` comment).
+    pub ignore: Vec<String>,
+}
+
+impl Default for ImpactConfig {
+    fn default() -> ImpactConfig {
+        ImpactConfig {
+            profile: None,
+            rows: 10_000,
+            max_lock_ms: 200,
+            fail_on: FailOn::Error,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// Which findings of `impact` fail a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+    /// None: the report only.
+    Never,
+}
+
+/// The names of `impact`'s rules, as `[impact] ignore` and ignore comments
+/// write them.
+pub const IMPACT_RULES: [&str; 6] = [
+    "rewrite",
+    "blocking_index",
+    "validated_under_lock",
+    "long_lock",
+    "no_lock_timeout",
+    "fails_on_data",
+];
+
 /// A configuration file that cannot be used. Messages name the file and,
 /// where it applies, the line.
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +325,18 @@ struct FileConfig {
     idempotency: FileIdempotency,
     #[serde(default)]
     roundtrip: FileRoundtrip,
+    #[serde(default)]
+    impact: FileImpact,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileImpact {
+    profile: Option<PathBuf>,
+    rows: Option<usize>,
+    max_lock_ms: Option<u64>,
+    fail_on: Option<String>,
+    ignore: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -462,6 +529,37 @@ impl Config {
             roundtrip: RoundtripConfig {
                 strict_column_order: file.roundtrip.strict_column_order.unwrap_or(false),
                 require_down: file.roundtrip.require_down.unwrap_or(false),
+            },
+            impact: {
+                let defaults = ImpactConfig::default();
+                let impact = file.impact;
+                if impact.rows == Some(0) {
+                    return Err(invalid("impact.rows: give at least 1".into()));
+                }
+                let fail_on = match impact.fail_on.as_deref() {
+                    None | Some("error") => FailOn::Error,
+                    Some("warning") => FailOn::Warning,
+                    Some("never") => FailOn::Never,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "impact.fail_on: expected \"warning\", \"error\" or \"never\", found \"{other}\""
+                        )))
+                    }
+                };
+                let ignore = impact.ignore.unwrap_or_default();
+                if let Some(unknown) = ignore.iter().find(|r| !IMPACT_RULES.contains(&r.as_str())) {
+                    return Err(invalid(format!(
+                        "impact.ignore: no rule `{unknown}` (rules: {})",
+                        IMPACT_RULES.join(", ")
+                    )));
+                }
+                ImpactConfig {
+                    profile: impact.profile.map(|p| resolve(Some(p), "")),
+                    rows: impact.rows.unwrap_or(defaults.rows),
+                    max_lock_ms: impact.max_lock_ms.unwrap_or(defaults.max_lock_ms),
+                    fail_on,
+                    ignore,
+                }
             },
         })
     }

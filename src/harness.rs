@@ -812,15 +812,32 @@ impl Harness {
     /// the tool's per-migration callbacks around it (Flyway's
     /// `beforeEachMigrate` / `afterEachMigrate`).
     pub async fn apply_up(&self, conn: &mut PgConnection, index: usize) -> Result<(), Error> {
+        self.apply_up_observed(conn, index, None).await
+    }
+
+    /// [`Harness::apply_up`] with each statement of the up script shown to
+    /// `observer` (the callbacks around it are not).
+    pub async fn apply_up_observed(
+        &self,
+        conn: &mut PgConnection,
+        index: usize,
+        observer: Option<&mut dyn crate::apply::StatementObserver>,
+    ) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
         let callbacks = &self.chain.callbacks;
         let pid = Self::fresh_session(conn, migration).await?;
         self.apply_callbacks(conn, &callbacks.before_each, Some(index))
             .await?;
         let watchdog = self.watchdog(pid);
-        apply_script_watched(conn, &migration.up, self.chain.layout, Some(&watchdog))
-            .await
-            .map_err(|error| migration_error(migration, error))?;
+        crate::apply::apply_script_observed(
+            conn,
+            &migration.up,
+            self.chain.layout,
+            Some(&watchdog),
+            observer,
+        )
+        .await
+        .map_err(|error| migration_error(migration, error))?;
         self.apply_callbacks(conn, &callbacks.after_each, Some(index))
             .await
     }

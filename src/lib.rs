@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod generate;
 pub mod harness;
+pub mod impact;
 pub mod progress;
 pub mod properties;
 pub mod report;

@@ -297,6 +297,38 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl Profile {
+    /// The profile for an earlier version of the schema it was written for
+    /// (`impact` seeds each migration's previous version): tables, columns,
+    /// foreign keys and checks the schema does not have yet are left out.
+    pub fn restricted_to(&self, schema: &crate::schema::SchemaSnapshot) -> Profile {
+        use crate::schema::ConstraintKind;
+        let mut out = self.clone();
+        out.tables.retain_mut(|tp| {
+            let Some(name) = super::plan::resolve_table(schema, &tp.name) else {
+                return false;
+            };
+            let Some(table) = schema.tables.get(&name) else {
+                return false;
+            };
+            tp.columns
+                .retain(|c| table.columns.iter().any(|col| col.name == c.name));
+            tp.per_parent.retain(|pp| {
+                table.constraints.iter().any(|c| {
+                    c.kind == ConstraintKind::ForeignKey
+                        && (c.name == pp.key || c.columns.contains(&pp.key))
+                })
+            });
+            tp.assume_checks.retain(|(check, _)| {
+                table
+                    .constraints
+                    .iter()
+                    .any(|c| c.kind == ConstraintKind::Check && &c.name == check)
+            });
+            true
+        });
+        out
+    }
+
     /// Reads and parses the profile at `path`.
     pub fn load(path: &Path) -> Result<Profile, GenerateError> {
         let text =

@@ -1,0 +1,482 @@
+//! `pgharness impact`: what each migration would do to a production
+//! database, measured on one. For each migration, its up runs statement by
+//! statement on a database at the previous version holding data at a
+//! profile's scale (generated and loaded by `generate`), and the tracer
+//! (`trace`) records per statement the locks taken, what they block,
+//! rewrites, validations, index builds, rows and durations; `rules` turns
+//! that into findings with the safer pattern; `render` prints them.
+//!
+//! The walk: each migration is first traced on an empty clone of its
+//! previous version (cheap, and what lock tracers do). One that locks no
+//! relation that existed before needs no data: that trace is its report.
+//! The others run on a seeded database at their previous version: the one
+//! the walk holds when it is at that version and its data covers every
+//! table the migration touches, else a new clone seeded there (a table
+//! created after the walk's seeding is empty, and a migration that touches
+//! it must see it full). A traced migration commits, so the walk moves on.
+
+mod render;
+pub mod rules;
+pub mod trace;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use sqlx::PgConnection;
+
+use crate::config::ImpactConfig;
+use crate::generate::{default_seed, generate_on, Profile};
+use crate::properties::ServerInfo;
+use crate::schema::SchemaSnapshot;
+use crate::server::Database;
+use crate::{Error, Harness};
+
+pub use render::Markdown;
+pub use rules::{Finding, Severity};
+pub use trace::StatementTrace;
+
+/// What `impact` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ImpactOptions {
+    /// The profile giving the data's scale; `None`: `[impact] rows` in
+    /// every table.
+    pub profile: Option<Profile>,
+    /// Only this migration (a version, name or id).
+    pub migration: Option<String>,
+    /// Seed of the generator (default: the profile's).
+    pub seed: Option<u64>,
+}
+
+/// The report of an `impact` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImpactReport {
+    /// The chain's directory.
+    pub chain: PathBuf,
+    /// The server it ran on.
+    pub server: ServerInfo,
+    /// Where the data's scale came from (a profile, or rows per table).
+    pub scale: String,
+    /// The thresholds applied.
+    pub max_lock_ms: u64,
+    /// The severity that fails the run.
+    pub fail_on: &'static str,
+    /// Each traced migration, in chain order.
+    pub migrations: Vec<MigrationImpact>,
+    /// Each data set loaded.
+    pub seeding: Vec<Seeding>,
+    /// Wall time of the run, in seconds.
+    pub seconds: f64,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// The counts of a report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Migrations traced.
+    pub migrations: usize,
+    /// Migrations with at least one finding.
+    pub with_findings: usize,
+    /// Findings of severity error.
+    pub errors: usize,
+    /// Findings of severity warning.
+    pub warnings: usize,
+    /// Whether a finding reaches `fail_on` (exit 1).
+    pub failed: bool,
+}
+
+/// One data set the walk loaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Seeding {
+    /// The version it was loaded at (`<version>_<name>` of the last
+    /// migration applied, or `empty`).
+    pub at: String,
+    /// Rows loaded.
+    pub rows: usize,
+    /// Seconds to generate, load and vacuum them.
+    pub seconds: f64,
+}
+
+/// One migration's trace and findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationImpact {
+    /// `<version>_<name>`.
+    pub migration: String,
+    /// The up file.
+    pub file: PathBuf,
+    /// `seeded`: traced on data at the profile's scale; `empty`: it locks
+    /// no relation that existed before, so the trace on the empty database
+    /// is its report.
+    pub data: &'static str,
+    /// Its statements.
+    pub statements: Vec<StatementTrace>,
+    /// Milliseconds of the commit the harness sent (0 without one).
+    pub commit_ms: f64,
+    /// Milliseconds of the whole up.
+    pub duration_ms: f64,
+    /// The error that stopped it, `file:line:col: message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What would hurt.
+    pub findings: Vec<Finding>,
+}
+
+impl ImpactReport {
+    /// Whether a finding fails the run under `fail_on`.
+    pub fn fails(&self, config: &ImpactConfig) -> bool {
+        self.migrations
+            .iter()
+            .flat_map(|m| &m.findings)
+            .any(|f| f.severity.fails(config.fail_on))
+    }
+}
+
+/// The seeded database the walk is on.
+struct Walk {
+    db: Database,
+    conn: PgConnection,
+    /// Migrations applied.
+    level: usize,
+    /// Tables that existed when it was seeded (they hold the profile's
+    /// rows).
+    seeded: BTreeSet<String>,
+}
+
+/// Traces the chain's migrations (or `options.migration`) on data at the
+/// profile's scale.
+pub async fn run(
+    harness: &Harness,
+    config: &ImpactConfig,
+    options: &ImpactOptions,
+) -> Result<ImpactReport, Error> {
+    let started = Instant::now();
+    let chain = harness.chain();
+    let selected: Vec<usize> = match &options.migration {
+        Some(selector) => match chain.position(selector) {
+            Some(i) => vec![i],
+            None => return Err(Error::UnknownVersion(selector.clone())),
+        },
+        None => (0..chain.migrations.len()).collect(),
+    };
+    let profile = match &options.profile {
+        Some(p) => p.clone(),
+        None => Profile {
+            default_rows: config.rows,
+            on_limit: crate::generate::OnLimit::Cap,
+            ..Profile::default()
+        },
+    };
+    let scale = match &options.profile {
+        Some(p) => p.path.display().to_string(),
+        None => format!(
+            "{} rows in every table (impact.rows; give a profile with --profile or impact.profile)",
+            rules::thousands(config.rows as i64)
+        ),
+    };
+    let seed = options.seed.unwrap_or_else(|| default_seed(&profile));
+    let mut report = ImpactReport {
+        chain: chain.dir.clone(),
+        server: ServerInfo {
+            backend: harness.server().backend().name().to_string(),
+            version: harness.server().version().to_string(),
+        },
+        scale,
+        max_lock_ms: config.max_lock_ms,
+        fail_on: match config.fail_on {
+            crate::config::FailOn::Warning => "warning",
+            crate::config::FailOn::Error => "error",
+            crate::config::FailOn::Never => "never",
+        },
+        migrations: Vec::new(),
+        seeding: Vec::new(),
+        seconds: 0.0,
+        summary: Summary::default(),
+    };
+    let mut walk: Option<Walk> = None;
+    let result = walk_chain(
+        harness,
+        config,
+        &profile,
+        seed,
+        &selected,
+        &mut walk,
+        &mut report,
+    )
+    .await;
+    if let Some(w) = walk.take() {
+        let _ = sqlx::Connection::close(w.conn).await;
+        let _ = harness.drop_database(&w.db).await;
+    }
+    result?;
+    report.seconds = started.elapsed().as_secs_f64();
+    let all = || report.migrations.iter().flat_map(|m| &m.findings);
+    report.summary = Summary {
+        migrations: report.migrations.len(),
+        with_findings: report
+            .migrations
+            .iter()
+            .filter(|m| !m.findings.is_empty())
+            .count(),
+        errors: all().filter(|f| f.severity == Severity::Error).count(),
+        warnings: all().filter(|f| f.severity == Severity::Warning).count(),
+        failed: report.fails(config),
+    };
+    Ok(report)
+}
+
+async fn walk_chain(
+    harness: &Harness,
+    config: &ImpactConfig,
+    profile: &Profile,
+    seed: u64,
+    selected: &[usize],
+    walk: &mut Option<Walk>,
+    report: &mut ImpactReport,
+) -> Result<(), Error> {
+    let chain = harness.chain();
+    for &index in selected {
+        let migration = &chain.migrations[index];
+        // On the empty database first.
+        let db = harness.database_at_level(index).await?;
+        let mut conn = harness.connect(&db).await?;
+        let dry = trace_up(harness, &mut conn, index).await;
+        let _ = sqlx::Connection::close(conn).await;
+        let _ = harness.drop_database(&db).await;
+        let dry = dry?;
+        if let Some(error) = &dry.error {
+            // The chain stops here: nothing after it can be traced.
+            report.migrations.push(MigrationImpact {
+                error: Some(format!(
+                    "{error} (on an empty database: the chain does not apply)"
+                )),
+                ..dry.into_impact(migration, "empty", Vec::new())
+            });
+            break;
+        }
+        let touched: BTreeSet<String> = dry
+            .statements
+            .iter()
+            .flat_map(|s| &s.locks)
+            .filter(|l| l.existing && l.kind != "index" && l.kind != "view" && l.kind != "sequence")
+            .map(|l| l.relation.clone())
+            .collect();
+        if touched.is_empty() {
+            // Nothing that existed is touched: the data cannot change the
+            // trace. Keep the walk in step.
+            if let Some(w) = walk.as_mut().filter(|w| w.level == index) {
+                if harness.apply_up(&mut w.conn, index).await.is_ok() {
+                    w.level += 1;
+                }
+            }
+            let findings = rules::findings(&dry.statements, config);
+            report
+                .migrations
+                .push(dry.into_impact(migration, "empty", findings));
+            continue;
+        }
+        let usable = walk
+            .as_ref()
+            .is_some_and(|w| w.level == index && touched.is_subset(&w.seeded));
+        if !usable {
+            if let Some(w) = walk.take() {
+                let _ = sqlx::Connection::close(w.conn).await;
+                let _ = harness.drop_database(&w.db).await;
+            }
+            let (w, seeding) = seeded_walk(harness, profile, seed, index).await?;
+            report.seeding.push(seeding);
+            *walk = Some(w);
+        }
+        let Some(w) = walk.as_mut() else {
+            unreachable!("a walk was just made");
+        };
+        let traced = trace_up(harness, &mut w.conn, index).await?;
+        let mut findings = rules::findings(&traced.statements, config);
+        let failed = traced.error.clone();
+        if let Some(error) = &failed {
+            let line = traced
+                .error_line
+                .unwrap_or_else(|| traced.statements.last().map_or(1, |s| s.line));
+            let fails = rules::fails_on_data(line, error.clone());
+            if !config.ignore.iter().any(|r| r == "fails_on_data") {
+                findings.push(fails);
+            }
+        }
+        let mut impact = traced.into_impact(migration, "seeded", findings);
+        impact.error = failed;
+        report.migrations.push(impact);
+        if impact_failed(report) {
+            // The walk's transaction rolled back: it is still at `index`,
+            // but the next migration needs this one applied.
+            if let Some(w) = walk.take() {
+                let _ = sqlx::Connection::close(w.conn).await;
+                let _ = harness.drop_database(&w.db).await;
+            }
+        } else if let Some(w) = walk.as_mut() {
+            w.level += 1;
+        }
+    }
+    Ok(())
+}
+
+fn impact_failed(report: &ImpactReport) -> bool {
+    report.migrations.last().is_some_and(|m| m.error.is_some())
+}
+
+/// A clone at `level` seeded with `profile` (restricted to the tables and
+/// columns that exist there), vacuumed and analyzed as a live database
+/// would be.
+async fn seeded_walk(
+    harness: &Harness,
+    profile: &Profile,
+    seed: u64,
+    level: usize,
+) -> Result<(Walk, Seeding), Error> {
+    let started = Instant::now();
+    let db = harness.database_at_level(level).await?;
+    let seeded = async {
+        let mut conn = harness.connect(&db).await?;
+        let schema = SchemaSnapshot::capture(&mut conn).await?;
+        let profile = profile.restricted_to(&schema);
+        let (data, _) = generate_on(&mut conn, &schema, &profile, seed)
+            .await
+            .map_err(|e| Error::Generate(Box::new(e)))?;
+        data.load(&mut conn)
+            .await
+            .map_err(|e| Error::Generate(Box::new(e)))?;
+        sqlx::raw_sql("vacuum analyze")
+            .execute(&mut conn)
+            .await
+            .map_err(|source| crate::server::ServerError::Sql {
+                what: "vacuuming the seeded database".into(),
+                source,
+            })?;
+        let tables: BTreeSet<String> = schema
+            .tables
+            .keys()
+            .map(|q| format!("{}.{}", q.schema, q.name))
+            .collect();
+        Ok::<_, Error>((conn, data.row_counts().values().sum::<usize>(), tables))
+    }
+    .await;
+    let (conn, rows, tables) = match seeded {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = harness.drop_database(&db).await;
+            return Err(e);
+        }
+    };
+    let at = match level {
+        0 => "empty".to_string(),
+        l => harness.chain().migrations[l - 1].id(),
+    };
+    Ok((
+        Walk {
+            db,
+            conn,
+            level,
+            seeded: tables,
+        },
+        Seeding {
+            at,
+            rows,
+            seconds: started.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+/// One traced up.
+struct Traced {
+    statements: Vec<StatementTrace>,
+    commit_ms: f64,
+    error: Option<String>,
+    error_line: Option<usize>,
+}
+
+impl Traced {
+    fn into_impact(
+        self,
+        migration: &crate::chain::Migration,
+        data: &'static str,
+        findings: Vec<Finding>,
+    ) -> MigrationImpact {
+        let duration_ms =
+            self.statements.iter().map(|s| s.duration_ms).sum::<f64>() + self.commit_ms;
+        MigrationImpact {
+            migration: migration.id(),
+            file: migration.up.path.clone(),
+            data,
+            statements: self.statements,
+            commit_ms: self.commit_ms,
+            duration_ms,
+            error: self.error,
+            findings,
+        }
+    }
+}
+
+/// Runs migration `index`'s up on `conn` under the tracer.
+async fn trace_up(
+    harness: &Harness,
+    conn: &mut PgConnection,
+    index: usize,
+) -> Result<Traced, Error> {
+    let migration = &harness.chain().migrations[index];
+    let sql_error = |what: &str, source| crate::server::ServerError::Sql {
+        what: what.to_string(),
+        source,
+    };
+    // Tables a migration created earlier and filled have never been
+    // analyzed: their row counts would read as 0.
+    let unanalyzed: Vec<String> = sqlx::query_scalar(
+        "select format('%I.%I', n.nspname, c.relname) from pg_class c
+           join pg_namespace n on n.oid = c.relnamespace
+          where c.oid >= 16384 and c.relkind = 'r' and c.reltuples < 0
+            and n.nspname not like 'pg\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| sql_error("reading the tables' statistics", e))?;
+    if !unanalyzed.is_empty() {
+        sqlx::raw_sql(&format!("analyze {}", unanalyzed.join(", ")))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sql_error("analyzing tables", e))?;
+    }
+    let before = trace::Before::read(conn)
+        .await
+        .map_err(|e| sql_error("reading the relations before the migration", e))?;
+    // Statements outside a transaction block are watched from a second
+    // connection.
+    let monitor = if crate::apply::can_run_in_caller_transaction(&migration.up) {
+        None
+    } else {
+        let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| sql_error("reading the backend's process id", e))?;
+        let db_name: String = sqlx::query_scalar("select current_database()::text")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| sql_error("reading the database's name", e))?;
+        let db = harness.server().database(&db_name);
+        Some((harness.connect(&db).await?, pid))
+    };
+    let mut tracer = trace::Tracer::new(&migration.up, &before, monitor);
+    let applied = harness
+        .apply_up_observed(conn, index, Some(&mut tracer))
+        .await;
+    let (statements, commit) = tracer.close().await;
+    let (error, error_line) = match applied {
+        Ok(()) => (None, None),
+        Err(Error::Migration { error, .. }) => (Some(error.headline()), Some(error.line)),
+        Err(e) => return Err(e),
+    };
+    Ok(Traced {
+        statements,
+        commit_ms: commit.as_secs_f64() * 1000.0,
+        error,
+        error_line,
+    })
+}
