@@ -369,7 +369,27 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                         .into(),
                 ));
             }
-            let (properties, files) = select_properties(only, skip)?;
+            // `impact` is asked for by name only: it seeds data at scale.
+            let impact_asked = only.iter().any(|n| n.trim() == "impact");
+            let only: Vec<String> = only
+                .iter()
+                .filter(|n| n.trim() != "impact")
+                .cloned()
+                .collect();
+            let skip: Vec<String> = skip
+                .iter()
+                .filter(|n| n.trim() != "impact")
+                .cloned()
+                .collect();
+            if impact_asked && (partition.is_some() || !config.server.versions.is_empty()) {
+                return Err(Error::Input(
+                    "check --only impact runs on one server, unpartitioned: leave out --partition and --pg".into(),
+                ));
+            }
+            if impact_asked && only.is_empty() {
+                return check_impact_only(&cli, config, migration.clone(), *seed).await;
+            }
+            let (properties, files) = select_properties(&only, &skip)?;
             if *cases == Some(0) {
                 return Err(Error::Input(
                     "--cases 0: give at least 1 (a property checked on no data proves nothing)"
@@ -401,6 +421,7 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 let report = check_on_versions(&cli, config, &options).await?;
                 return Ok(print_report(&cli, &report));
             }
+            let config_impact = config.impact.clone();
             let harness = start(config).await?;
             // A line of progress for a person at a terminal.
             let display = (std::io::stderr().is_terminal() && !cli.quiet).then(|| {
@@ -409,9 +430,18 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                     harness.chain().migrations.len(),
                 )
             });
-            let outcome = check(&harness, &options).await;
+            let mut outcome = check(&harness, &options).await;
             if let Some(display) = display {
                 display.finish();
+            }
+            if impact_asked {
+                if let Ok(found) = outcome.as_mut() {
+                    let impact = impact_results(&harness, &config_impact, migration, *seed).await;
+                    match impact {
+                        Ok(results) => found.results.extend(results),
+                        Err(e) => outcome = Err(e),
+                    }
+                }
             }
             harness.server().shutdown().await;
             let report = Report::new(
@@ -552,6 +582,60 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
 }
 
 /// `seed`: exactly one of --out, --database-url, --serve.
+/// `check --only impact`: each migration's impact as a check result.
+async fn check_impact_only(
+    cli: &Cli,
+    config: Config,
+    migration: Option<String>,
+    seed: Option<u64>,
+) -> Result<i32, Error> {
+    let started = std::time::Instant::now();
+    let impact = config.impact.clone();
+    let harness = start(config).await?;
+    let results = impact_results(&harness, &impact, &migration, seed).await;
+    harness.server().shutdown().await;
+    let outcome = crate::properties::CheckOutcome {
+        results: results?,
+        elapsed: started.elapsed(),
+        cases: 0,
+        schedules: 0,
+        case_time: std::time::Duration::ZERO,
+        schedule_time: std::time::Duration::ZERO,
+        seed: seed.unwrap_or(0),
+    };
+    let report = Report::new(
+        harness.chain(),
+        harness.server(),
+        outcome,
+        &cli.rerun_prefix(),
+    );
+    Ok(print_report(cli, &report))
+}
+
+/// Runs `impact` with the configured profile; one result per migration.
+async fn impact_results(
+    harness: &Harness,
+    config: &crate::config::ImpactConfig,
+    migration: &Option<String>,
+    seed: Option<u64>,
+) -> Result<Vec<crate::properties::PropertyResult>, Error> {
+    let profile = match &config.profile {
+        Some(path) => Some(Profile::load(path).map_err(|e| Error::Generate(Box::new(e)))?),
+        None => None,
+    };
+    let options = crate::impact::ImpactOptions {
+        profile,
+        migration: migration.clone(),
+        seed,
+    };
+    let report = crate::impact::run(harness, config, &options).await?;
+    Ok(report
+        .migrations
+        .iter()
+        .map(|m| m.to_result(config))
+        .collect())
+}
+
 async fn run_impact(
     cli: &Cli,
     mut config: Config,

@@ -1413,6 +1413,16 @@ fn fix_unique(
         if let Some(v) = column_value(t, c, row, parent_created, ctx)? {
             row[c] = v;
         }
+        if attempt > 1 {
+            if let Value::Int(_) = &row[c] {
+                // The realistic range is used up: the type's own.
+                if matches!(t.columns[c].source, Source::Auto(_)) {
+                    if let Some(v) = super::realistic::wide_int(&t.columns[c], ctx.rng) {
+                        row[c] = v;
+                    }
+                }
+            }
+        }
         if attempt > 6 {
             if let Value::Text(s) = &row[c] {
                 *suffix_counter += 1;

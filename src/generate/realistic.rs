@@ -1002,6 +1002,27 @@ fn from_patterns(
     None
 }
 
+/// A value for an integer column whose realistic range is used up by a
+/// unique key (a plain `bigint primary key` at a million rows): drawn from
+/// the positive values its type and checks allow. `None` for other
+/// columns, and for checks it would have to follow further (`% k`).
+pub(crate) fn wide_int(c: &super::plan::ColPlan, rng: &mut SeedRng) -> Option<Value> {
+    let Base::Int(bits) = c.ty.base else {
+        return None;
+    };
+    if c.restriction.multiple_of.is_some() {
+        return None;
+    }
+    let tmax = match bits {
+        16 => i16::MAX as i64,
+        32 => i32::MAX as i64,
+        _ => 1_000_000_000_000,
+    };
+    let (lo, hi) = intersect(int_bounds(&c.restriction, 1, tmax), (1, tmax));
+    let v = Value::Int(rng.range_i64(lo, hi));
+    c.restriction.admits(&v).then_some(v)
+}
+
 fn intersect(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
     let lo = a.0.max(b.0);
     let hi = a.1.min(b.1);

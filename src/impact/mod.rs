@@ -262,7 +262,11 @@ async fn walk_chain(
             .filter(|l| l.existing && l.kind != "index" && l.kind != "view" && l.kind != "sequence")
             .map(|l| l.relation.clone())
             .collect();
-        if touched.is_empty() {
+        // Outside a transaction the locks are sampled, and a statement on
+        // an empty table ends before a sample: such a migration is always
+        // traced on data.
+        let sampled = !crate::apply::can_run_in_caller_transaction(&migration.up);
+        if touched.is_empty() && !sampled {
             // Nothing that existed is touched: the data cannot change the
             // trace. Keep the walk in step.
             if let Some(w) = walk.as_mut().filter(|w| w.level == index) {
@@ -479,4 +483,71 @@ async fn trace_up(
         error,
         error_line,
     })
+}
+
+impl MigrationImpact {
+    /// The migration's result in a `check` report (`check --only impact`):
+    /// it fails on a finding at or above `fail_on`.
+    pub fn to_result(&self, config: &ImpactConfig) -> crate::properties::PropertyResult {
+        use crate::properties::{Location, PropertyResult, Status};
+        let failing: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity.fails(config.fail_on))
+            .collect();
+        let first = failing.first().copied().or(self.findings.first());
+        let message = match (first, self.data) {
+            (Some(f), _) => format!(
+                "{} ({} at line {}){}",
+                f.message,
+                f.rule,
+                f.line,
+                match self.findings.len() {
+                    1 => String::new(),
+                    2 => "; 1 more finding".to_string(),
+                    n => format!("; {} more findings", n - 1),
+                }
+            ),
+            (None, "empty") => {
+                "locks nothing that existed before: checked on the empty database".to_string()
+            }
+            (None, _) => String::new(),
+        };
+        let diff = (!self.findings.is_empty()).then(|| {
+            self.findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} line {}: {}\n  safer: {}",
+                        f.severity.name(),
+                        f.rule,
+                        f.line,
+                        f.message,
+                        f.safer
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        PropertyResult {
+            property: "impact".to_string(),
+            target: self.migration.clone(),
+            status: if failing.is_empty() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            message,
+            diff,
+            location: first.map(|f| Location {
+                file: self.file.display().to_string(),
+                line: f.line,
+                col: 1,
+                sqlstate: None,
+            }),
+            rerun: (!failing.is_empty()).then(|| format!("impact --migration {}", self.migration)),
+            duration_us: Some((self.duration_ms * 1000.0) as u64),
+            server: None,
+        }
+    }
 }

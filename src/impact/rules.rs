@@ -67,6 +67,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
         let mut explained: Vec<&str> = Vec::new();
         for r in s.rewrites.iter().filter(|r| r.rows > 0) {
             explained.push(&r.relation);
+            explained.extend(r.indexes.iter().map(String::as_str));
             if off("rewrite") {
                 continue;
             }
@@ -87,7 +88,12 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
                 safer: safer.to_string(),
             });
         }
-        for b in s.index_builds.iter().filter(|b| b.rows > 0) {
+        // CONCURRENTLY builds under SHARE UPDATE EXCLUSIVE: writes go on.
+        for b in s
+            .index_builds
+            .iter()
+            .filter(|b| b.rows > 0 && strength(&b.table_lock) >= 5)
+        {
             explained.push(&b.table);
             if off("blocking_index") {
                 continue;
