@@ -148,6 +148,19 @@ fn at_a_million_orders_exactly_the_two_risky_migrations_are_reported() {
         ["0002_wider_quantity", "0003_orders_by_status"]
     );
     assert_eq!(report["summary"]["with_findings"], 2);
+    let errors = |m: &Value| -> Vec<String> {
+        m["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The rewrite checks the column's CHECK as it copies: not a separate
+    // validation.
+    assert_eq!(errors(rewrite), ["rewrite"], "{rewrite:#}");
+    assert_eq!(errors(index), ["blocking_index"], "{index:#}");
 }
 
 #[test]

@@ -43,6 +43,7 @@ impl ImpactReport {
                 s.seconds
             );
         }
+        let mut safer_shown: Vec<(&str, &str)> = Vec::new();
         for m in &self.migrations {
             let _ = writeln!(out);
             let _ = writeln!(
@@ -112,7 +113,10 @@ impl ImpactReport {
                     f.line,
                     f.message
                 );
-                let _ = writeln!(out, "          safer: {}", f.safer);
+                if !safer_shown.contains(&(f.rule, f.safer.as_str())) {
+                    safer_shown.push((f.rule, f.safer.as_str()));
+                    let _ = writeln!(out, "          safer: {}", f.safer);
+                }
             }
         }
         let _ = writeln!(out);
@@ -193,7 +197,7 @@ impl std::fmt::Display for Markdown<'_> {
                 let lock = s
                     .locks
                     .iter()
-                    .filter(|l| l.existing)
+                    .filter(|l| shown_lock(s, l))
                     .max_by_key(|l| strength(&l.mode));
                 writeln!(
                     f,
@@ -226,18 +230,32 @@ impl std::fmt::Display for Markdown<'_> {
         if !all.is_empty() {
             writeln!(f)?;
             writeln!(f, "<details><summary>Findings and safer patterns</summary>")?;
-            writeln!(f)?;
-            for (m, x) in all {
-                writeln!(
-                    f,
-                    "- **{}** `{}:{}` `{}`: {}. *Safer:* {}.",
-                    x.severity.name(),
-                    m.file.display(),
-                    x.line,
-                    x.rule,
-                    x.message,
-                    x.safer
-                )?;
+            // By rule, errors first: the safer pattern once per rule.
+            let mut rules: Vec<(&str, Severity)> = Vec::new();
+            for (_, x) in &all {
+                if !rules.iter().any(|(r, _)| *r == x.rule) {
+                    rules.push((x.rule, x.severity));
+                }
+            }
+            rules.sort_by_key(|(_, s)| std::cmp::Reverse(*s));
+            for (rule, severity) in rules {
+                let of_rule: Vec<&(&MigrationImpact, &super::Finding)> =
+                    all.iter().filter(|(_, x)| x.rule == rule).collect();
+                writeln!(f)?;
+                writeln!(f, "#### `{rule}` ({}, {})", severity.name(), of_rule.len())?;
+                writeln!(f)?;
+                let safer: Vec<&str> = {
+                    let mut v: Vec<&str> = of_rule.iter().map(|(_, x)| x.safer.as_str()).collect();
+                    v.dedup();
+                    v
+                };
+                for text in safer {
+                    writeln!(f, "*Safer:* {text}.")?;
+                }
+                writeln!(f)?;
+                for (m, x) in of_rule {
+                    writeln!(f, "- `{}:{}`: {}", m.file.display(), x.line, x.message)?;
+                }
             }
             writeln!(f)?;
             writeln!(f, "</details>")?;

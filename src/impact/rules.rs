@@ -98,21 +98,29 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
             if off("blocking_index") {
                 continue;
             }
-            let constraint = b.table_lock == "AccessExclusiveLock";
+            // ADD PRIMARY KEY / UNIQUE builds its index under ACCESS
+            // EXCLUSIVE; a CREATE INDEX after another ALTER in the same
+            // transaction runs under the lock that one took.
+            let lower = s.sql.to_ascii_lowercase();
+            let constraint = lower.trim_start().starts_with("alter table")
+                && (lower.contains("primary key") || lower.contains("unique"));
             out.push(Finding {
                 rule: "blocking_index",
                 severity: Severity::Error,
                 line: s.line,
                 relation: Some(b.table.clone()),
                 message: format!(
-                    "builds index {} on {} ({} rows) under {}: {} of the table wait {held}",
+                    "{} index {} on {} ({} rows) under {}: {} of the table wait {held}",
+                    if b.rebuilt { "rebuilds" } else { "builds" },
                     b.index,
                     b.table,
                     thousands(b.rows),
                     mode_name(&b.table_lock),
                     blocks(&b.table_lock)
                 ),
-                safer: if constraint {
+                safer: if b.rebuilt {
+                    "a type change that keeps the index's ordering reuses it; otherwise add a column of the new type with its index built CONCURRENTLY, backfill, and swap".to_string()
+                } else if constraint {
                     "CREATE UNIQUE INDEX CONCURRENTLY (in a migration without a transaction), then ALTER TABLE ... ADD CONSTRAINT ... USING INDEX".to_string()
                 } else {
                     "CREATE INDEX CONCURRENTLY, in a migration of its own without a transaction: writes go on while it builds".to_string()
@@ -120,6 +128,10 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
             });
         }
         for v in &s.validations {
+            // A rewrite checks the table's constraints as it copies it.
+            if s.rewrites.iter().any(|r| r.relation == v.relation) {
+                continue;
+            }
             explained.push(&v.relation);
             if off("validated_under_lock") {
                 continue;
@@ -221,7 +233,7 @@ pub fn fails_on_data(line: usize, message: String) -> Finding {
         line,
         relation: None,
         message: format!("fails on data at the profile's scale (it applies to an empty database): {message}"),
-        safer: "backfill or fix the rows first (an earlier migration, or an UPDATE before the statement), or give the new column a default".to_string(),
+        safer: "make the migration hold for the rows production can have (backfill or fix them first, give a new NOT NULL column a default); if production's rows cannot look like the generated ones, say how they look in the profile ([tables.<name>.columns.<column>])".to_string(),
     }
 }
 

@@ -39,8 +39,9 @@ pub(crate) struct Relation {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Before {
     pub relations: BTreeMap<i64, Relation>,
-    /// `(table, constraint)` of validated CHECK and FOREIGN KEY constraints.
-    pub validated: BTreeSet<(i64, String)>,
+    /// Validated CHECK and FOREIGN KEY constraints (by oid: one dropped
+    /// and added again under its name is a new one).
+    pub validated: BTreeSet<i64>,
     /// `(table, column)` of every column, and whether it is NOT NULL.
     pub columns: BTreeMap<(i64, String), bool>,
 }
@@ -74,13 +75,13 @@ impl Before {
             );
         }
         let rows = sqlx::query(
-            "select conrelid::int8, conname::text from pg_constraint
+            "select oid::int8 from pg_constraint
               where convalidated and contype in ('c', 'f') and conrelid >= 16384",
         )
         .fetch_all(&mut *conn)
         .await?;
         for row in rows {
-            before.validated.insert((row.try_get(0)?, row.try_get(1)?));
+            before.validated.insert(row.try_get(0)?);
         }
         let rows = sqlx::query(
             "select a.attrelid::int8, a.attname::text, a.attnotnull from pg_attribute a
@@ -157,6 +158,9 @@ pub struct IndexBuild {
     pub rows: i64,
     /// The lock held on the table while it was built.
     pub table_lock: String,
+    /// Whether it replaces an index of the same name (an ALTER TYPE
+    /// rebuilds the indexes on the column).
+    pub rebuilt: bool,
 }
 
 /// What one statement did.
@@ -210,9 +214,11 @@ pub(crate) struct Tracer<'a> {
     /// Locks the open transaction holds: `(relation, mode)`.
     held: BTreeSet<(i64, String)>,
     filenodes: BTreeMap<i64, i64>,
-    validated: BTreeSet<(i64, String)>,
+    validated: BTreeSet<i64>,
     not_null: BTreeSet<(i64, String)>,
     prev_end: usize,
+    /// Indexes this migration built, already reported.
+    indexes_seen: BTreeSet<i64>,
     pub statements: Vec<StatementTrace>,
     pub commit: Duration,
 }
@@ -242,6 +248,7 @@ impl<'a> Tracer<'a> {
                 .map(|(k, _)| k.clone())
                 .collect(),
             prev_end: 0,
+            indexes_seen: BTreeSet::new(),
             statements: Vec::new(),
             commit: Duration::ZERO,
         }
@@ -330,8 +337,18 @@ impl<'a> Tracer<'a> {
                     }
                 }
             }
-            if existing.is_none() && matches!(kind, 'i' | 'I') {
+            // An index built in this statement: new, on a table that
+            // existed, not seen before (its locks stay listed to the end of
+            // the transaction), and not one whose storage an ALTER TYPE
+            // kept (same relfilenode as the index it replaces).
+            if existing.is_none()
+                && matches!(kind, 'i' | 'I')
+                && !self.indexes_seen.contains(&oid)
+                && !filenode
+                    .is_some_and(|f| self.before.relations.values().any(|r| r.filenode == f))
+            {
                 if let Some(t) = table.filter(|t| self.before.relations.contains_key(t)) {
+                    self.indexes_seen.insert(oid);
                     new_indexes.push((name.clone(), t));
                 }
             }
@@ -408,7 +425,9 @@ impl<'a> Tracer<'a> {
             if rewritten_tables.contains(&table) {
                 continue; // rebuilt with its table
             }
+            let rebuilt = self.before.relations.values().any(|r| r.name == index);
             index_builds.push(IndexBuild {
+                rebuilt,
                 index,
                 table: self.before.relations[&table].name.clone(),
                 rows: self.before.relations[&table].rows,
@@ -466,10 +485,11 @@ impl<'a> Tracer<'a> {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(
-            "select conrelid::int8, conname::text, case contype when 'c' then 'CHECK' else 'FOREIGN KEY' end, null::bool
+            "select conrelid::int8, conname::text, case contype when 'c' then 'CHECK' else 'FOREIGN KEY' end,
+                    oid::int8
                from pg_constraint where convalidated and contype in ('c', 'f') and conrelid = any($1::int8[]::oid[])
              union all
-             select attrelid::int8, attname::text, null, attnotnull from pg_attribute
+             select attrelid::int8, attname::text, null, null from pg_attribute
               where attrelid = any($1::int8[]::oid[]) and attnum > 0 and not attisdropped and attnotnull",
         )
         .bind(&existing)
@@ -480,11 +500,13 @@ impl<'a> Tracer<'a> {
             let table: i64 = row.try_get(0)?;
             let name: String = row.try_get(1)?;
             let kind: Option<String> = row.try_get(2)?;
+            let constraint: Option<i64> = row.try_get(3)?;
             let rows_in = rows_of(self.before, table);
             let relation = self.before.relations[&table].name.clone();
             match kind {
                 Some(kind) => {
-                    if self.validated.insert((table, name.clone())) && rows_in > 0 {
+                    let new = constraint.is_some_and(|oid| self.validated.insert(oid));
+                    if new && rows_in > 0 {
                         found.push(Validation {
                             relation,
                             what: format!("{kind} constraint {name}"),
