@@ -438,3 +438,83 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(last.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+/// eugene's own traces of the same files on an empty database (recorded in
+/// `tests/fixtures/impact/eugene/`): every lock it reports on a relation of
+/// the chain is in pgharness' report, on the same statement.
+#[test]
+fn every_lock_eugene_reports_is_reported_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(&profile, "default_rows = 20\non_limit = \"cap\"\n").unwrap();
+    let profile = profile.display().to_string();
+    let risky_config = format!("{RISKY}/pgharness.toml");
+    for (name, args) in [
+        (
+            "sample",
+            vec!["--format", "json", "impact", "--profile", &profile],
+        ),
+        (
+            "risky",
+            vec![
+                "-c",
+                &risky_config,
+                "--format",
+                "json",
+                "impact",
+                "--profile",
+                &profile,
+            ],
+        ),
+    ] {
+        let out = run(&args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = json(&out);
+        let eugene: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                root().join(format!("tests/fixtures/impact/eugene/{name}.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut compared = 0;
+        for file in eugene.as_array().unwrap() {
+            let file_name = file["name"].as_str().unwrap();
+            let m = ours["migrations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["file"].as_str().unwrap().ends_with(file_name))
+                .unwrap_or_else(|| panic!("{name}: no {file_name} in our report"));
+            for statement in file["statements"].as_array().unwrap() {
+                let line = &statement["line_number"];
+                for lock in statement["new_locks_taken"].as_array().unwrap() {
+                    // System catalogs (pg_toast_2618 of pg_rewrite) are the
+                    // server's, not the chain's.
+                    if lock["schema"] != "public" {
+                        continue;
+                    }
+                    let relation = format!("public.{}", lock["object_name"].as_str().unwrap());
+                    let found = m["statements"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|s| &s["line"] == line)
+                        .flat_map(|s| s["locks"].as_array().unwrap())
+                        .any(|l| l["relation"] == relation.as_str() && l["mode"] == lock["mode"]);
+                    assert!(
+                        found,
+                        "{name}: eugene reports {} on {relation} at {file_name}:{line}; we do not:\n{m:#}",
+                        lock["mode"]
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 0, "{name}: nothing compared");
+    }
+}

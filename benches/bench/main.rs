@@ -15,6 +15,7 @@ mod check;
 mod cluster;
 mod fresh;
 mod fresh_shared;
+mod impact;
 mod long_chain;
 mod matrix;
 mod process;
@@ -48,7 +49,7 @@ use report::{Machine, Row, Run};
 pub struct Options {
     /// Fewer iterations and smaller sizes (under 3 minutes on 2 cores).
     pub quick: bool,
-    /// Only these rows (`1`..`9`; `1` includes `1p`); all when empty.
+    /// Only these rows (`1`..`10`; `1` includes `1p`); all when empty.
     pub rows: Vec<u32>,
     /// Where the JSON goes.
     pub out: PathBuf,
@@ -74,8 +75,8 @@ impl Options {
                             .trim()
                             .parse()
                             .with_context(|| format!("--rows: `{part}` is not a row number"))?;
-                        if !(1..=9).contains(&n) {
-                            bail!("--rows: there is no row {n} (rows are 1 to 9)");
+                        if !(1..=10).contains(&n) {
+                            bail!("--rows: there is no row {n} (rows are 1 to 10)");
                         }
                         options.rows.push(n);
                     }
@@ -312,6 +313,10 @@ async fn run(options: Options) -> Result<()> {
     if options.wants(9) {
         progress("9: check on PostgreSQL 15, 17 and 18 at once vs one after another");
         rows.push(matrix::measure(&bench).await);
+    }
+    if options.wants(10) {
+        progress("10: impact at production scale vs the same work with psql");
+        rows.extend(impact::measure(&bench).await);
     }
     bench.server.shutdown().await;
 

@@ -338,6 +338,20 @@ async fn seeded_walk(
     level: usize,
 ) -> Result<(Walk, Seeding), Error> {
     let started = Instant::now();
+    let at = match level {
+        0 => "the empty database".to_string(),
+        l => harness.chain().migrations[l - 1].id(),
+    };
+    tracing::info!("impact: seeding {at} for the next migration");
+    // Which version the data was for: a profile written for the head may
+    // not fill an earlier one (a table renamed along the chain).
+    let in_context = |e: crate::generate::GenerateError| {
+        Error::Input(format!(
+            "{}: seeding {at} (the version before {}): {e}",
+            profile.path.display(),
+            harness.chain().migrations[level].id()
+        ))
+    };
     let db = harness.database_at_level(level).await?;
     let seeded = async {
         let mut conn = harness.connect(&db).await?;
@@ -345,10 +359,8 @@ async fn seeded_walk(
         let profile = profile.restricted_to(&schema);
         let (data, _) = generate_on(&mut conn, &schema, &profile, seed)
             .await
-            .map_err(|e| Error::Generate(Box::new(e)))?;
-        data.load(&mut conn)
-            .await
-            .map_err(|e| Error::Generate(Box::new(e)))?;
+            .map_err(in_context)?;
+        data.load(&mut conn).await.map_err(in_context)?;
         sqlx::raw_sql("vacuum analyze")
             .execute(&mut conn)
             .await
@@ -371,10 +383,6 @@ async fn seeded_walk(
             return Err(e);
         }
     };
-    let at = match level {
-        0 => "empty".to_string(),
-        l => harness.chain().migrations[l - 1].id(),
-    };
     Ok((
         Walk {
             db,
@@ -383,7 +391,10 @@ async fn seeded_walk(
             seeded: tables,
         },
         Seeding {
-            at,
+            at: match level {
+                0 => "empty".to_string(),
+                _ => at,
+            },
             rows,
             seconds: started.elapsed().as_secs_f64(),
         },

@@ -264,10 +264,17 @@ impl std::fmt::Display for Markdown<'_> {
     }
 }
 
-/// A lock worth a line: on a relation that existed, and for an index only
-/// when its table is not listed (`REINDEX`).
+/// A lock worth a line: on a relation that existed, the strongest mode the
+/// statement took on it, and for an index only when no table is listed
+/// (`REINDEX`).
 fn shown_lock(s: &StatementTrace, l: &super::trace::LockTaken) -> bool {
-    l.existing && (l.kind != "index" || !s.locks.iter().any(|t| t.kind != "index" && t.existing))
+    let strongest = !s
+        .locks
+        .iter()
+        .any(|o| o.relation == l.relation && strength(&o.mode) > strength(&l.mode));
+    l.existing
+        && strongest
+        && (l.kind != "index" || !s.locks.iter().any(|t| t.kind != "index" && t.existing))
 }
 
 /// ` and its indexes a, b`.

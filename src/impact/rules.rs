@@ -196,7 +196,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
             .map(|l| l.relation.as_str())
             .collect();
         // Indexes only when no table is named (REINDEX).
-        let unguarded: Vec<&str> = if tables.is_empty() {
+        let mut unguarded: Vec<&str> = if tables.is_empty() {
             s.locks
                 .iter()
                 .filter(strong)
@@ -205,6 +205,8 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
         } else {
             tables
         };
+        unguarded.sort_unstable();
+        unguarded.dedup();
         if !unguarded.is_empty() && is_zero(&s.lock_timeout) && !off("no_lock_timeout") {
             let l = &s.locks[0];
             out.push(Finding {

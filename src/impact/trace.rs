@@ -100,7 +100,9 @@ impl Before {
     }
 }
 
-/// A lock a statement took.
+/// A lock a statement took: each (relation, mode) pair `pg_locks` shows
+/// that the transaction did not hold before, as PostgreSQL lists them (a
+/// statement can take several modes on one relation).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LockTaken {
     /// The relation (`schema.name`).
@@ -355,15 +357,6 @@ impl<'a> Tracer<'a> {
             if !self.held.insert((oid, mode.clone())) && outcome.in_transaction {
                 continue;
             }
-            // A weaker lock on a relation the transaction already holds
-            // more strongly is no news.
-            let already_stronger = self
-                .held
-                .iter()
-                .any(|(o, m)| *o == oid && strength(m) > strength(&mode));
-            if already_stronger && outcome.in_transaction {
-                continue;
-            }
             locks.push(LockTaken {
                 relation: name,
                 kind: kind_name(kind),
@@ -378,22 +371,6 @@ impl<'a> Tracer<'a> {
                 },
             });
         }
-        // One entry per relation: the strongest mode the statement took.
-        let mut strongest: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, lock) in locks.iter().enumerate() {
-            let keep = strongest
-                .get(&lock.relation)
-                .is_none_or(|&j| strength(&locks[j].mode) < strength(&lock.mode));
-            if keep {
-                strongest.insert(lock.relation.clone(), i);
-            }
-        }
-        let keep: BTreeSet<usize> = strongest.into_values().collect();
-        let mut i = 0;
-        locks.retain(|_| {
-            i += 1;
-            keep.contains(&(i - 1))
-        });
         // A table's rewrite rebuilds its indexes: one entry, naming them.
         let mut folded: Vec<Rewrite> = Vec::new();
         for r in rewrites {
