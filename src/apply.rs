@@ -338,11 +338,33 @@ pub async fn apply_script_within(
     layout: Layout,
     watchdog: Option<&Watchdog<'_>>,
 ) -> Result<ApplyStats, ApplyError> {
+    apply_script_within_observed(conn, script, layout, watchdog, None).await
+}
+
+/// [`apply_script_within`] with each statement shown to `observer`.
+pub async fn apply_script_within_observed(
+    conn: &mut PgConnection,
+    script: &Script,
+    layout: Layout,
+    watchdog: Option<&Watchdog<'_>>,
+    mut observer: Option<&mut dyn StatementObserver>,
+) -> Result<ApplyStats, ApplyError> {
     let statements = statement::split(&script.sql);
-    for stmt in &statements {
-        run_watched(conn, stmt, watchdog)
+    for (index, stmt) in statements.iter().enumerate() {
+        let started = std::time::Instant::now();
+        let rows = run_watched(conn, stmt, watchdog)
             .await
             .map_err(|e| e.into_apply_error(script, stmt, layout))?;
+        if let Some(o) = observer.as_mut() {
+            let outcome = StatementOutcome {
+                rows,
+                elapsed: started.elapsed(),
+                in_transaction: true,
+            };
+            o.after(conn, index, stmt, outcome)
+                .await
+                .map_err(|e| Watched::Sql(e).into_apply_error(script, stmt, layout))?;
+        }
     }
     Ok(ApplyStats {
         statements: statements.len(),

@@ -878,12 +878,29 @@ impl Harness {
         conn: &mut PgConnection,
         index: usize,
     ) -> Result<(), Error> {
+        self.apply_up_within_observed(conn, index, None).await
+    }
+
+    /// [`Harness::apply_up_within`] with each statement shown to
+    /// `observer`.
+    pub async fn apply_up_within_observed(
+        &self,
+        conn: &mut PgConnection,
+        index: usize,
+        observer: Option<&mut dyn crate::apply::StatementObserver>,
+    ) -> Result<(), Error> {
         let migration = &self.chain.migrations[index];
         let watchdog = self.watchdog(Self::fresh_session(conn, migration).await?);
-        crate::apply::apply_script_within(conn, &migration.up, self.chain.layout, Some(&watchdog))
-            .await
-            .map(|_| ())
-            .map_err(|error| migration_error(migration, error))
+        crate::apply::apply_script_within_observed(
+            conn,
+            &migration.up,
+            self.chain.layout,
+            Some(&watchdog),
+            observer,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|error| migration_error(migration, error))
     }
 
     /// Runs the down script of migration `index`; `Ok(false)` when it has

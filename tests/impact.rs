@@ -518,3 +518,57 @@ fn every_lock_eugene_reports_is_reported_too() {
         assert!(compared > 0, "{name}: nothing compared");
     }
 }
+
+/// A migration that creates a role: its template already made the role on
+/// the run's server, so it is traced on a private one, where it creates
+/// it once (and the trace on the empty database is rolled back).
+#[test]
+fn a_migration_that_creates_a_role_is_traced_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("0001_t.up.sql"),
+        "create table t (id bigint primary key, v integer);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("0002_role.up.sql"),
+        "create role impact_reporter nologin;\ngrant select on t to impact_reporter;\nalter table t add column c integer;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("0003_index.up.sql"),
+        "create index t_v_idx on t (v);\n",
+    )
+    .unwrap();
+    let config = dir.path().join("pgharness.toml");
+    std::fs::write(
+        &config,
+        "[migrations]\ndir = \"migrations\"\nlayout = \"sqlx\"\n[impact]\nrows = 2000\n",
+    )
+    .unwrap();
+    let out = pgharness()
+        .arg("-c")
+        .arg(&config)
+        .args(["--format", "json", "impact"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let role = migration(&report, "0002_role");
+    assert!(role.get("error").is_none(), "{role:#}");
+    assert_eq!(role["data"], "seeded");
+    assert!(locks(role).contains(&("public.t".into(), "AccessExclusiveLock".into(), 2000)));
+    let index = migration(&report, "0003_index");
+    assert_eq!(index["data"], "seeded");
+    assert!(
+        rules(index).contains(&"blocking_index".to_string()),
+        "{index:#}"
+    );
+}

@@ -195,20 +195,13 @@ pub async fn run(
         summary: Summary::default(),
     };
     let mut walk: Option<Walk> = None;
-    let result = walk_chain(
-        harness,
+    let run = Run {
         config,
-        &profile,
+        profile: &profile,
         seed,
-        &selected,
-        &mut walk,
-        &mut report,
-    )
-    .await;
-    if let Some(w) = walk.take() {
-        let _ = sqlx::Connection::close(w.conn).await;
-        let _ = harness.drop_database(&w.db).await;
-    }
+    };
+    let result = walk_chain(harness, &run, &selected, &mut walk, &mut report).await;
+    drop_walk(harness, &mut walk).await;
     result?;
     report.seconds = started.elapsed().as_secs_f64();
     let all = || report.migrations.iter().flat_map(|m| &m.findings);
@@ -226,22 +219,105 @@ pub async fn run(
     Ok(report)
 }
 
+/// What a run shares across its migrations.
+struct Run<'a> {
+    config: &'a ImpactConfig,
+    profile: &'a Profile,
+    seed: u64,
+}
+
 async fn walk_chain(
     harness: &Harness,
-    config: &ImpactConfig,
-    profile: &Profile,
-    seed: u64,
+    run: &Run<'_>,
     selected: &[usize],
     walk: &mut Option<Walk>,
     report: &mut ImpactReport,
 ) -> Result<(), Error> {
     let chain = harness.chain();
+    // How far the chain applies, and which migrations change server-wide
+    // state (their templates are built, once).
+    let reach = harness.reach().await?;
     for &index in selected {
         let migration = &chain.migrations[index];
-        // On the empty database first.
+        if index > reach.applied {
+            let reason = reach
+                .unreachable_reason(chain, index)
+                .unwrap_or_else(|| "not reached".to_string());
+            report.migrations.push(MigrationImpact {
+                migration: migration.id(),
+                file: migration.up.path.clone(),
+                data: "empty",
+                statements: Vec::new(),
+                commit_ms: 0.0,
+                duration_ms: 0.0,
+                error: Some(reason),
+                findings: Vec::new(),
+            });
+            break;
+        }
+        if harness.changes_server_state(index) {
+            // Its roles exist on this server since its template was built:
+            // traced on a private server, where it creates them once.
+            drop_walk(harness, walk).await;
+            let Some(isolated) = harness.isolated().await? else {
+                report.migrations.push(MigrationImpact {
+                    migration: migration.id(),
+                    file: migration.up.path.clone(),
+                    data: "empty",
+                    statements: Vec::new(),
+                    commit_ms: 0.0,
+                    duration_ms: 0.0,
+                    error: Some(format!(
+                        "not traced: it changes server-wide state ({}), and on the url backend there is no private server to run it on",
+                        harness.server_changes(index).join(", ")
+                    )),
+                    findings: Vec::new(),
+                });
+                continue;
+            };
+            let mut own = None;
+            let traced = trace_migration(&isolated, run, index, &mut own, report).await;
+            drop_walk(&isolated, &mut own).await;
+            isolated.server().shutdown().await;
+            traced?;
+            continue;
+        }
+        let stop = trace_migration(harness, run, index, walk, report).await?;
+        if stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn drop_walk(harness: &Harness, walk: &mut Option<Walk>) {
+    if let Some(w) = walk.take() {
+        let _ = sqlx::Connection::close(w.conn).await;
+        let _ = harness.drop_database(&w.db).await;
+    }
+}
+
+/// Traces migration `index` (first on an empty clone, then, when it
+/// touches what existed, on the walk's seeded database) and adds its
+/// report; `true` when the chain stops there.
+async fn trace_migration(
+    harness: &Harness,
+    run: &Run<'_>,
+    index: usize,
+    walk: &mut Option<Walk>,
+    report: &mut ImpactReport,
+) -> Result<bool, Error> {
+    let migration = &harness.chain().migrations[index];
+    // Outside a transaction the locks are sampled, and a statement on an
+    // empty table ends before a sample: such a migration is always traced
+    // on data.
+    let in_transaction = crate::apply::can_run_in_caller_transaction(&migration.up);
+    if in_transaction {
+        // On the empty database first, rolled back: what it creates
+        // server-wide must not be there when it runs again on data.
         let db = harness.database_at_level(index).await?;
         let mut conn = harness.connect(&db).await?;
-        let dry = trace_up(harness, &mut conn, index).await;
+        let dry = trace_up(harness, &mut conn, index, true).await;
         let _ = sqlx::Connection::close(conn).await;
         let _ = harness.drop_database(&db).await;
         let dry = dry?;
@@ -253,20 +329,16 @@ async fn walk_chain(
                 )),
                 ..dry.into_impact(migration, "empty", Vec::new())
             });
-            break;
+            return Ok(true);
         }
         let touched: BTreeSet<String> = dry
             .statements
             .iter()
             .flat_map(|s| &s.locks)
-            .filter(|l| l.existing && l.kind != "index" && l.kind != "view" && l.kind != "sequence")
+            .filter(|l| l.existing && !matches!(l.kind, "index" | "view" | "sequence"))
             .map(|l| l.relation.clone())
             .collect();
-        // Outside a transaction the locks are sampled, and a statement on
-        // an empty table ends before a sample: such a migration is always
-        // traced on data.
-        let sampled = !crate::apply::can_run_in_caller_transaction(&migration.up);
-        if touched.is_empty() && !sampled {
+        if touched.is_empty() {
             // Nothing that existed is touched: the data cannot change the
             // trace. Keep the walk in step.
             if let Some(w) = walk.as_mut().filter(|w| w.level == index) {
@@ -274,54 +346,51 @@ async fn walk_chain(
                     w.level += 1;
                 }
             }
-            let findings = rules::findings(&dry.statements, config);
+            let findings = rules::findings(&dry.statements, run.config);
             report
                 .migrations
                 .push(dry.into_impact(migration, "empty", findings));
-            continue;
+            return Ok(false);
         }
         let usable = walk
             .as_ref()
             .is_some_and(|w| w.level == index && touched.is_subset(&w.seeded));
         if !usable {
-            if let Some(w) = walk.take() {
-                let _ = sqlx::Connection::close(w.conn).await;
-                let _ = harness.drop_database(&w.db).await;
-            }
-            let (w, seeding) = seeded_walk(harness, profile, seed, index).await?;
-            report.seeding.push(seeding);
-            *walk = Some(w);
+            drop_walk(harness, walk).await;
         }
-        let Some(w) = walk.as_mut() else {
-            unreachable!("a walk was just made");
-        };
-        let traced = trace_up(harness, &mut w.conn, index).await?;
-        let mut findings = rules::findings(&traced.statements, config);
-        let failed = traced.error.clone();
-        if let Some(error) = &failed {
-            let line = traced
-                .error_line
-                .unwrap_or_else(|| traced.statements.last().map_or(1, |s| s.line));
-            let fails = rules::fails_on_data(line, error.clone());
-            if !config.ignore.iter().any(|r| r == "fails_on_data") {
-                findings.push(fails);
-            }
-        }
-        let mut impact = traced.into_impact(migration, "seeded", findings);
-        impact.error = failed;
-        report.migrations.push(impact);
-        if impact_failed(report) {
-            // The walk's transaction rolled back: it is still at `index`,
-            // but the next migration needs this one applied.
-            if let Some(w) = walk.take() {
-                let _ = sqlx::Connection::close(w.conn).await;
-                let _ = harness.drop_database(&w.db).await;
-            }
-        } else if let Some(w) = walk.as_mut() {
-            w.level += 1;
+    } else if walk.as_ref().is_some_and(|w| w.level != index) {
+        drop_walk(harness, walk).await;
+    }
+    if walk.is_none() {
+        let (w, seeding) = seeded_walk(harness, run.profile, run.seed, index).await?;
+        report.seeding.push(seeding);
+        *walk = Some(w);
+    }
+    let Some(w) = walk.as_mut() else {
+        unreachable!("a walk was just made");
+    };
+    let traced = trace_up(harness, &mut w.conn, index, false).await?;
+    let mut findings = rules::findings(&traced.statements, run.config);
+    let failed = traced.error.clone();
+    if let Some(error) = &failed {
+        let line = traced
+            .error_line
+            .unwrap_or_else(|| traced.statements.last().map_or(1, |s| s.line));
+        if !run.config.ignore.iter().any(|r| r == "fails_on_data") {
+            findings.push(rules::fails_on_data(line, error.clone()));
         }
     }
-    Ok(())
+    let mut impact = traced.into_impact(migration, "seeded", findings);
+    impact.error = failed;
+    report.migrations.push(impact);
+    if impact_failed(report) {
+        // The walk's transaction rolled back: it is still at `index`, but
+        // the next migration needs this one applied.
+        drop_walk(harness, walk).await;
+    } else if let Some(w) = walk.as_mut() {
+        w.level += 1;
+    }
+    Ok(false)
 }
 
 fn impact_failed(report: &ImpactReport) -> bool {
@@ -436,6 +505,7 @@ async fn trace_up(
     harness: &Harness,
     conn: &mut PgConnection,
     index: usize,
+    rolled_back: bool,
 ) -> Result<Traced, Error> {
     let migration = &harness.chain().migrations[index];
     let sql_error = |what: &str, source| crate::server::ServerError::Sql {
@@ -479,9 +549,22 @@ async fn trace_up(
         Some((harness.connect(&db).await?, pid))
     };
     let mut tracer = trace::Tracer::new(&migration.up, &before, monitor);
-    let applied = harness
-        .apply_up_observed(conn, index, Some(&mut tracer))
-        .await;
+    let applied = if rolled_back {
+        // (The caller checked that the up fits in a transaction.)
+        sqlx::raw_sql("begin")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sql_error("opening the transaction", e))?;
+        let applied = harness
+            .apply_up_within_observed(conn, index, Some(&mut tracer))
+            .await;
+        let _ = sqlx::raw_sql("rollback").execute(&mut *conn).await;
+        applied
+    } else {
+        harness
+            .apply_up_observed(conn, index, Some(&mut tracer))
+            .await
+    };
     let (statements, commit) = tracer.close().await;
     let (error, error_line) = match applied {
         Ok(()) => (None, None),
