@@ -572,3 +572,38 @@ fn a_migration_that_creates_a_role_is_traced_once() {
         "{index:#}"
     );
 }
+
+#[test]
+fn a_chain_that_does_not_apply_stops_there_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(&profile, "default_rows = 50\n[tables.nope]\nrows = 1\n").unwrap();
+    let out = run(&[
+        "--migrations",
+        "tests/fixtures/broken/syntax_error",
+        "--format",
+        "json",
+        "impact",
+        "--profile",
+        &profile.display().to_string(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let last = report["migrations"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["migration"], "0003_tags");
+    assert_eq!(last["chain_stops"], true);
+    assert!(
+        last["error"]
+            .as_str()
+            .unwrap()
+            .contains("0003_tags.up.sql:4:8"),
+        "{last:#}"
+    );
+    // The profile's `nope` is named, not silently dropped.
+    assert_eq!(report["unmatched_tables"], serde_json::json!(["nope"]));
+}

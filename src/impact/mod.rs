@@ -66,6 +66,10 @@ pub struct ImpactReport {
     pub migrations: Vec<MigrationImpact>,
     /// Each data set loaded.
     pub seeding: Vec<Seeding>,
+    /// The profile's tables that matched no table at any version seeded
+    /// (a typo, another chain's names, or tables created later).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_tables: Vec<String>,
     /// Wall time of the run, in seconds.
     pub seconds: f64,
     /// Counts.
@@ -97,6 +101,9 @@ pub struct Seeding {
     pub rows: usize,
     /// Seconds to generate, load and vacuum them.
     pub seconds: f64,
+    /// The profile's tables this version has.
+    #[serde(skip)]
+    matched: Vec<String>,
 }
 
 /// One migration's trace and findings.
@@ -121,15 +128,23 @@ pub struct MigrationImpact {
     pub error: Option<String>,
     /// What would hurt.
     pub findings: Vec<Finding>,
+    /// The chain stops here: this up fails on the empty database, or an
+    /// earlier one did (then `error` says which). The run fails (exit 1)
+    /// unless `fail_on` is `never`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chain_stops: bool,
 }
 
 impl ImpactReport {
     /// Whether a finding fails the run under `fail_on`.
     pub fn fails(&self, config: &ImpactConfig) -> bool {
-        self.migrations
-            .iter()
-            .flat_map(|m| &m.findings)
-            .any(|f| f.severity.fails(config.fail_on))
+        let stops = self.migrations.iter().any(|m| m.chain_stops);
+        (stops && config.fail_on != crate::config::FailOn::Never)
+            || self
+                .migrations
+                .iter()
+                .flat_map(|m| &m.findings)
+                .any(|f| f.severity.fails(config.fail_on))
     }
 }
 
@@ -191,6 +206,7 @@ pub async fn run(
         },
         migrations: Vec::new(),
         seeding: Vec::new(),
+        unmatched_tables: Vec::new(),
         seconds: 0.0,
         summary: Summary::default(),
     };
@@ -204,6 +220,14 @@ pub async fn run(
     drop_walk(harness, &mut walk).await;
     result?;
     report.seconds = started.elapsed().as_secs_f64();
+    if !report.seeding.is_empty() {
+        report.unmatched_tables = profile
+            .tables
+            .iter()
+            .map(|t| t.name.clone())
+            .filter(|name| !report.seeding.iter().any(|s| s.matched.contains(name)))
+            .collect();
+    }
     let all = || report.migrations.iter().flat_map(|m| &m.findings);
     report.summary = Summary {
         migrations: report.migrations.len(),
@@ -252,6 +276,7 @@ async fn walk_chain(
                 duration_ms: 0.0,
                 error: Some(reason),
                 findings: Vec::new(),
+                chain_stops: true,
             });
             break;
         }
@@ -272,6 +297,7 @@ async fn walk_chain(
                         harness.server_changes(index).join(", ")
                     )),
                     findings: Vec::new(),
+                    chain_stops: false,
                 });
                 continue;
             };
@@ -327,6 +353,7 @@ async fn trace_migration(
                 error: Some(format!(
                     "{error} (on an empty database: the chain does not apply)"
                 )),
+                chain_stops: true,
                 ..dry.into_impact(migration, "empty", Vec::new())
             });
             return Ok(true);
@@ -426,6 +453,7 @@ async fn seeded_walk(
         let mut conn = harness.connect(&db).await?;
         let schema = SchemaSnapshot::capture(&mut conn).await?;
         let profile = profile.restricted_to(&schema);
+        let matched: Vec<String> = profile.tables.iter().map(|t| t.name.clone()).collect();
         let (data, _) = generate_on(&mut conn, &schema, &profile, seed)
             .await
             .map_err(in_context)?;
@@ -442,10 +470,15 @@ async fn seeded_walk(
             .keys()
             .map(|q| format!("{}.{}", q.schema, q.name))
             .collect();
-        Ok::<_, Error>((conn, data.row_counts().values().sum::<usize>(), tables))
+        Ok::<_, Error>((
+            conn,
+            data.row_counts().values().sum::<usize>(),
+            tables,
+            matched,
+        ))
     }
     .await;
-    let (conn, rows, tables) = match seeded {
+    let (conn, rows, tables, matched) = match seeded {
         Ok(x) => x,
         Err(e) => {
             let _ = harness.drop_database(&db).await;
@@ -466,6 +499,7 @@ async fn seeded_walk(
             },
             rows,
             seconds: started.elapsed().as_secs_f64(),
+            matched,
         },
     ))
 }
@@ -496,6 +530,7 @@ impl Traced {
             duration_ms,
             error: self.error,
             findings,
+            chain_stops: false,
         }
     }
 }
@@ -591,6 +626,7 @@ impl MigrationImpact {
             .collect();
         let first = failing.first().copied().or(self.findings.first());
         let message = match (first, self.data) {
+            _ if self.chain_stops => self.error.clone().unwrap_or_default(),
             (Some(f), _) => format!(
                 "{} ({} at line {}){}",
                 f.message,
@@ -626,7 +662,7 @@ impl MigrationImpact {
         PropertyResult {
             property: "impact".to_string(),
             target: self.migration.clone(),
-            status: if failing.is_empty() {
+            status: if failing.is_empty() && !self.chain_stops {
                 Status::Pass
             } else {
                 Status::Fail

@@ -44,6 +44,14 @@ impl ImpactReport {
             );
         }
         let mut safer_shown: Vec<(&str, &str)> = Vec::new();
+        if !self.unmatched_tables.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} the profile's tables {} match no table at the versions seeded (a typo, another chain's names, or tables created later): they got no rows",
+                paint("33;1", "note:"),
+                self.unmatched_tables.join(", ")
+            );
+        }
         for m in &self.migrations {
             let _ = writeln!(out);
             let _ = writeln!(
@@ -170,6 +178,18 @@ impl std::fmt::Display for Markdown<'_> {
             plural(s.warnings, "warning"),
             r.fail_on
         )?;
+        if !r.unmatched_tables.is_empty() {
+            writeln!(
+                f,
+                "**Note:** the profile's tables {} match no table at the versions seeded: they got no rows.",
+                r.unmatched_tables
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+            writeln!(f)?;
+        }
         writeln!(f)?;
         writeln!(
             f,
