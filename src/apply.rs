@@ -254,9 +254,9 @@ pub async fn apply_script_observed(
             _ => run_watched(conn, stmt, watchdog).await,
         };
         let elapsed = started.elapsed();
-        let observed = match (ran, observer.as_mut()) {
-            (Err(e), _) => Err(e),
-            (Ok(rows), Some(o)) => {
+        let observed = match ran {
+            Err(e) => Err(e),
+            Ok(rows) => {
                 if own_transaction {
                     in_transaction = transaction_open_after(stmt, in_transaction);
                 }
@@ -265,11 +265,8 @@ pub async fn apply_script_observed(
                     elapsed,
                     in_transaction,
                 };
-                o.after(conn, index, stmt, outcome)
-                    .await
-                    .map_err(Watched::Sql)
+                show(&mut observer, conn, index, stmt, outcome).await
             }
-            (Ok(_), None) => Ok(()),
         };
         if let Err(e) = observed {
             let err = e.into_apply_error(script, stmt, layout);
@@ -307,6 +304,23 @@ pub async fn apply_script_observed(
     Ok(ApplyStats {
         statements: statements.len(),
     })
+}
+
+/// Shows a statement that succeeded to the observer, if any.
+async fn show(
+    observer: &mut Option<&mut dyn StatementObserver>,
+    conn: &mut PgConnection,
+    index: usize,
+    stmt: &statement::Statement<'_>,
+    outcome: StatementOutcome,
+) -> Result<(), Watched> {
+    match observer.as_mut() {
+        Some(o) => o
+            .after(conn, index, stmt, outcome)
+            .await
+            .map_err(Watched::Sql),
+        None => Ok(()),
+    }
 }
 
 /// Whether a transaction block is open after `stmt` ran, given whether one
@@ -352,19 +366,18 @@ pub async fn apply_script_within_observed(
     let statements = statement::split(&script.sql);
     for (index, stmt) in statements.iter().enumerate() {
         let started = std::time::Instant::now();
-        let rows = run_watched(conn, stmt, watchdog)
-            .await
-            .map_err(|e| e.into_apply_error(script, stmt, layout))?;
-        if let Some(o) = observer.as_mut() {
-            let outcome = StatementOutcome {
-                rows,
-                elapsed: started.elapsed(),
-                in_transaction: true,
-            };
-            o.after(conn, index, stmt, outcome)
-                .await
-                .map_err(|e| Watched::Sql(e).into_apply_error(script, stmt, layout))?;
-        }
+        let shown = match run_watched(conn, stmt, watchdog).await {
+            Ok(rows) => {
+                let outcome = StatementOutcome {
+                    rows,
+                    elapsed: started.elapsed(),
+                    in_transaction: true,
+                };
+                show(&mut observer, conn, index, stmt, outcome).await
+            }
+            Err(e) => Err(e),
+        };
+        shown.map_err(|e| e.into_apply_error(script, stmt, layout))?;
     }
     Ok(ApplyStats {
         statements: statements.len(),

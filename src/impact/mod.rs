@@ -267,17 +267,9 @@ async fn walk_chain(
             let reason = reach
                 .unreachable_reason(chain, index)
                 .unwrap_or_else(|| "not reached".to_string());
-            report.migrations.push(MigrationImpact {
-                migration: migration.id(),
-                file: migration.up.path.clone(),
-                data: "empty",
-                statements: Vec::new(),
-                commit_ms: 0.0,
-                duration_ms: 0.0,
-                error: Some(reason),
-                findings: Vec::new(),
-                chain_stops: true,
-            });
+            report
+                .migrations
+                .push(MigrationImpact::untraced(migration, reason, true));
             break;
         }
         if harness.changes_server_state(index) {
@@ -285,20 +277,13 @@ async fn walk_chain(
             // traced on a private server, where it creates them once.
             drop_walk(harness, walk).await;
             let Some(isolated) = harness.isolated().await? else {
-                report.migrations.push(MigrationImpact {
-                    migration: migration.id(),
-                    file: migration.up.path.clone(),
-                    data: "empty",
-                    statements: Vec::new(),
-                    commit_ms: 0.0,
-                    duration_ms: 0.0,
-                    error: Some(format!(
-                        "not traced: it changes server-wide state ({}), and on the url backend there is no private server to run it on",
-                        harness.server_changes(index).join(", ")
-                    )),
-                    findings: Vec::new(),
-                    chain_stops: false,
-                });
+                let reason = format!(
+                    "not traced: it changes server-wide state ({}), and on the url backend there is no private server to run it on",
+                    harness.server_changes(index).join(", ")
+                );
+                report
+                    .migrations
+                    .push(MigrationImpact::untraced(migration, reason, false));
                 continue;
             };
             let mut own = None;
@@ -403,7 +388,12 @@ async fn trace_migration(
         let line = traced
             .error_line
             .unwrap_or_else(|| traced.statements.last().map_or(1, |s| s.line));
-        if !run.config.ignore.iter().any(|r| r == "fails_on_data") {
+        if !run
+            .config
+            .ignore
+            .iter()
+            .any(|r| r == rules::Rule::FailsOnData.name())
+        {
             findings.push(rules::fails_on_data(line, error.clone()));
         }
     }
@@ -615,6 +605,25 @@ async fn trace_up(
 }
 
 impl MigrationImpact {
+    /// A migration that was not traced, and why.
+    fn untraced(
+        migration: &crate::chain::Migration,
+        reason: String,
+        chain_stops: bool,
+    ) -> MigrationImpact {
+        MigrationImpact {
+            migration: migration.id(),
+            file: migration.up.path.clone(),
+            data: "empty",
+            statements: Vec::new(),
+            commit_ms: 0.0,
+            duration_ms: 0.0,
+            error: Some(reason),
+            findings: Vec::new(),
+            chain_stops,
+        }
+    }
+
     /// The migration's result in a `check` report (`check --only impact`):
     /// it fails on a finding at or above `fail_on`.
     pub fn to_result(&self, config: &ImpactConfig) -> crate::properties::PropertyResult {

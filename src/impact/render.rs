@@ -18,13 +18,7 @@ impl ImpactReport {
 
     /// The report for a terminal.
     pub fn to_human(&self, color: bool) -> String {
-        let paint = |code: &str, text: &str| {
-            if color {
-                format!("\x1b[{code}m{text}\x1b[0m")
-            } else {
-                text.to_string()
-            }
-        };
+        let paint = |code: &str, text: &str| crate::report::paint(color, code, text);
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -47,7 +41,7 @@ impl ImpactReport {
         if !self.unmatched_tables.is_empty() {
             let _ = writeln!(
                 out,
-                "  {} the profile's tables {} match no table at the versions seeded (a typo, another chain's names, or tables created later): they got no rows",
+                "  {} the profile's tables {} match no table at the versions seeded (a typo, another chain's names, or tables created after the last seeding): they got no rows",
                 paint("33;1", "note:"),
                 self.unmatched_tables.join(", ")
             );
@@ -179,16 +173,16 @@ impl std::fmt::Display for Markdown<'_> {
             r.fail_on
         )?;
         if !r.unmatched_tables.is_empty() {
+            writeln!(f)?;
             writeln!(
                 f,
-                "**Note:** the profile's tables {} match no table at the versions seeded: they got no rows.",
+                "**Note:** the profile's tables {} match no table at the versions seeded (a typo, another chain's names, or tables created after the last seeding): they got no rows.",
                 r.unmatched_tables
                     .iter()
                     .map(|t| format!("`{t}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
             )?;
-            writeln!(f)?;
         }
         writeln!(f)?;
         writeln!(

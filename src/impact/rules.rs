@@ -37,6 +37,47 @@ impl Severity {
     }
 }
 
+/// The rules, by the names `[impact] ignore` and ignore comments use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// A table or index with rows rewritten.
+    Rewrite,
+    /// An index built on a table with rows while writes wait.
+    BlockingIndex,
+    /// A constraint validated by a scan under a lock that blocks writes.
+    ValidatedUnderLock,
+    /// A blocking lock held past `impact.max_lock_ms`.
+    LongLock,
+    /// A blocking lock taken with `lock_timeout` 0.
+    NoLockTimeout,
+    /// The up fails on the seeded data.
+    FailsOnData,
+}
+
+impl Rule {
+    /// Every rule.
+    pub const ALL: [Rule; 6] = [
+        Rule::Rewrite,
+        Rule::BlockingIndex,
+        Rule::ValidatedUnderLock,
+        Rule::LongLock,
+        Rule::NoLockTimeout,
+        Rule::FailsOnData,
+    ];
+
+    /// Its name (`crate::config::IMPACT_RULES`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Rewrite => "rewrite",
+            Rule::BlockingIndex => "blocking_index",
+            Rule::ValidatedUnderLock => "validated_under_lock",
+            Rule::LongLock => "long_lock",
+            Rule::NoLockTimeout => "no_lock_timeout",
+            Rule::FailsOnData => "fails_on_data",
+        }
+    }
+}
+
 /// One finding of one statement.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Finding {
@@ -59,21 +100,21 @@ pub struct Finding {
 pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in statements {
-        let off = |rule: &str| {
-            config.ignore.iter().any(|r| r == rule)
-                || s.ignored.iter().any(|r| r == rule || r == "*")
+        let off = |rule: Rule| {
+            config.ignore.iter().any(|r| r == rule.name())
+                || s.ignored.iter().any(|r| r == rule.name() || r == "*")
         };
         let held = format_ms(s.held_ms);
         let mut explained: Vec<&str> = Vec::new();
         for r in s.rewrites.iter().filter(|r| r.rows > 0) {
             explained.push(&r.relation);
             explained.extend(r.indexes.iter().map(String::as_str));
-            if off("rewrite") {
+            if off(Rule::Rewrite) {
                 continue;
             }
             let (cause, safer) = rewrite_cause(&s.sql);
             out.push(Finding {
-                rule: "rewrite",
+                rule: Rule::Rewrite.name(),
                 severity: Severity::Error,
                 line: s.line,
                 relation: Some(r.relation.clone()),
@@ -95,7 +136,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
             .filter(|b| b.rows > 0 && strength(&b.table_lock) >= 5)
         {
             explained.push(&b.table);
-            if off("blocking_index") {
+            if off(Rule::BlockingIndex) {
                 continue;
             }
             // ADD PRIMARY KEY / UNIQUE builds its index under ACCESS
@@ -105,7 +146,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
             let constraint = lower.trim_start().starts_with("alter table")
                 && (lower.contains("primary key") || lower.contains("unique"));
             out.push(Finding {
-                rule: "blocking_index",
+                rule: Rule::BlockingIndex.name(),
                 severity: Severity::Error,
                 line: s.line,
                 relation: Some(b.table.clone()),
@@ -133,7 +174,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
                 continue;
             }
             explained.push(&v.relation);
-            if off("validated_under_lock") {
+            if off(Rule::ValidatedUnderLock) {
                 continue;
             }
             let not_null = v.what.starts_with("NOT NULL");
@@ -143,7 +184,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
                 .find(|l| l.relation == v.relation)
                 .map_or("a strong lock", |l| mode_name(&l.mode));
             out.push(Finding {
-                rule: "validated_under_lock",
+                rule: Rule::ValidatedUnderLock.name(),
                 severity: Severity::Error,
                 line: s.line,
                 relation: Some(v.relation.clone()),
@@ -169,9 +210,9 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
             .filter(|l| !explained.contains(&l.relation.as_str()))
             .max_by_key(|l| strength(&l.mode));
         if let Some(l) = blocking {
-            if s.held_ms > config.max_lock_ms as f64 && !off("long_lock") {
+            if s.held_ms > config.max_lock_ms as f64 && !off(Rule::LongLock) {
                 out.push(Finding {
-                    rule: "long_lock",
+                    rule: Rule::LongLock.name(),
                     severity: Severity::Error,
                     line: s.line,
                     relation: Some(l.relation.clone()),
@@ -207,10 +248,10 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
         };
         unguarded.sort_unstable();
         unguarded.dedup();
-        if !unguarded.is_empty() && is_zero(&s.lock_timeout) && !off("no_lock_timeout") {
+        if !unguarded.is_empty() && is_zero(&s.lock_timeout) && !off(Rule::NoLockTimeout) {
             let l = &s.locks[0];
             out.push(Finding {
-                rule: "no_lock_timeout",
+                rule: Rule::NoLockTimeout.name(),
                 severity: Severity::Warning,
                 line: s.line,
                 relation: Some(unguarded[0].to_string()),
@@ -230,7 +271,7 @@ pub fn findings(statements: &[StatementTrace], config: &ImpactConfig) -> Vec<Fin
 /// to the empty database.
 pub fn fails_on_data(line: usize, message: String) -> Finding {
     Finding {
-        rule: "fails_on_data",
+        rule: Rule::FailsOnData.name(),
         severity: Severity::Error,
         line,
         relation: None,
@@ -343,17 +384,9 @@ mod tests {
 
     #[test]
     fn the_rule_names_are_the_configs() {
-        // Every rule this module emits can be ignored by name.
-        for rule in [
-            "rewrite",
-            "blocking_index",
-            "validated_under_lock",
-            "long_lock",
-            "no_lock_timeout",
-            "fails_on_data",
-        ] {
-            assert!(crate::config::IMPACT_RULES.contains(&rule), "{rule}");
-        }
+        // `[impact] ignore` accepts exactly the rules there are.
+        let names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names, crate::config::IMPACT_RULES);
     }
 
     #[test]

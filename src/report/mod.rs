@@ -226,13 +226,7 @@ impl Report {
     /// The report for a terminal: a line per result, the evidence under
     /// each failure, a summary line. `color` adds ANSI colours.
     pub fn to_human(&self, color: bool) -> String {
-        let paint = |code: &str, text: &str| {
-            if color {
-                format!("\x1b[{code}m{text}\x1b[0m")
-            } else {
-                text.to_string()
-            }
-        };
+        let paint = |code: &str, text: &str| paint(color, code, text);
         let mut out = String::new();
         let servers = if self.servers.is_empty() {
             format!("{} PostgreSQL {}", self.server.backend, self.server.version)
@@ -594,6 +588,15 @@ fn render_result(out: &mut String, r: &PropertyResult, width: usize, tag: &str, 
                 let _ = writeln!(out, "      rerun: {rerun}");
             }
         }
+    }
+}
+
+/// `text` in the ANSI colour `code` (`31;1`: bold red) when `color`.
+pub(crate) fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
 }
 
