@@ -436,9 +436,13 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             }
             if impact_asked {
                 if let Ok(found) = outcome.as_mut() {
+                    let started = std::time::Instant::now();
                     let impact = impact_results(&harness, &config_impact, migration, *seed).await;
                     match impact {
-                        Ok(results) => found.results.extend(results),
+                        Ok(results) => {
+                            found.results.extend(results);
+                            found.elapsed += started.elapsed();
+                        }
                         Err(e) => outcome = Err(e),
                     }
                 }
