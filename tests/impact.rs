@@ -226,6 +226,10 @@ fn write_chain(dir: &Path) {
             "0005_no_default.up.sql",
             "alter table t add column x integer not null;\n",
         ),
+        (
+            "0006_volatile_default.up.sql",
+            "alter table t add column seen_at timestamptz default clock_timestamp();\n",
+        ),
     ];
     for (name, sql) in files {
         std::fs::write(m.join(name), sql).unwrap();
@@ -312,6 +316,24 @@ fn validations_failures_on_data_sampled_builds_and_ignore_comments() {
     let error = no_default["error"].as_str().unwrap();
     assert!(error.contains("0005_no_default.up.sql:1"), "{error}");
     assert!(error.contains("23502"), "{error}");
+
+    // After a failure the walk seeds again, at the failed migration's
+    // version, for the next one. A volatile default rewrites the table.
+    let volatile = migration(&report, "0006_volatile_default");
+    assert_eq!(volatile["data"], "seeded");
+    let rewrite = volatile["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "rewrite")
+        .unwrap_or_else(|| panic!("{volatile:#}"));
+    assert!(
+        rewrite["message"]
+            .as_str()
+            .unwrap()
+            .contains("volatile default"),
+        "{rewrite:#}"
+    );
 }
 
 #[test]
