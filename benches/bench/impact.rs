@@ -133,7 +133,7 @@ async fn measure_fixture(bench: &Bench, row: &mut Row) -> Result<()> {
                 .filter_map(|m| m["duration_ms"].as_f64())
                 .sum::<f64>(),
         );
-        findings = serde_json::json!({ "rows": rows, "summary": report["summary"] });
+        findings = serde_json::json!({ "rows": rows as u64, "summary": report["summary"] });
 
         let db = bench.server.create_database().await?;
         let result = psql_sequence(&Endpoint::of(&db), &bench.psql, db.name(), &files).await;
@@ -180,7 +180,7 @@ async fn measure_sample(bench: &Bench, row: &mut Row) -> Result<()> {
         rss.push(done.max_rss_kib as f64 / 1024.0);
         let (rows, seconds) = seeded_rows(&report);
         seeded = serde_json::json!({
-            "rows": rows,
+            "rows": rows as u64,
             "seconds": seconds,
             "seedings": report["seeding"].as_array().map_or(0, Vec::len),
             "summary": report["summary"],
