@@ -32,6 +32,23 @@ fn json(out: &Output) -> Value {
     })
 }
 
+/// `impact --format json` with `config`, which must exit 1 (findings).
+fn impact_with_findings(config: &Path) -> Value {
+    let out = pgharness()
+        .arg("-c")
+        .arg(config)
+        .args(["--format", "json", "impact"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
 fn migration<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["migrations"]
         .as_array()
@@ -251,19 +268,7 @@ fn validations_failures_on_data_sampled_builds_and_ignore_comments() {
     let dir = tempfile::tempdir().unwrap();
     write_chain(dir.path());
     let config = dir.path().join("pgharness.toml");
-    let out = pgharness()
-        .arg("-c")
-        .arg(&config)
-        .args(["--format", "json", "impact"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json(&out);
+    let report = impact_with_findings(&config);
 
     let checks = migration(&report, "0002_checks");
     let found = rules(checks);
@@ -570,19 +575,7 @@ fn a_migration_that_creates_a_role_is_traced_once() {
         "[migrations]\ndir = \"migrations\"\nlayout = \"sqlx\"\n[impact]\nrows = 2000\n",
     )
     .unwrap();
-    let out = pgharness()
-        .arg("-c")
-        .arg(&config)
-        .args(["--format", "json", "impact"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json(&out);
+    let report = impact_with_findings(&config);
     let role = migration(&report, "0002_role");
     assert!(role.get("error").is_none(), "{role:#}");
     assert_eq!(role["data"], "seeded");
