@@ -295,6 +295,7 @@ fn shown_lock(s: &StatementTrace, l: &super::trace::LockTaken) -> bool {
 pub(crate) fn indexes_too(indexes: &[String]) -> String {
     match indexes.len() {
         0 => String::new(),
+        1 => format!(" and its index {}", indexes[0]),
         _ => format!(" and its indexes {}", indexes.join(", ")),
     }
 }
