@@ -422,6 +422,11 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
                 return Ok(print_report(&cli, &report));
             }
             let config_impact = config.impact.clone();
+            // Read before the server starts: a bad profile is exit 2 at once.
+            let impact_planned = match impact_asked {
+                true => Some(impact_options(&config_impact, migration.clone(), *seed)?),
+                false => None,
+            };
             let harness = start(config).await?;
             // A line of progress for a person at a terminal.
             let display = (std::io::stderr().is_terminal() && !cli.quiet).then(|| {
@@ -434,10 +439,10 @@ pub async fn run(cli: Cli) -> Result<i32, Error> {
             if let Some(display) = display {
                 display.finish();
             }
-            if impact_asked {
+            if let Some(impact_options) = &impact_planned {
                 if let Ok(found) = outcome.as_mut() {
                     let started = std::time::Instant::now();
-                    let impact = impact_results(&harness, &config_impact, migration, *seed).await;
+                    let impact = impact_results(&harness, &config_impact, impact_options).await;
                     match impact {
                         Ok(results) => {
                             found.results.extend(results);
@@ -595,8 +600,9 @@ async fn check_impact_only(
 ) -> Result<i32, Error> {
     let started = std::time::Instant::now();
     let impact = config.impact.clone();
+    let options = impact_options(&impact, migration, seed)?;
     let harness = start(config).await?;
-    let results = impact_results(&harness, &impact, &migration, seed).await;
+    let results = impact_results(&harness, &impact, &options).await;
     harness.server().shutdown().await;
     let outcome = crate::properties::CheckOutcome {
         results: results?,
@@ -616,23 +622,31 @@ async fn check_impact_only(
     Ok(print_report(cli, &report))
 }
 
-/// Runs `impact` with the configured profile; one result per migration.
-async fn impact_results(
-    harness: &Harness,
+/// What `impact` is asked, with the configured profile read (a bad one is
+/// an error before any server starts).
+fn impact_options(
     config: &crate::config::ImpactConfig,
-    migration: &Option<String>,
+    migration: Option<String>,
     seed: Option<u64>,
-) -> Result<Vec<crate::properties::PropertyResult>, Error> {
+) -> Result<crate::impact::ImpactOptions, Error> {
     let profile = match &config.profile {
         Some(path) => Some(Profile::load(path).map_err(|e| Error::Generate(Box::new(e)))?),
         None => None,
     };
-    let options = crate::impact::ImpactOptions {
+    Ok(crate::impact::ImpactOptions {
         profile,
-        migration: migration.clone(),
+        migration,
         seed,
-    };
-    let report = crate::impact::run(harness, config, &options).await?;
+    })
+}
+
+/// Runs `impact` as `options` says; one check result per migration.
+async fn impact_results(
+    harness: &Harness,
+    config: &crate::config::ImpactConfig,
+    options: &crate::impact::ImpactOptions,
+) -> Result<Vec<crate::properties::PropertyResult>, Error> {
+    let report = crate::impact::run(harness, config, options).await?;
     Ok(report
         .migrations
         .iter()
@@ -654,29 +668,14 @@ async fn run_impact(
         ));
     }
     if let Some(level) = fail_on {
-        config.impact.fail_on = match level {
-            "warning" => crate::config::FailOn::Warning,
-            "error" => crate::config::FailOn::Error,
-            "never" => crate::config::FailOn::Never,
-            other => {
-                return Err(Error::Input(format!(
-                    "--fail-on: expected warning, error or never, found `{other}`"
-                )))
-            }
-        };
+        config.impact.fail_on = level
+            .parse()
+            .map_err(|m| Error::Input(format!("--fail-on: {m}")))?;
     }
-    let profile = match profile
-        .map(Path::to_path_buf)
-        .or(config.impact.profile.clone())
-    {
-        Some(path) => Some(Profile::load(&path).map_err(|e| Error::Generate(Box::new(e)))?),
-        None => None,
-    };
-    let options = crate::impact::ImpactOptions {
-        profile,
-        migration,
-        seed,
-    };
+    if let Some(path) = profile {
+        config.impact.profile = Some(path.to_path_buf());
+    }
+    let options = impact_options(&config.impact, migration, seed)?;
     let impact_config = config.impact.clone();
     let harness = start(config).await?;
     let result = crate::impact::run(&harness, &impact_config, &options).await;

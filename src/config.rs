@@ -277,6 +277,30 @@ pub enum FailOn {
     Never,
 }
 
+impl FailOn {
+    /// `warning`, `error` or `never`, as `impact.fail_on` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Warning => "warning",
+            FailOn::Error => "error",
+            FailOn::Never => "never",
+        }
+    }
+}
+
+impl FromStr for FailOn {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "warning" => Ok(FailOn::Warning),
+            "error" => Ok(FailOn::Error),
+            "never" => Ok(FailOn::Never),
+            other => Err(format!("expected warning, error or never, found `{other}`")),
+        }
+    }
+}
+
 /// The names of `impact`'s rules, as `[impact] ignore` and ignore comments
 /// write them.
 pub const IMPACT_RULES: [&str; 6] = [
@@ -537,14 +561,10 @@ impl Config {
                     return Err(invalid("impact.rows: give at least 1".into()));
                 }
                 let fail_on = match impact.fail_on.as_deref() {
-                    None | Some("error") => FailOn::Error,
-                    Some("warning") => FailOn::Warning,
-                    Some("never") => FailOn::Never,
-                    Some(other) => {
-                        return Err(invalid(format!(
-                            "impact.fail_on: expected \"warning\", \"error\" or \"never\", found \"{other}\""
-                        )))
-                    }
+                    None => defaults.fail_on,
+                    Some(level) => level
+                        .parse()
+                        .map_err(|m| invalid(format!("impact.fail_on: {m}")))?,
                 };
                 let ignore = impact.ignore.unwrap_or_default();
                 if let Some(unknown) = ignore.iter().find(|r| !IMPACT_RULES.contains(&r.as_str())) {

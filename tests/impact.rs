@@ -34,10 +34,17 @@ fn json(out: &Output) -> Value {
 
 /// `impact --format json` with `config`, which must exit 1 (findings).
 fn impact_with_findings(config: &Path) -> Value {
+    json_with_findings(config, &["impact"])
+}
+
+/// `pgharness -c config --format json <args>`, which must exit 1
+/// (findings): its report.
+fn json_with_findings(config: &Path, args: &[&str]) -> Value {
     let out = pgharness()
         .arg("-c")
         .arg(config)
-        .args(["--format", "json", "impact"])
+        .args(["--format", "json"])
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(
@@ -353,19 +360,7 @@ fn check_only_impact_gives_one_result_per_migration() {
         ),
     )
     .unwrap();
-    let out = pgharness()
-        .arg("-c")
-        .arg(&config)
-        .args(["--format", "json", "check", "--only", "impact"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json(&out);
+    let report = json_with_findings(&config, &["check", "--only", "impact"]);
     let verdicts: Vec<(String, String)> = report["results"]
         .as_array()
         .unwrap()

@@ -199,11 +199,7 @@ pub async fn run(
         },
         scale,
         max_lock_ms: config.max_lock_ms,
-        fail_on: match config.fail_on {
-            crate::config::FailOn::Warning => "warning",
-            crate::config::FailOn::Error => "error",
-            crate::config::FailOn::Never => "never",
-        },
+        fail_on: config.fail_on.name(),
         migrations: Vec::new(),
         seeding: Vec::new(),
         unmatched_tables: Vec::new(),
@@ -397,10 +393,11 @@ async fn trace_migration(
             findings.push(rules::fails_on_data(line, error.clone()));
         }
     }
+    let stopped = failed.is_some();
     let mut impact = traced.into_impact(migration, "seeded", findings);
     impact.error = failed;
     report.migrations.push(impact);
-    if impact_failed(report) {
+    if stopped {
         // The walk's transaction rolled back: it is still at `index`, but
         // the next migration needs this one applied.
         drop_walk(harness, walk).await;
@@ -408,10 +405,6 @@ async fn trace_migration(
         w.level += 1;
     }
     Ok(false)
-}
-
-fn impact_failed(report: &ImpactReport) -> bool {
-    report.migrations.last().is_some_and(|m| m.error.is_some())
 }
 
 /// A clone at `level` seeded with `profile` (restricted to the tables and

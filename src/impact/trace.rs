@@ -287,9 +287,10 @@ impl<'a> Tracer<'a> {
                 .fetch_all(&mut *conn)
                 .await?
         };
-        let lock_timeout: String = sqlx::query_scalar("select current_setting('lock_timeout')")
-            .fetch_one(&mut *conn)
-            .await?;
+        let lock_timeout: String = match rows.first() {
+            Some(row) => row.try_get(6)?,
+            None => String::new(),
+        };
         let mut locks = Vec::new();
         let mut rewrites: Vec<Rewrite> = Vec::new();
         let mut index_builds = Vec::new();
@@ -299,7 +300,10 @@ impl<'a> Tracer<'a> {
         let mut pending_indexes: Vec<(String, String)> = Vec::new();
         let mut table_modes: BTreeMap<i64, String> = BTreeMap::new();
         for row in &rows {
-            let oid: i64 = row.try_get(0)?;
+            // The row of the setting alone, when no lock is held.
+            let Some(oid) = row.try_get::<Option<i64>, _>(0)? else {
+                continue;
+            };
             let mode: String = row.try_get(1)?;
             let kind: Option<String> = row.try_get(2)?;
             let filenode: Option<i64> = row.try_get(3)?;
@@ -514,8 +518,10 @@ impl<'a> Tracer<'a> {
 }
 
 /// The relation locks the migrating backend holds, with what the
-/// transaction sees of each relation.
+/// transaction sees of each relation, and the session's `lock_timeout` (on
+/// every row; one row of NULLs but it when no lock is held): one round trip.
 const AFTER_IN_TRANSACTION: &str = "
+    select x.*, current_setting('lock_timeout') from (select) one left join (
     select l.relation::int8, l.mode, c.relkind::text, c.relfilenode::int8,
            n.nspname || '.' || c.relname, i.indrelid::int8
       from pg_locks l
@@ -523,17 +529,20 @@ const AFTER_IN_TRANSACTION: &str = "
       left join pg_namespace n on n.oid = c.relnamespace
       left join pg_index i on i.indexrelid = l.relation
      where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
-       and l.relation >= 16384 and coalesce(n.nspname not like 'pg\\_toast%', true)";
+       and l.relation >= 16384 and coalesce(n.nspname not like 'pg\\_toast%', true)
+    ) x on true";
 
 /// The same for locks sampled while a statement ran outside a transaction.
 const AFTER_SAMPLED: &str = "
+    select x.*, current_setting('lock_timeout') from (select) one left join (
     select s.oid, s.mode, c.relkind::text, c.relfilenode::int8,
            n.nspname || '.' || c.relname, i.indrelid::int8
       from unnest($1::int8[], $2::text[]) as s(oid, mode)
       left join pg_class c on c.oid = s.oid::oid
       left join pg_namespace n on n.oid = c.relnamespace
       left join pg_index i on i.indexrelid = s.oid::oid
-     where coalesce(n.nspname not like 'pg\\_toast%', true)";
+     where coalesce(n.nspname not like 'pg\\_toast%', true)
+    ) x on true";
 
 impl StatementObserver for Tracer<'_> {
     fn during<'b>(&'b mut self, _index: usize) -> Option<LocalBoxFuture<'b, ()>> {
