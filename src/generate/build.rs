@@ -586,6 +586,38 @@ fn build_table(
         constraint,
         message,
     };
+    // A NOT NULL link to a parent that ended up with no usable rows (its
+    // own rows were capped away): no row of this table can exist.
+    if requested != Some(0) {
+        let orphaned = t.fks.iter().find(|fk| {
+            !fk.self_ref
+                && !fk.nullable
+                && fk.deferral == Deferral::None
+                && built.get(fk.parent).is_some_and(|p| {
+                    !p.rows
+                        .iter()
+                        .any(|r| fk.parent_columns.iter().all(|c| !r[*c].is_null()))
+                })
+        });
+        if let Some(fk) = orphaned {
+            if cap_mode {
+                return Ok(Built {
+                    rows: Vec::new(),
+                    ancestry: Vec::new(),
+                    undecided: BTreeSet::new(),
+                });
+            }
+            let parent_name = plan.tables[fk.parent].name.to_string();
+            return Err(limit(
+                fk.name.clone(),
+                format!(
+                    "rows requested, but every row needs a row of {parent_name} (NOT NULL foreign key {}) and \
+                     {parent_name} has no rows left to point at",
+                    fk.name
+                ),
+            ));
+        }
+    }
     match (grouping, requested, t.per_parent) {
         (Some(g), rows, per_parent) => {
             let fk = &t.fks[g];
@@ -830,13 +862,29 @@ impl RowFailure {
     fn check(
         table: String,
         c: &CheckPlan,
-        columns: &[ColPlan],
+        t: &TablePlan,
         unknown: Option<String>,
         attempts: usize,
     ) -> RowFailure {
-        match unknown {
-            Some(why) => RowFailure::fatal(unsupported_check(&table, c, columns, &why)),
-            None => RowFailure::skip(GenerateError::CheckUnsatisfied {
+        let columns = &t.columns;
+        // A link that closes a cycle is NULL when the row is inserted.
+        let nulled = t.fks.iter().find(|fk| {
+            fk.deferral == Deferral::NullThenUpdate
+                && fk.columns.iter().any(|x| c.columns.contains(x))
+        });
+        match (unknown, nulled) {
+            (Some(why), _) => RowFailure::fatal(unsupported_check(&table, c, columns, &why)),
+            (None, Some(fk)) => RowFailure::skip(GenerateError::Limit {
+                table,
+                constraint: c.name.clone(),
+                message: format!(
+                    "CHECK constraint {} `{}` fails while foreign key {} is NULL, and {} closes a cycle of \
+                     foreign keys: its rows are inserted with it NULL and linked by an UPDATE once {} is loaded. \
+                     Make a foreign key of the cycle DEFERRABLE, or give the table 0 rows in the profile",
+                    c.name, c.definition, fk.name, fk.name, fk.parent_name
+                ),
+            }),
+            (None, None) => RowFailure::skip(GenerateError::CheckUnsatisfied {
                 table,
                 section: RulesSection::Profile,
                 constraint: c.name.clone(),
@@ -963,7 +1011,7 @@ fn make_row(
         if let Some((ci, unknown)) = failing {
             let c = &t.checks[ci];
             if attempt >= ATTEMPTS {
-                return Err(RowFailure::check(tname, c, &t.columns, unknown, ATTEMPTS));
+                return Err(RowFailure::check(tname, c, t, unknown, ATTEMPTS));
             }
             // Re-draw the check's free columns (more NULLs on later tries:
             // `a is null or ...`, exclusive arcs).
@@ -991,7 +1039,7 @@ fn make_row(
                 }
             }
             if !redrawn {
-                return Err(RowFailure::check(tname, c, &t.columns, unknown, attempt));
+                return Err(RowFailure::check(tname, c, t, unknown, attempt));
             }
             continue;
         }
