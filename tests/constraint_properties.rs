@@ -150,6 +150,57 @@ async fn a_backfill_that_loses_null_emails_fails_preservation_and_shows_such_a_r
     );
 }
 
+/// The case's data is loaded once for a plain check and both preservation
+/// checks (one migration to head for both), and when an up after the
+/// property's version cannot run in a transaction (sqlx's
+/// `-- no-transaction`), the case migrates a database of its own: the
+/// broken backfill is caught either way, by the first preservation check.
+#[tokio::test]
+async fn preservation_checks_share_one_load_and_one_migration_in_or_out_of_a_transaction() {
+    let (_, text) = sample_property("rename_preserves_users.toml");
+    let text = text.replacen(
+        "[[check]]",
+        "[[check]]\nexpect = \"accept\"\nsql = \"insert into users (display_name) values ('new user')\"\n\n[[check]]",
+        1,
+    );
+    for no_transaction in [false, true] {
+        let project = sample_project(
+            &[("rename_preserves_users.toml", &text)],
+            Some((
+                "0013_app_users.up.sql",
+                "    from users\n   order by id\n",
+                "    from users\n   where email is not null\n   order by id\n",
+            )),
+        );
+        if no_transaction {
+            let path = project
+                .path()
+                .join("migrations/0015_one_task_in_progress.up.sql");
+            let sql = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, format!("-- no-transaction\n{sql}")).unwrap();
+        }
+        let results = run_properties(project.path(), 32, 2).await;
+        let r = &results[0];
+        assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+        let text = evidence(r);
+        assert!(
+            text.contains("check 2 (preserve)") && text.contains("data not preserved"),
+            "no_transaction={no_transaction}: {text}"
+        );
+    }
+    // Unbroken, the plain check and both preservation checks pass and are
+    // exercised.
+    let project = sample_project(&[("rename_preserves_users.toml", &text)], None);
+    let results = run_properties(project.path(), 16, 2).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Pass, "{}", evidence(r));
+    assert!(
+        r.message.contains("check 1: 16") && r.message.contains("check 3: "),
+        "{}",
+        r.message
+    );
+}
+
 fn project_with_property(text: &str) -> tempfile::TempDir {
     sample_project(&[("rule.toml", text)], None)
 }

@@ -674,7 +674,11 @@ async fn run_property(
 }
 
 /// One generated case: load the data set and run every check. `Err` is a
-/// broken rule (proptest then shrinks the data set).
+/// broken rule (proptest then shrinks the data set). The data set is
+/// loaded once for the plain checks (each in a savepoint) and the
+/// preservation checks (every `before`, one migration to head, every
+/// `after`), in one transaction rolled back; a chain whose ups cannot run
+/// in a transaction migrates a database of the case's own.
 async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), TestCaseError> {
     let PropertyCases {
         harness,
@@ -685,12 +689,12 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
         ..
     } = state;
     let (harness, file, level) = (*harness, *file, *level);
-    let plain: Vec<&Check> = file
+    let (preserve, plain): (Vec<&Check>, Vec<&Check>) = file
         .checks
         .iter()
-        .filter(|c| c.expect != Expect::Preserve)
-        .collect();
-    if !plain.is_empty() {
+        .partition(|c| c.expect == Expect::Preserve);
+    let preserve_here = !preserve.is_empty() && harness.ups_fit_in_a_transaction(level);
+    if !plain.is_empty() || preserve_here {
         let mut tx = conn
             .begin()
             .await
@@ -705,22 +709,17 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
             for check in &plain {
                 run_check(&mut tx, check, &mut exercised[check.number - 1]).await?;
             }
+            if preserve_here {
+                preserve_steps(harness, level, &preserve, exercised, &mut tx, true).await?;
+            }
             Ok::<(), TestCaseError>(())
         }
         .await;
         let _ = tx.rollback().await;
         outcome?;
     }
-    for check in file.checks.iter().filter(|c| c.expect == Expect::Preserve) {
-        run_preserve(
-            harness,
-            level,
-            check,
-            data,
-            &mut exercised[check.number - 1],
-            conn,
-        )
-        .await?;
+    if !preserve.is_empty() && !preserve_here {
+        preserve_apart(harness, level, &preserve, data, exercised).await?;
     }
     run_races(state, data).await
 }
@@ -925,28 +924,17 @@ async fn run_check(
     Ok(())
 }
 
-/// Data generated at the property's version, `before`, the chain migrated
-/// to head, `after`: the results must be equal. When every migration to
-/// head can run in a transaction, the case runs in one on the property's
-/// database and is rolled back; otherwise it gets a database of its own.
-async fn run_preserve(
+/// Preservation checks on a database of the case's own (the ups to head
+/// cannot all run in a transaction): the data set loaded and committed,
+/// then [`preserve_steps`].
+async fn preserve_apart(
     harness: &Harness,
     level: usize,
-    check: &Check,
+    checks: &[&Check],
     data: &Dataset,
-    exercised: &mut u64,
-    conn: &mut PgConnection,
+    exercised: &mut [u64],
 ) -> Result<(), TestCaseError> {
-    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
-    if harness.ups_fit_in_a_transaction(level) {
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(|e| fail(format!("BEGIN failed: {e}")))?;
-        let outcome = preserve_steps(harness, level, check, data, exercised, &mut tx, true).await;
-        let _ = tx.rollback().await;
-        return outcome;
-    }
+    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", checks[0].label()));
     let db = harness
         .database_at_level(level)
         .await
@@ -956,8 +944,11 @@ async fn run_preserve(
             .connect(&db)
             .await
             .map_err(|e| fail(format!("cannot connect: {e}")))?;
-        let outcome =
-            preserve_steps(harness, level, check, data, exercised, &mut conn, false).await;
+        let batch = format!("BEGIN;\n{}\nCOMMIT;", data.to_inserts());
+        let outcome = match sqlx::raw_sql(&batch).execute(&mut conn).await {
+            Ok(_) => preserve_steps(harness, level, checks, exercised, &mut conn, false).await,
+            Err(e) => Err(fail(format!("the generated data set did not load: {e}"))),
+        };
         let _ = conn.close().await;
         outcome
     }
@@ -966,32 +957,28 @@ async fn run_preserve(
     outcome
 }
 
+/// The preservation checks on a database holding the case's data at the
+/// property's version: every `before`, the chain migrated to head once
+/// (inside the caller's transaction when `in_transaction`), every `after`;
+/// each check's results must be equal.
 async fn preserve_steps(
     harness: &Harness,
     level: usize,
-    check: &Check,
-    data: &Dataset,
-    exercised: &mut u64,
+    checks: &[&Check],
+    exercised: &mut [u64],
     conn: &mut PgConnection,
     in_transaction: bool,
 ) -> Result<(), TestCaseError> {
-    let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
-    let inserts = data.to_inserts();
-    let batch = if in_transaction {
-        inserts
-    } else {
-        format!("BEGIN;\n{inserts}\nCOMMIT;")
-    };
-    sqlx::raw_sql(&batch)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| fail(format!("the generated data set did not load: {e}")))?;
-    let before_sql = check.before.as_deref().unwrap_or_default();
-    let before = text_rows(conn, before_sql)
-        .await
-        .map_err(|e| fail(format!("`before` failed: {e}")))?;
-    if !before.is_empty() {
-        *exercised += 1;
+    let mut befores = Vec::with_capacity(checks.len());
+    for check in checks {
+        let before_sql = check.before.as_deref().unwrap_or_default();
+        let before = text_rows(conn, before_sql)
+            .await
+            .map_err(|e| TestCaseError::fail(format!("{}: `before` failed: {e}", check.label())))?;
+        if !before.is_empty() {
+            exercised[check.number - 1] += 1;
+        }
+        befores.push(before);
     }
     for index in level..harness.chain().migrations.len() {
         let applied = if in_transaction {
@@ -999,35 +986,44 @@ async fn preserve_steps(
         } else {
             harness.apply_up(conn, index).await
         };
-        applied.map_err(|e| fail(format!("migrating to head failed: {e}")))?;
+        applied.map_err(|e| {
+            TestCaseError::fail(format!(
+                "{}: migrating to head failed: {e}",
+                checks[0].label()
+            ))
+        })?;
     }
-    let after_sql = check.after.as_deref().unwrap_or_default();
-    let after = text_rows(conn, after_sql)
-        .await
-        .map_err(|e| fail(format!("`after` failed: {e}")))?;
-    if before == after {
-        return Ok(());
+    for (check, before) in checks.iter().zip(&befores) {
+        let fail = |m: String| TestCaseError::fail(format!("{}: {m}", check.label()));
+        let after_sql = check.after.as_deref().unwrap_or_default();
+        let after = text_rows(conn, after_sql)
+            .await
+            .map_err(|e| fail(format!("`after` failed: {e}")))?;
+        if *before == after {
+            continue;
+        }
+        let first_diff = before
+            .iter()
+            .zip(&after)
+            .position(|(a, b)| a != b)
+            .unwrap_or(before.len().min(after.len()));
+        let show = |rows: &[Vec<Option<String>>], i: usize| {
+            rows.get(i).map_or("(no row)".to_string(), |r| {
+                let cells: Vec<String> = r
+                    .iter()
+                    .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+        };
+        return Err(fail(format!(
+            "data not preserved across the migration to head: `before` returned {} rows, `after` {}; first difference at row {}: before {} after {}",
+            before.len(),
+            after.len(),
+            first_diff + 1,
+            show(before, first_diff),
+            show(&after, first_diff)
+        )));
     }
-    let first_diff = before
-        .iter()
-        .zip(&after)
-        .position(|(a, b)| a != b)
-        .unwrap_or(before.len().min(after.len()));
-    let show = |rows: &[Vec<Option<String>>], i: usize| {
-        rows.get(i).map_or("(no row)".to_string(), |r| {
-            let cells: Vec<String> = r
-                .iter()
-                .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-    };
-    Err(fail(format!(
-        "data not preserved across the migration to head: `before` returned {} rows, `after` {}; first difference at row {}: before {} after {}",
-        before.len(),
-        after.len(),
-        first_diff + 1,
-        show(&before, first_diff),
-        show(&after, first_diff)
-    )))
+    Ok(())
 }
