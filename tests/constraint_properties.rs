@@ -201,6 +201,27 @@ async fn preservation_checks_share_one_load_and_one_migration_in_or_out_of_a_tra
     );
 }
 
+/// A policy that lets a user read every cycle breaks check 1 of
+/// rls_visibility: its statement runs as `app_user` with `app.user_id` set
+/// from the row, and its own result (not the settings') is the verdict.
+#[tokio::test]
+async fn a_policy_that_shows_other_users_cycles_fails_the_role_and_setting_check() {
+    let project = broken_sample(
+        "0012_rls_and_grants.up.sql",
+        "  using (owner_id = nullif(current_setting('app.user_id', true), '')::bigint)\n",
+        "  using (true)\n",
+        "rls_visibility.toml",
+    );
+    let results = run_properties(project.path(), 32, 4).await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    assert!(
+        r.message.contains("check 1 (hold)") && r.message.contains("returned false"),
+        "{}",
+        evidence(r)
+    );
+}
+
 fn project_with_property(text: &str) -> tempfile::TempDir {
     sample_project(&[("rule.toml", text)], None)
 }

@@ -14,6 +14,7 @@ use super::rules::{bind_literals, load_dir, Check, Expect, PropertyFile};
 use super::runner::{self, Case, Settings, Verdict};
 use super::{PropertyResult, Status};
 use crate::generate::{dataset_strategy, Dataset, Existing, Rejected};
+use crate::schema::sql_literal as literal;
 use crate::server::{quote_ident, Database};
 use crate::{Error, Harness};
 
@@ -834,30 +835,7 @@ async fn run_check(
     for row in rows.iter().take(MAX_ROWS_PER_CHECK) {
         let sql = bind_literals(&check.sql, row)
             .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
-        let mut sp = conn.begin().await.map_err(|e| setup_err("SAVEPOINT", e))?;
-        if let Some(role) = &check.role {
-            sqlx::raw_sql(&format!("set local role {}", quote_ident(role)))
-                .execute(&mut *sp)
-                .await
-                .map_err(|e| setup_err("SET ROLE", e))?;
-        }
-        for (key, value) in &check.settings {
-            let value = match value
-                .strip_prefix('$')
-                .and_then(|n| n.parse::<usize>().ok())
-            {
-                Some(n) => row.get(n.wrapping_sub(1)).cloned().flatten(),
-                None => Some(value.clone()),
-            };
-            sqlx::query("select set_config($1, $2, true)")
-                .bind(key)
-                .bind(value)
-                .execute(&mut *sp)
-                .await
-                .map_err(|e| setup_err("set_config", e))?;
-        }
-        let result = text_rows(&mut sp, &sql).await;
-        let _ = sp.rollback().await;
+        let result = run_in_savepoint(conn, check, row, &sql).await?;
         let with = if row.is_empty() {
             String::new()
         } else {
@@ -922,6 +900,87 @@ async fn run_check(
         }
     }
     Ok(())
+}
+
+/// Runs a check's statement for one `for_each` row in a savepoint rolled
+/// back after, with the check's role and settings: the database's verdict
+/// and the statement's rows. One round trip (the savepoint, role,
+/// settings, statement and rollback as one simple query), two when the
+/// statement fails. `Err` when the role or a setting cannot be set.
+async fn run_in_savepoint(
+    conn: &mut PgConnection,
+    check: &Check,
+    row: &[Option<String>],
+    sql: &str,
+) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
+    use futures_util::TryStreamExt as _;
+    use sqlx::Either;
+    let mut preamble = vec![("SAVEPOINT", "SAVEPOINT pgharness_check".to_string())];
+    if let Some(role) = &check.role {
+        preamble.push(("SET ROLE", format!("SET LOCAL ROLE {}", quote_ident(role))));
+    }
+    for (key, value) in &check.settings {
+        let value = match value
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => row.get(n.wrapping_sub(1)).cloned().flatten(),
+            None => Some(value.clone()),
+        };
+        let value = value.as_deref().map_or("NULL".to_string(), literal);
+        preamble.push((
+            "set_config",
+            format!("SELECT set_config({}, {value}, true)", literal(key)),
+        ));
+    }
+    const UNDO: &str = "ROLLBACK TO SAVEPOINT pgharness_check; RELEASE SAVEPOINT pgharness_check";
+    let mut batch = String::new();
+    for (_, statement) in &preamble {
+        batch.push_str(statement);
+        batch.push_str(";\n");
+    }
+    // On lines of its own: a comment ending the statement ends there.
+    batch.push_str(sql);
+    batch.push_str("\n;\n");
+    batch.push_str(UNDO);
+    // Statements done so far (a command tag each), and the statement's rows.
+    let mut done = 0;
+    let mut rows = Vec::new();
+    let mut stream = sqlx::raw_sql(&batch).fetch_many(&mut *conn);
+    let outcome = loop {
+        match stream.try_next().await {
+            Ok(None) => break Ok(()),
+            Ok(Some(Either::Left(_))) => done += 1,
+            Ok(Some(Either::Right(r))) => {
+                if done >= preamble.len() {
+                    rows.push(text_row(&r));
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    drop(stream);
+    let failed_in = |e: sqlx::Error| {
+        let what = preamble.get(done).map_or("ROLLBACK TO SAVEPOINT", |p| p.0);
+        TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
+    };
+    match outcome {
+        Ok(()) => Ok(Ok(rows)),
+        Err(e) => {
+            // The transaction is aborted: back to the savepoint, if it was
+            // made.
+            if done > 0 {
+                sqlx::raw_sql(UNDO)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(&failed_in)?;
+            }
+            if done < preamble.len() {
+                return Err(failed_in(e));
+            }
+            Ok(Err(e))
+        }
+    }
 }
 
 /// Preservation checks on a database of the case's own (the ups to head
