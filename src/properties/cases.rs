@@ -696,27 +696,32 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
         .partition(|c| c.expect == Expect::Preserve);
     let preserve_here = !preserve.is_empty() && harness.ups_fit_in_a_transaction(level);
     if !plain.is_empty() || preserve_here {
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(|e| TestCaseError::fail(format!("BEGIN failed: {e}")))?;
         let outcome = async {
-            // The data set as the INSERTs a failure would show, in one round
-            // trip; then deferred constraints fire inside the case.
-            let batch = format!("{}\nSET CONSTRAINTS ALL IMMEDIATE;", data.to_inserts());
-            sqlx::raw_sql(&batch).execute(&mut *tx).await.map_err(|e| {
-                TestCaseError::fail(format!("the generated data set did not load: {e}"))
-            })?;
+            // BEGIN and the data set as the INSERTs a failure would show, in
+            // one round trip; then deferred constraints fire inside the case.
+            let batch = format!(
+                "BEGIN;\n{}\nSET CONSTRAINTS ALL IMMEDIATE;",
+                data.to_inserts()
+            );
+            sqlx::raw_sql(&batch)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| {
+                    TestCaseError::fail(format!("the generated data set did not load: {e}"))
+                })?;
+            let mut undo = Undo::default();
             for check in &plain {
-                run_check(&mut tx, check, &mut exercised[check.number - 1]).await?;
+                run_check(conn, check, &mut exercised[check.number - 1], &mut undo).await?;
             }
             if preserve_here {
-                preserve_steps(harness, level, &preserve, exercised, &mut tx, true).await?;
+                undo.flush(conn).await?;
+                preserve_steps(harness, level, &preserve, exercised, conn, true).await?;
             }
             Ok::<(), TestCaseError>(())
         }
         .await;
-        let _ = tx.rollback().await;
+        // Whatever happened (an aborted transaction included).
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
         outcome?;
     }
     if !preserve.is_empty() && !preserve_here {
@@ -819,14 +824,18 @@ async fn run_check(
     conn: &mut PgConnection,
     check: &Check,
     exercised: &mut u64,
+    undo: &mut Undo,
 ) -> Result<(), TestCaseError> {
     let setup_err = |what: &str, e: sqlx::Error| {
         TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
     };
     let rows = match &check.for_each {
-        Some(q) => text_rows(conn, q)
-            .await
-            .map_err(|e| setup_err("for_each", e))?,
+        Some(q) => {
+            undo.flush(conn).await?;
+            text_rows(conn, q)
+                .await
+                .map_err(|e| setup_err("for_each", e))?
+        }
         None => vec![Vec::new()],
     };
     if !rows.is_empty() {
@@ -835,7 +844,7 @@ async fn run_check(
     for row in rows.iter().take(MAX_ROWS_PER_CHECK) {
         let sql = bind_literals(&check.sql, row)
             .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
-        let result = run_in_savepoint(conn, check, row, &sql).await?;
+        let result = run_in_savepoint(conn, check, row, &sql, undo).await?;
         let with = if row.is_empty() {
             String::new()
         } else {
@@ -902,20 +911,53 @@ async fn run_check(
     Ok(())
 }
 
+const SAVEPOINT: &str = "SAVEPOINT pgharness_check";
+const UNDO: &str = "ROLLBACK TO SAVEPOINT pgharness_check; RELEASE SAVEPOINT pgharness_check";
+
+/// A check's savepoint still to be rolled back: its statement failed, so
+/// the transaction is aborted until it is. Sent with the next round trip.
+#[derive(Default)]
+struct Undo {
+    pending: bool,
+}
+
+impl Undo {
+    /// Rolls back to the pending savepoint now, if any.
+    async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), TestCaseError> {
+        if std::mem::take(&mut self.pending) {
+            sqlx::raw_sql(UNDO)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| TestCaseError::fail(format!("ROLLBACK TO SAVEPOINT failed: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs a check's statement for one `for_each` row in a savepoint rolled
 /// back after, with the check's role and settings: the database's verdict
-/// and the statement's rows. One round trip (the savepoint, role,
-/// settings, statement and rollback as one simple query), two when the
-/// statement fails. `Err` when the role or a setting cannot be set.
+/// and the statement's rows. One round trip: the last row's pending
+/// rollback (`undo`), the savepoint, role, settings, statement and
+/// rollback as one simple query; a statement that fails leaves its
+/// rollback pending. `Err` when the role or a setting cannot be set.
 async fn run_in_savepoint(
     conn: &mut PgConnection,
     check: &Check,
     row: &[Option<String>],
     sql: &str,
+    undo: &mut Undo,
 ) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
     use futures_util::TryStreamExt as _;
     use sqlx::Either;
-    let mut preamble = vec![("SAVEPOINT", "SAVEPOINT pgharness_check".to_string())];
+    // (what, statement): each gives one command tag.
+    let mut preamble = Vec::new();
+    if std::mem::take(&mut undo.pending) {
+        for statement in UNDO.split("; ") {
+            preamble.push(("ROLLBACK TO SAVEPOINT", statement.to_string()));
+        }
+    }
+    let made = preamble.len() + 1;
+    preamble.push(("SAVEPOINT", SAVEPOINT.to_string()));
     if let Some(role) = &check.role {
         preamble.push(("SET ROLE", format!("SET LOCAL ROLE {}", quote_ident(role))));
     }
@@ -933,7 +975,6 @@ async fn run_in_savepoint(
             format!("SELECT set_config({}, {value}, true)", literal(key)),
         ));
     }
-    const UNDO: &str = "ROLLBACK TO SAVEPOINT pgharness_check; RELEASE SAVEPOINT pgharness_check";
     let mut batch = String::new();
     for (_, statement) in &preamble {
         batch.push_str(statement);
@@ -960,27 +1001,21 @@ async fn run_in_savepoint(
         }
     };
     drop(stream);
-    let failed_in = |e: sqlx::Error| {
-        let what = preamble.get(done).map_or("ROLLBACK TO SAVEPOINT", |p| p.0);
-        TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
+    let Err(e) = outcome else {
+        return Ok(Ok(rows));
     };
-    match outcome {
-        Ok(()) => Ok(Ok(rows)),
-        Err(e) => {
-            // The transaction is aborted: back to the savepoint, if it was
-            // made.
-            if done > 0 {
-                sqlx::raw_sql(UNDO)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(&failed_in)?;
-            }
-            if done < preamble.len() {
-                return Err(failed_in(e));
-            }
-            Ok(Err(e))
-        }
+    // The transaction is aborted until the savepoint, if it was made, is
+    // rolled back to.
+    undo.pending = done >= made;
+    if done < preamble.len() {
+        let what = preamble[done].0;
+        undo.flush(conn).await?;
+        return Err(TestCaseError::fail(format!(
+            "{}: {what} failed: {e}",
+            check.label()
+        )));
     }
+    Ok(Err(e))
 }
 
 /// Preservation checks on a database of the case's own (the ups to head
