@@ -125,17 +125,23 @@ pub async fn to_file(
         &harness.config().server.bootstrap,
     ));
     text.push('\n');
-    text.push_str(&data.to_copy_sql());
     let io = |e: std::io::Error| Error::Input(format!("{}: cannot write: {e}", out.display()));
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, out).map_err(|e| {
+    // The data streamed to the file, a block of rows at a time.
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        use std::io::Write as _;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        w.write_all(text.as_bytes())?;
+        data.write_copy_sql(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, out)) {
         let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })?;
+        return Err(io(e));
+    }
     Ok(SeedReport::from_dataset(&data, None))
 }
 

@@ -430,6 +430,15 @@ impl Dataset {
     /// foreign-key cycles, all in one transaction. Load it with `psql -v
     /// ON_ERROR_STOP=1 -f` into a database with the schema.
     pub fn to_copy_sql(&self) -> String {
+        let mut out = Vec::new();
+        self.write_copy_sql(&mut out)
+            .expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("the script is UTF-8")
+    }
+
+    /// [`Dataset::to_copy_sql`], written to `w` a block of rows at a time
+    /// (a large data set's script is never whole in memory).
+    pub fn write_copy_sql(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
         let mut out = self.header();
         out.push_str("BEGIN;\n");
         out.push_str(&self.preamble());
@@ -443,7 +452,14 @@ impl Dataset {
             out.push_str(&before);
             out.push_str(&copy);
             out.push('\n');
-            Self::copy_rows(t, &mut out, &mut scratch, 0, t.rows.len());
+            let mut from = 0;
+            while from < t.rows.len() {
+                let to = (from + 4096).min(t.rows.len());
+                Self::copy_rows(t, &mut out, &mut scratch, from, to);
+                w.write_all(out.as_bytes())?;
+                out.clear();
+                from = to;
+            }
             out.push_str("\\.\n");
             out.push_str(&after);
         }
@@ -452,7 +468,7 @@ impl Dataset {
             out.push_str(&f.to_sql());
         }
         out.push_str("\nCOMMIT;\n");
-        out
+        w.write_all(out.as_bytes())
     }
 
     /// Drops the foreign keys from and to the loaded tables (inside a
