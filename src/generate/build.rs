@@ -80,6 +80,27 @@ impl Env for RowEnv<'_> {
     }
 }
 
+/// The values a unique key has taken, as 64-bit hashes of the key's text:
+/// a tenth of the memory of the keys themselves at millions of rows. Two
+/// different keys with one hash only cost a redraw.
+#[derive(Clone, Default)]
+struct KeySet(HashSet<u64>);
+
+impl KeySet {
+    fn hash(key: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key)
+    }
+
+    fn insert(&mut self, key: String) {
+        self.0.insert(Self::hash(&key));
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.0.contains(&Self::hash(key))
+    }
+}
+
 /// The generated rows of one table, with what the builder needs later.
 struct Built {
     rows: Vec<Vec<Value>>,
@@ -220,7 +241,7 @@ fn build_tables(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, 
                 .filter(|(_, u)| u.columns.iter().any(|c| fk.columns.contains(c)))
                 .map(|(i, _)| i)
                 .collect();
-            let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); t.uniques.len()];
+            let mut seen: Vec<KeySet> = vec![KeySet::default(); t.uniques.len()];
             for r in 0..built[ti].rows.len() {
                 if removed[ti][r] {
                     continue;
@@ -308,7 +329,7 @@ fn close_link(
     t: &TablePlan,
     fk: &super::plan::FkPlan,
     involved: &[usize],
-    seen: &[HashSet<String>],
+    seen: &[KeySet],
     candidates: &[usize],
     parent_rows: &[Vec<Value>],
     row: &mut [Value],
@@ -740,8 +761,15 @@ fn build_table(
     }
 
     let mut rows: Vec<Vec<Value>> = Vec::with_capacity(assignment.len());
-    let mut ancestry: Vec<Vec<(u32, u32)>> = Vec::with_capacity(assignment.len());
-    let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); t.uniques.len()];
+    // Only a parent's rows are asked for their ancestors: a table no
+    // foreign key points at (often the largest) keeps none.
+    let is_parent = plan
+        .tables
+        .iter()
+        .any(|c| c.fks.iter().any(|f| f.parent == ti));
+    let mut ancestry: Vec<Vec<(u32, u32)>> =
+        Vec::with_capacity(if is_parent { assignment.len() } else { 0 });
+    let mut seen: Vec<KeySet> = vec![KeySet::default(); t.uniques.len()];
     let mut dropped = 0usize;
     let mut last_failure: Option<GenerateError> = None;
     let mut suffix_counter = 0u64;
@@ -768,7 +796,9 @@ fn build_table(
                     }
                 }
                 rows.push(row);
-                ancestry.push(anc);
+                if is_parent {
+                    ancestry.push(anc);
+                }
             }
             Err(RowFailure::Fatal(e)) => return Err(*e),
             Err(RowFailure::Skip(e)) => {
@@ -907,7 +937,7 @@ fn make_row(
     cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
     rng: &mut SeedRng,
     opts: &BuildOptions,
-    seen: &[HashSet<String>],
+    seen: &[KeySet],
     suffix_counter: &mut u64,
     undecided: &mut BTreeSet<usize>,
 ) -> Result<(Vec<Value>, Ancestry), RowFailure> {
@@ -1404,7 +1434,7 @@ fn fix_unique(
     t: &TablePlan,
     ui: usize,
     row: &mut [Value],
-    seen: &HashSet<String>,
+    seen: &KeySet,
     ctx: &mut GenCtx<'_>,
     built: &[Built],
     cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
@@ -1649,14 +1679,14 @@ fn assemble(plan: &Plan, seed: u64, built: Vec<Built>) -> Dataset {
         let rows: Vec<Vec<Value>> = b
             .rows
             .into_iter()
-            .map(|r| {
+            .map(|mut r| {
                 written
                     .iter()
                     .map(|i| {
                         if nulled.contains(i) {
                             Value::Null
                         } else {
-                            r[*i].clone()
+                            std::mem::replace(&mut r[*i], Value::Null)
                         }
                     })
                     .collect()
