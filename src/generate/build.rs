@@ -102,6 +102,7 @@ impl KeySet {
 }
 
 /// The generated rows of one table, with what the builder needs later.
+#[derive(Default)]
 struct Built {
     rows: Vec<Vec<Value>>,
     /// Per row: (table, row) of itself and its ancestors along foreign keys.
@@ -622,11 +623,7 @@ fn build_table(
         });
         if let Some(fk) = orphaned {
             if cap_mode {
-                return Ok(Built {
-                    rows: Vec::new(),
-                    ancestry: Vec::new(),
-                    undecided: BTreeSet::new(),
-                });
+                return Ok(Built::default());
             }
             let parent_name = plan.tables[fk.parent].name.to_string();
             return Err(limit(
@@ -677,11 +674,7 @@ fn build_table(
                     let n = rows.unwrap_or(0);
                     if n > 0 && parents.is_empty() {
                         if cap_mode {
-                            return Ok(Built {
-                                rows: Vec::new(),
-                                ancestry: Vec::new(),
-                                undecided: BTreeSet::new(),
-                            });
+                            return Ok(Built::default());
                         }
                         return Err(limit(
                             fk.name.clone(),

@@ -912,7 +912,11 @@ async fn run_check(
 }
 
 const SAVEPOINT: &str = "SAVEPOINT pgharness_check";
-const UNDO: &str = "ROLLBACK TO SAVEPOINT pgharness_check; RELEASE SAVEPOINT pgharness_check";
+/// Back to a check's savepoint, and rid of it: two statements.
+const UNDO: [&str; 2] = [
+    "ROLLBACK TO SAVEPOINT pgharness_check",
+    "RELEASE SAVEPOINT pgharness_check",
+];
 
 /// A check's savepoint still to be rolled back: its statement failed, so
 /// the transaction is aborted until it is. Sent with the next round trip.
@@ -925,7 +929,7 @@ impl Undo {
     /// Rolls back to the pending savepoint now, if any.
     async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), TestCaseError> {
         if std::mem::take(&mut self.pending) {
-            sqlx::raw_sql(UNDO)
+            sqlx::raw_sql(&UNDO.join(";\n"))
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| TestCaseError::fail(format!("ROLLBACK TO SAVEPOINT failed: {e}")))?;
@@ -952,7 +956,7 @@ async fn run_in_savepoint(
     // (what, statement): each gives one command tag.
     let mut preamble = Vec::new();
     if std::mem::take(&mut undo.pending) {
-        for statement in UNDO.split("; ") {
+        for statement in UNDO {
             preamble.push(("ROLLBACK TO SAVEPOINT", statement.to_string()));
         }
     }
@@ -983,7 +987,7 @@ async fn run_in_savepoint(
     // On lines of its own: a comment ending the statement ends there.
     batch.push_str(sql);
     batch.push_str("\n;\n");
-    batch.push_str(UNDO);
+    batch.push_str(&UNDO.join(";\n"));
     // Statements done so far (a command tag each), and the statement's rows.
     let mut done = 0;
     let mut rows = Vec::new();
