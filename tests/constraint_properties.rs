@@ -17,6 +17,21 @@ fn broken_sample(file: &str, from: &str, to: &str, property: &str) -> tempfile::
     sample_project(&[(name, &text)], Some((file, from, to)))
 }
 
+/// Runs the properties of `project` and returns the only result, which
+/// must have `status`.
+async fn only(
+    project: &std::path::Path,
+    cases: u32,
+    seed: u64,
+    status: Status,
+) -> pgharness::properties::PropertyResult {
+    let mut results = run_properties(project, cases, seed).await;
+    assert_eq!(results.len(), 1);
+    let r = results.remove(0);
+    assert_eq!(r.status, status, "{}", evidence(&r));
+    r
+}
+
 #[tokio::test]
 async fn the_sample_properties_hold() {
     let results = run_properties(&root(), 24, 11).await;
@@ -52,9 +67,7 @@ async fn without_the_unique_constraint_the_minimal_case_is_one_goal_and_its_pare
         "  updated_at  timestamptz not null default now()\n",
         "goal_unique.toml",
     );
-    let results = run_properties(project.path(), 32, 5).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let r = &only(project.path(), 32, 5, Status::Fail).await;
     let text = evidence(r);
     assert!(
         text.contains("check 1 (reject)")
@@ -104,9 +117,7 @@ async fn a_lock_on_weeks_8_to_12_only_is_caught_at_week_7() {
         "if old.week_no not between 8 and 12 then",
         "week_lock.toml",
     );
-    let results = run_properties(project.path(), 64, 3).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let r = &only(project.path(), 64, 3, Status::Fail).await;
     assert!(r.message.contains("check 1 (reject)"), "{}", r.message);
     assert!(
         r.message.contains("$2 = '7'") && r.message.contains("succeeded"),
@@ -134,9 +145,7 @@ async fn a_backfill_that_loses_null_emails_fails_preservation_and_shows_such_a_r
         "    from users\n   where email is not null\n   order by id\n",
         "rename_preserves_users.toml",
     );
-    let results = run_properties(project.path(), 32, 2).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let r = &only(project.path(), 32, 2, Status::Fail).await;
     let text = evidence(r);
     assert!(
         text.contains("check 1 (preserve)") && text.contains("data not preserved"),
@@ -179,9 +188,7 @@ async fn preservation_checks_share_one_load_and_one_migration_in_or_out_of_a_tra
             let sql = std::fs::read_to_string(&path).unwrap();
             std::fs::write(&path, format!("-- no-transaction\n{sql}")).unwrap();
         }
-        let results = run_properties(project.path(), 32, 2).await;
-        let r = &results[0];
-        assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+        let r = &only(project.path(), 32, 2, Status::Fail).await;
         let text = evidence(r);
         assert!(
             text.contains("check 2 (preserve)") && text.contains("data not preserved"),
@@ -191,9 +198,7 @@ async fn preservation_checks_share_one_load_and_one_migration_in_or_out_of_a_tra
     // Unbroken, the plain check and both preservation checks pass and are
     // exercised.
     let project = sample_project(&[("rename_preserves_users.toml", &text)], None);
-    let results = run_properties(project.path(), 16, 2).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Pass, "{}", evidence(r));
+    let r = &only(project.path(), 16, 2, Status::Pass).await;
     assert!(
         r.message.contains("check 1: 16") && r.message.contains("check 3: "),
         "{}",
@@ -212,9 +217,7 @@ async fn a_policy_that_shows_other_users_cycles_fails_the_role_and_setting_check
         "  using (true)\n",
         "rls_visibility.toml",
     );
-    let results = run_properties(project.path(), 32, 4).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let r = &only(project.path(), 32, 4, Status::Fail).await;
     assert!(
         r.message.contains("check 1 (hold)") && r.message.contains("returned false"),
         "{}",
@@ -250,9 +253,7 @@ async fn a_check_that_is_never_exercised_fails_as_vacuous() {
     let project = project_with_property(
         "name = \"goals of cycles far in the future are unique\"\n\n[data]\nrows = { cycle = 3, goal = 4 }\n\n[[check]]\nexpect = \"reject\"\nfor_each = \"select g.cycle_id, g.kind from goal g join cycle c on c.id = g.cycle_id where c.start_date > date '2999-01-01'\"\nsql = \"insert into goal (cycle_id, kind, title) values ($1, $2, 'again')\"\nsqlstate = \"23505\"\n",
     );
-    let results = run_properties(project.path(), 16, 1).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let r = &only(project.path(), 16, 1, Status::Fail).await;
     assert!(
         r.message
             .contains("rule.toml:6: check 1 (reject) was never exercised"),
@@ -356,9 +357,7 @@ async fn a_property_file_can_start_from_a_seed_profile() {
         "name = \"cycle titles come from the dev profile\"\n\n[data]\nprofile = \"../seeds/dev.toml\"\nrows = { cycle = 3 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select title from cycle\"\nsql = \"select $1 in ('Q1 focus', 'Q2 focus', 'Q3 focus', 'Q4 focus', 'Spring sprint', 'Summer sprint', 'Autumn sprint', 'Winter sprint', 'Fresh start', 'Deep work', '')\"\n",
     );
     copy_dir(&root().join("seeds"), &project.path().join("seeds"));
-    let results = run_properties(project.path(), 32, 4).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Pass, "{}", evidence(r));
+    let r = &only(project.path(), 32, 4, Status::Pass).await;
     assert!(
         !r.message.contains("exercised in check 1: 0"),
         "{}",
@@ -419,9 +418,7 @@ async fn an_overflow_on_a_value_at_its_type_limit_says_so_and_how_to_bound_it() 
     let project = project_with_property(
         "name = \"a quota can always grow by one\"\n\n[data]\nrows = { cycle = 2, weekly_plan = 12 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select id, quota from weekly_plan\"\nsql = \"select $2::integer + 1 > 0\"\n",
     );
-    let results = run_properties(project.path(), 64, 2).await;
-    let r = &results[0];
-    assert_eq!(r.status, Status::Fail, "{}", evidence(r));
+    let r = &only(project.path(), 64, 2, Status::Fail).await;
     let text = evidence(r);
     assert!(text.contains("SQLSTATE 22003"), "{text}");
     assert!(
