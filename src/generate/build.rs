@@ -1321,9 +1321,9 @@ fn column_value(
                 let generated = generate_value(&spec, ctx, not_before.as_ref());
                 ctx.style = style;
                 match generated {
-                    Some(Value::Json(doc)) if !c.json_paths.is_empty() => {
-                        Value::Json(super::json_paths::fill(doc, &c.json_paths, ctx.rng))
-                    }
+                    Some(Value::Json(doc)) if !c.json_paths.is_empty() => Value::Json(Box::new(
+                        super::json_paths::fill(*doc, &c.json_paths, ctx.rng),
+                    )),
                     Some(v) => v,
                     None if !c.not_null => Value::Null,
                     None => {

@@ -1350,7 +1350,7 @@ fn function(name: &str, args: Vec<Value>, env: &dyn Env) -> Eval {
         ("jsonb_typeof" | "json_typeof", 1) => match arg(0) {
             Value::Null => Eval::V(Value::Null),
             Value::Json(j) => Eval::V(Value::Text(
-                match j {
+                match *j {
                     serde_json::Value::Null => "null",
                     serde_json::Value::Bool(_) => "boolean",
                     serde_json::Value::Number(_) => "number",
@@ -1896,11 +1896,17 @@ mod tests {
         let e =
             parse_check("check (after is null or jsonb_typeof(after) = 'object'::text)").unwrap();
         assert_eq!(
-            check(&e, &row(&[("after", Value::Json(serde_json::json!([1])))])),
+            check(
+                &e,
+                &row(&[("after", Value::Json(Box::new(serde_json::json!([1]))))])
+            ),
             Verdict::Fail
         );
         assert_eq!(
-            check(&e, &row(&[("after", Value::Json(serde_json::json!({})))])),
+            check(
+                &e,
+                &row(&[("after", Value::Json(Box::new(serde_json::json!({}))))])
+            ),
             Verdict::Pass
         );
         let mut r = Restriction::default();
@@ -1925,7 +1931,7 @@ mod tests {
                 &row(&[(
                     "price",
                     Value::Decimal {
-                        units: -50,
+                        units: (-50).into(),
                         scale: 2
                     }
                 )])

@@ -1422,13 +1422,13 @@ pub(crate) fn scalar_value(s: &Scalar, ty: &ColumnType) -> Result<Value, String>
             text_cast(&t.replace('T', " "), "timestamp with time zone")?
         }
         (Base::Json { .. }, Scalar::Text(t)) => match serde_json::from_str(t) {
-            Ok(j) => Value::Json(j),
+            Ok(j) => Value::Json(Box::new(j)),
             // A plain string is a JSON string.
-            Err(_) => Value::Json(serde_json::Value::String(t.clone())),
+            Err(_) => Value::Json(Box::new(serde_json::Value::String(t.clone()))),
         },
-        (Base::Json { .. }, Scalar::Int(i)) => Value::Json(serde_json::json!(i)),
-        (Base::Json { .. }, Scalar::Float(f)) => Value::Json(serde_json::json!(f)),
-        (Base::Json { .. }, Scalar::Bool(b)) => Value::Json(serde_json::json!(b)),
+        (Base::Json { .. }, Scalar::Int(i)) => Value::Json(Box::new(serde_json::json!(i))),
+        (Base::Json { .. }, Scalar::Float(f)) => Value::Json(Box::new(serde_json::json!(f))),
+        (Base::Json { .. }, Scalar::Bool(b)) => Value::Json(Box::new(serde_json::json!(b))),
         (Base::Text { .. } | Base::Enum { .. }, Scalar::Text(t)) => Value::Text(t.clone()),
         (Base::Text { .. }, Scalar::Int(i)) => Value::Text(i.to_string()),
         (Base::Text { .. }, Scalar::Float(f)) => Value::Text(f.to_string()),

@@ -719,7 +719,10 @@ pub(crate) fn conform(v: Value, ty: &ColumnType) -> Value {
 
 fn decimal_from_f64(f: f64, scale: u32) -> Value {
     let units = (f * 10f64.powi(scale as i32)).round() as i128;
-    Value::Decimal { units, scale }
+    Value::Decimal {
+        units: units.into(),
+        scale,
+    }
 }
 
 fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>) -> Option<Value> {
@@ -860,7 +863,7 @@ fn scalar(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>, not_before: Option<&Value>
                     }
                 }
             }
-            Value::Json(doc)
+            Value::Json(Box::new(doc))
         }
         Base::Date => {
             let (lo, hi) = time_window(spec.semantic, ctx.anchor, not_before);
@@ -1504,12 +1507,12 @@ fn boundary(spec: &ValueSpec<'_>, ctx: &mut GenCtx<'_>) -> Option<Value> {
                 )),
             }
         }
-        Base::Json { .. } => Value::Json(match (r.json_kind, pick) {
+        Base::Json { .. } => Value::Json(Box::new(match (r.json_kind, pick) {
             (Some(JsonKind::Array), _) => serde_json::json!([]),
             (Some(JsonKind::Object), _) | (None, 0) => serde_json::json!({}),
             (None, 1) => serde_json::json!({"a": {"b": [1, null, "x\"y"]}}),
             _ => return None,
-        }),
+        })),
         Base::Date => {
             let d = match pick {
                 0 => NaiveDate::from_ymd_opt(1970, 1, 1)?,
