@@ -132,7 +132,7 @@ pub use profile::{
 };
 pub use script::schema_script;
 pub use strategy::{dataset_strategy, dataset_strategy_with, StrategyOptions};
-pub use value::Value;
+pub use value::{Units, Value};
 
 use build::{build, BuildOptions};
 use realistic::Style;
