@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -34,26 +36,7 @@ fn json(out: &Output) -> Value {
 
 /// `impact --format json` with `config`, which must exit 1 (findings).
 fn impact_with_findings(config: &Path) -> Value {
-    json_with_findings(config, &["impact"])
-}
-
-/// `pgharness -c config --format json <args>`, which must exit 1
-/// (findings): its report.
-fn json_with_findings(config: &Path, args: &[&str]) -> Value {
-    let out = pgharness()
-        .arg("-c")
-        .arg(config)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out)
+    common::json_run(config, &["impact"], 1)
 }
 
 fn migration<'a>(report: &'a Value, id: &str) -> &'a Value {
@@ -360,7 +343,7 @@ fn check_only_impact_gives_one_result_per_migration() {
         ),
     )
     .unwrap();
-    let report = json_with_findings(&config, &["check", "--only", "impact"]);
+    let report = common::json_run(&config, &["check", "--only", "impact"], 1);
     let verdicts: Vec<(String, String)> = report["results"]
         .as_array()
         .unwrap()

@@ -16,6 +16,8 @@ use std::time::Instant;
 
 use pgharness::config::Config;
 
+mod common;
+
 fn realworld() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realworld")
 }
@@ -403,17 +405,7 @@ fn a_real_chain_that_fails_midway_gets_a_full_report() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
-        .args(["-c", config.to_str().unwrap(), "--format", "json", "check"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::json_run(&config, &["check"], 1);
     let results = report["results"].as_array().unwrap();
     let find = |property: &str, target_prefix: &str| {
         results

@@ -75,3 +75,30 @@ pub async fn run_properties(
 pub fn evidence(r: &pgharness::properties::PropertyResult) -> String {
     format!("{}\n{}", r.message, r.diff.as_deref().unwrap_or(""))
 }
+
+/// `pgharness -c <config> --format json <args>` from the repository root,
+/// which must exit `code`: its JSON report.
+pub fn json_run(config: &Path, args: &[&str], code: i32) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgharness"))
+        .current_dir(root())
+        .env_remove("PGHARNESS_DATABASE_URL")
+        .arg("-c")
+        .arg(config)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
