@@ -1,8 +1,8 @@
 //! Row 5: constraint property throughput. pgharness: the release binary's
 //! `check --only properties` on a copy of the sample project without its
 //! race files (row 5c; they would compete for the server), whose JSON
-//! summary gives cases/s (5a), and
-//! the rate it reports for `goal_unique.toml` alone (5b). Baseline: the
+//! summary gives cases/s (5a), and `check --only property:goal_unique`,
+//! the file the baseline does by hand, run alone (5b). Baseline: the
 //! same work written by hand, a loop over one connection on a database at
 //! head: per case, a transaction that inserts goal_unique's data set (a
 //! user, 4 cycles, 8 goals), runs both of its checks (each row in a
@@ -26,9 +26,9 @@ pub async fn measure(bench: &Bench) -> Vec<Row> {
     );
     let mut like = Row::new(
         "5b",
-        "constraint property cases/s, goal_unique.toml alone (like for like)",
+        "constraint property cases/s, `check --only property:goal_unique` alone (like for like)",
         BASELINE,
-        "— (the target is on 5a)",
+        ">= 2x the hand loop",
     );
     if let Err(e) = measure_into(bench, &mut all, &mut like).await {
         for row in [&mut all, &mut like] {
@@ -73,15 +73,20 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
     let cases = u64::from(bench.config.properties.cases).max(256);
     for run in 0..runs {
         if pending.is_none() {
-            match pgharness_run(bench, project.path(), run as u64 + 1).await? {
+            let seed = run as u64 + 1;
+            match pgharness_run(bench, project.path(), seed, "properties").await? {
                 Outcome::Rates {
                     overall: rate,
                     cases,
                     each,
                 } => {
                     overall.push(rate);
-                    if let Some((_, r)) = each.iter().find(|(p, _)| p.ends_with("goal_unique")) {
-                        goal_unique.push(*r);
+                    // Alone, as the hand loop runs.
+                    let only = "property:goal_unique";
+                    if let Outcome::Rates { overall, .. } =
+                        pgharness_run(bench, project.path(), seed, only).await?
+                    {
+                        goal_unique.push(overall);
                     }
                     if let Some(c) = cases {
                         all.details = serde_json::json!({ "cases_per_run": c });
@@ -133,14 +138,25 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
         times.join(", "),
     ));
     like.figures(Figure::of(Unit::CasesPerSec, goal_unique), baseline);
+    let doubled = like.ratio.is_some_and(|r| r >= 2.0);
+    like.judge(doubled);
+    like.note(
+        "a file's cases run on one database per core (at most 4, each with 16 cases or more), the hand loop on one connection".to_string(),
+    );
     like.note(format!(
         "baseline per case ({cases} cases per run): BEGIN, 1 user, 4 cycles, 8 goals (2 kinds each), `for_each` + a duplicate insert in a savepoint per goal (must fail 23505), the lateral `for_each` + an insert of a missing kind per cycle (must succeed), ROLLBACK"
     ));
     Ok(())
 }
 
-async fn pgharness_run(bench: &Bench, project: &std::path::Path, seed: u64) -> Result<Outcome> {
-    let done = run(check_properties(bench, project, seed)).await?;
+/// `check --only <only>` (`properties`, or one `property:<file>`).
+async fn pgharness_run(
+    bench: &Bench,
+    project: &std::path::Path,
+    seed: u64,
+    only: &str,
+) -> Result<Outcome> {
+    let done = run(check_properties(bench, project, seed, only)).await?;
     let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
     if done.code == 2 {
         let message = report["error"]["message"]
@@ -188,11 +204,12 @@ async fn pgharness_run(bench: &Bench, project: &std::path::Path, seed: u64) -> R
     })
 }
 
-/// `check --only properties` of `project` with `seed`, JSON on stdout.
+/// `check --only <only>` of `project` with `seed`, JSON on stdout.
 pub fn check_properties(
     bench: &Bench,
     project: &std::path::Path,
     seed: u64,
+    only: &str,
 ) -> std::process::Command {
     bench.pgharness(
         project,
@@ -203,7 +220,7 @@ pub fn check_properties(
             "json",
             "check",
             "--only",
-            "properties",
+            only,
             "--seed",
             &seed.to_string(),
         ],

@@ -121,7 +121,13 @@ async fn pgharness_rate(
     project: &Path,
     seed: u64,
 ) -> Result<(f64, serde_json::Value)> {
-    let done = run(crate::properties::check_properties(bench, project, seed)).await?;
+    let done = run(crate::properties::check_properties(
+        bench,
+        project,
+        seed,
+        "properties",
+    ))
+    .await?;
     let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
     if done.code != 0 {
         bail!(

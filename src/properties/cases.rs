@@ -302,7 +302,7 @@ struct PropertyCases<'a> {
     /// The schema at the file's version.
     schema: &'a crate::schema::SchemaSnapshot,
     /// What the database holds before a case's rows.
-    existing: Existing,
+    existing: &'a Existing,
     /// Generated rows the server rejected, over all cases.
     rejected: Rejected,
 }
@@ -313,7 +313,7 @@ impl Case<Dataset> for PropertyCases<'_> {
         let data = accepted(
             &mut self.conn,
             self.schema,
-            &self.existing,
+            self.existing,
             data,
             &mut self.rejected,
         )
@@ -411,7 +411,7 @@ async fn run_cases(
         max_shrink_iters: 1024,
         regressions: Some(file.regressions_path()),
     };
-    let mut state = PropertyCases {
+    let first = PropertyCases {
         harness,
         file,
         level,
@@ -422,18 +422,58 @@ async fn run_cases(
         failing_schedule: None,
         races: RaceCount::default(),
         schema: &schema,
-        existing,
+        existing: &existing,
         rejected: Rejected::default(),
     };
-    let mut verdict =
-        runner::run(&strategy, &settings, rng_for(seed, &file.stem), &mut state).await;
+    // More workers, each on a database of its own at the same version (a
+    // case's rows and checks see only its database): the cases of one
+    // file spread over the server's cores. A race case drives its
+    // schedules concurrently already.
+    let wanted = if racing {
+        1
+    } else {
+        case_workers(settings.cases)
+    };
+    let mut workers = vec![first];
+    let mut extra = Vec::new();
+    while workers.len() < wanted {
+        let Ok(db) = harness.database_at_level(level).await else {
+            break;
+        };
+        let conn = match harness.connect(&db).await {
+            Ok(conn) => conn,
+            Err(_) => {
+                let _ = harness.drop_database(&db).await;
+                break;
+            }
+        };
+        extra.push(db);
+        workers.push(PropertyCases {
+            conn,
+            exercised: vec![0; file.checks.len() + file.races.len()],
+            cases: 0,
+            races: RaceCount::default(),
+            rejected: Rejected::default(),
+            failing_schedule: None,
+            ..workers[0]
+        });
+    }
+    let mut verdict = runner::run(
+        &strategy,
+        &settings,
+        rng_for(seed, &file.stem),
+        &mut workers,
+    )
+    .await;
+    let mut rest = workers.split_off(1);
+    let mut state = workers.pop().expect("the first worker");
     if let Verdict::Fail(reason, minimal) = verdict {
         // What the case loaded.
         let mut ignored = Rejected::default();
         let minimal = match accepted(
             &mut state.conn,
             &schema,
-            &state.existing,
+            state.existing,
             minimal.clone(),
             &mut ignored,
         )
@@ -446,6 +486,17 @@ async fn run_cases(
         verdict = Verdict::Fail(reason, minimal);
     }
     let _ = state.conn.close().await;
+    for worker in rest.drain(..) {
+        for (sum, n) in state.exercised.iter_mut().zip(&worker.exercised) {
+            *sum += n;
+        }
+        state.cases += worker.cases;
+        state.rejected.add(worker.rejected);
+        let _ = worker.conn.close().await;
+    }
+    for db in &extra {
+        let _ = harness.drop_database(db).await;
+    }
     Ok((
         verdict,
         state.exercised,
@@ -453,6 +504,14 @@ async fn run_cases(
         state.races,
         state.rejected,
     ))
+}
+
+/// How many workers run a file's `cases` new cases: one per core (at most
+/// four), each with at least 16 cases (a worker's database costs about a
+/// case's time).
+fn case_workers(cases: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(4).min((cases / 16).max(1) as usize)
 }
 
 /// Row deletions tried at most after proptest's shrinking ...

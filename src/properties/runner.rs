@@ -8,7 +8,10 @@
 //! replayed before any new case; a run's seed fixes every case it draws,
 //! the same cases proptest's own `TestRunner::run` draws from that RNG.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::path::PathBuf;
 
 use proptest::prelude::RngExt;
@@ -51,13 +54,19 @@ pub(super) struct Settings {
     pub regressions: Option<PathBuf>,
 }
 
-/// Runs `case` on values of `strategy`: first every seed saved in the
-/// regression file, then `settings.cases` new cases from `rng`.
+/// Runs the cases on values of `strategy`: first every seed saved in the
+/// regression file (on the first worker), then `settings.cases` new cases
+/// from `rng`, spread over `workers` (each case on whichever worker is
+/// free; a worker runs one case at a time). The cases drawn are those of a
+/// sequential run, in the same order; on a failure no new case starts, the
+/// cases running finish, and the first failing case (in drawing order) is
+/// shrunk on the first worker: the verdict does not depend on the number of
+/// workers.
 pub(super) async fn run<S, C>(
     strategy: &S,
     settings: &Settings,
     rng: TestRng,
-    case: &mut C,
+    workers: &mut [C],
 ) -> Verdict<S::Value>
 where
     S: Strategy,
@@ -72,6 +81,9 @@ where
     };
     let mut runner = TestRunner::new_with_rng(config, rng);
     let mut rejects = 0u32;
+    let Some(first) = workers.first_mut() else {
+        return Verdict::Abort("no worker to run cases on".to_string());
+    };
 
     let saved = settings.regressions.as_deref().map(persistence);
     let replay: Vec<PersistedSeed> = saved
@@ -82,67 +94,129 @@ where
     for seed in replay.iter().rev() {
         let Some(rng) = rng_of(seed) else { continue };
         *runner.rng() = rng;
-        match run_one(&mut runner, strategy, settings, case, &mut rejects).await {
-            Verdict::Pass => {}
-            other => return other,
+        let mut tree = match strategy.new_tree(&mut runner) {
+            Ok(tree) => tree,
+            Err(reason) => return Verdict::Abort(reason.to_string()),
+        };
+        match first.run(tree.current()).await {
+            Ok(()) => {}
+            Err(TestCaseError::Reject(_)) => {
+                rejects += 1;
+                if rejects >= MAX_GLOBAL_REJECTS {
+                    return too_many_rejects(rejects);
+                }
+            }
+            Err(TestCaseError::Fail(reason)) => {
+                return shrink(&mut tree, reason.message().to_string(), settings, first).await
+            }
         }
     }
     *runner.rng() = fresh;
 
-    let mut passed = 0;
-    while passed < settings.cases {
-        // As proptest does: a fresh seed per case, so that a failing case
-        // can be saved as the seed that draws it.
-        let bytes: [u8; 32] = runner.rng().random();
-        *runner.rng() = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
-        let before = rejects;
-        match run_one(&mut runner, strategy, settings, case, &mut rejects).await {
-            Verdict::Pass => {
-                if rejects == before {
-                    passed += 1;
+    // Drawn, not yet passed: the value tree (to shrink) and its seed (to
+    // save), by drawing order.
+    let mut drawn: BTreeMap<u64, (S::Tree, [u8; 32])> = BTreeMap::new();
+    let mut failures: BTreeMap<u64, String> = BTreeMap::new();
+    let mut idle: Vec<&mut C> = workers.iter_mut().rev().collect();
+    let mut running = FuturesUnordered::new();
+    let (mut next, mut passed) = (0u64, 0u32);
+    let mut abort: Option<String> = None;
+    loop {
+        while failures.is_empty()
+            && abort.is_none()
+            && passed as usize + running.len() < settings.cases as usize
+        {
+            let Some(worker) = idle.pop() else { break };
+            // As proptest does: a fresh seed per case, so that a failing
+            // case can be saved as the seed that draws it.
+            let bytes: [u8; 32] = runner.rng().random();
+            *runner.rng() = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+            let tree = match strategy.new_tree(&mut runner) {
+                Ok(tree) => tree,
+                Err(reason) => {
+                    idle.push(worker);
+                    abort = Some(reason.to_string());
+                    break;
+                }
+            };
+            running.push(run_on(worker, next, tree.current()));
+            drawn.insert(next, (tree, bytes));
+            next += 1;
+        }
+        // Every case started is awaited, whatever happened: a case dropped
+        // halfway would leave its connection mid-transaction.
+        let Some((worker, index, outcome)) = running.next().await else {
+            break;
+        };
+        idle.push(worker);
+        match outcome {
+            Ok(()) => {
+                passed += 1;
+                drawn.remove(&index);
+            }
+            Err(TestCaseError::Reject(_)) => {
+                drawn.remove(&index);
+                rejects += 1;
+                if rejects >= MAX_GLOBAL_REJECTS && abort.is_none() {
+                    abort = Some(too_many_rejects_text(rejects));
                 }
             }
-            Verdict::Fail(reason, minimal) => {
-                if let (Some(mut saved), Ok(seed)) = (saved, persisted(&bytes)) {
-                    saved.save_persisted_failure2(None, seed, &minimal);
-                }
-                return Verdict::Fail(reason, minimal);
+            Err(TestCaseError::Fail(reason)) => {
+                failures.insert(index, reason.message().to_string());
             }
-            abort => return abort,
         }
     }
-    Verdict::Pass
+    drop(running);
+    drop(idle);
+    if let Some((index, reason)) = failures.into_iter().next() {
+        let Some((mut tree, bytes)) = drawn.remove(&index) else {
+            return Verdict::Abort(format!("case {index} failed but was not drawn"));
+        };
+        let verdict = shrink(&mut tree, reason, settings, &mut workers[0]).await;
+        if let (Verdict::Fail(_, minimal), Some(mut saved), Ok(seed)) =
+            (&verdict, saved, persisted(&bytes))
+        {
+            saved.save_persisted_failure2(None, seed, minimal);
+        }
+        return verdict;
+    }
+    match abort {
+        Some(reason) => Verdict::Abort(reason),
+        None => Verdict::Pass,
+    }
 }
 
-/// Draws one value from the runner's RNG, runs it and, when it fails,
-/// shrinks it to the simplest value that still fails.
-async fn run_one<S, C>(
-    runner: &mut TestRunner,
-    strategy: &S,
+/// One case on one worker, handing the worker back with the outcome.
+async fn run_on<V, C: Case<V>>(
+    worker: &mut C,
+    index: u64,
+    value: V,
+) -> (&mut C, u64, Result<(), TestCaseError>) {
+    let outcome = worker.run(value).await;
+    (worker, index, outcome)
+}
+
+fn too_many_rejects_text(rejects: u32) -> String {
+    format!("{rejects} cases were rejected")
+}
+
+fn too_many_rejects<V>(rejects: u32) -> Verdict<V> {
+    Verdict::Abort(too_many_rejects_text(rejects))
+}
+
+/// Shrinks a failing value to the simplest one that still fails, on
+/// `case`.
+async fn shrink<T, C>(
+    tree: &mut T,
+    first_failure: String,
     settings: &Settings,
     case: &mut C,
-    rejects: &mut u32,
-) -> Verdict<S::Value>
+) -> Verdict<T::Value>
 where
-    S: Strategy,
-    C: Case<S::Value>,
+    T: ValueTree,
+    C: Case<T::Value>,
 {
-    let mut tree = match strategy.new_tree(runner) {
-        Ok(tree) => tree,
-        Err(reason) => return Verdict::Abort(reason.to_string()),
-    };
-    let first = match case.run(tree.current()).await {
-        Ok(()) => return Verdict::Pass,
-        Err(TestCaseError::Reject(_)) => {
-            *rejects += 1;
-            if *rejects >= MAX_GLOBAL_REJECTS {
-                return Verdict::Abort(format!("{rejects} cases were rejected"));
-            }
-            return Verdict::Pass;
-        }
-        Err(TestCaseError::Fail(reason)) => reason.message().to_string(),
-    };
-    let mut last_failure = first;
+    let mut last_failure = first_failure;
     let mut steps = 0;
     if tree.simplify() {
         loop {
@@ -258,7 +332,7 @@ mod tests {
             &strategy,
             &settings(256, Some(file.clone())),
             seeded(1),
-            &mut case,
+            std::slice::from_mut(&mut case),
         )
         .await;
         let Verdict::Fail(reason, minimal) = verdict else {
@@ -277,7 +351,13 @@ mod tests {
         // Another seed, zero new cases: only the saved failure runs, and
         // fails again.
         let mut again = SumBelow100 { calls: 0 };
-        let verdict = run(&strategy, &settings(0, Some(file)), seeded(2), &mut again).await;
+        let verdict = run(
+            &strategy,
+            &settings(0, Some(file)),
+            seeded(2),
+            std::slice::from_mut(&mut again),
+        )
+        .await;
         assert!(matches!(verdict, Verdict::Fail(..)), "{verdict:?}");
     }
 
@@ -293,18 +373,96 @@ mod tests {
         let strategy = vec(0u32..1000, 0..5);
         let (mut a, mut b) = (Record(Vec::new()), Record(Vec::new()));
         assert!(matches!(
-            run(&strategy, &settings(40, None), seeded(7), &mut a).await,
+            run(
+                &strategy,
+                &settings(40, None),
+                seeded(7),
+                std::slice::from_mut(&mut a)
+            )
+            .await,
             Verdict::Pass
         ));
         assert!(matches!(
-            run(&strategy, &settings(40, None), seeded(7), &mut b).await,
+            run(
+                &strategy,
+                &settings(40, None),
+                seeded(7),
+                std::slice::from_mut(&mut b)
+            )
+            .await,
             Verdict::Pass
         ));
         assert_eq!(a.0.len(), 40);
         assert_eq!(a.0, b.0);
         let mut c = Record(Vec::new());
-        run(&strategy, &settings(40, None), seeded(8), &mut c).await;
+        run(
+            &strategy,
+            &settings(40, None),
+            seeded(8),
+            std::slice::from_mut(&mut c),
+        )
+        .await;
         assert_ne!(a.0, c.0);
+    }
+
+    /// Records every value and fails past a sum of 100, finishing its
+    /// cases out of order (a case yields as many times as its first
+    /// value says): several workers interleave.
+    struct SlowRecord {
+        seen: Vec<Vec<u32>>,
+        fail_over: u32,
+    }
+
+    impl Case<Vec<u32>> for SlowRecord {
+        async fn run(&mut self, value: Vec<u32>) -> Result<(), TestCaseError> {
+            for _ in 0..value.first().copied().unwrap_or(0) % 7 {
+                tokio::task::yield_now().await;
+            }
+            self.seen.push(value.clone());
+            let sum: u32 = value.iter().sum();
+            if sum > self.fail_over {
+                return Err(TestCaseError::fail(format!("sum {sum}")));
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn workers_run_the_cases_of_a_sequential_run_and_shrink_the_same_failure() {
+        let strategy = vec(0u32..100, 0..6);
+        let worker = |fail_over| SlowRecord {
+            seen: Vec::new(),
+            fail_over,
+        };
+        // Passing: the same values, each once, spread over the workers.
+        let mut one = [worker(u32::MAX)];
+        let mut three = [worker(u32::MAX), worker(u32::MAX), worker(u32::MAX)];
+        assert!(matches!(
+            run(&strategy, &settings(60, None), seeded(3), &mut one).await,
+            Verdict::Pass
+        ));
+        assert!(matches!(
+            run(&strategy, &settings(60, None), seeded(3), &mut three).await,
+            Verdict::Pass
+        ));
+        assert!(three.iter().all(|w| !w.seen.is_empty()), "a worker idled");
+        let mut all: Vec<Vec<u32>> = three.iter().flat_map(|w| w.seen.clone()).collect();
+        let mut sequential = one[0].seen.clone();
+        assert_eq!(sequential.len(), 60);
+        all.sort();
+        sequential.sort();
+        assert_eq!(all, sequential);
+
+        // Failing: the first failing case in drawing order is the one
+        // shrunk, whichever worker finished first.
+        let mut one = [worker(150)];
+        let mut three = [worker(150), worker(150), worker(150)];
+        let a = run(&strategy, &settings(200, None), seeded(4), &mut one).await;
+        let b = run(&strategy, &settings(200, None), seeded(4), &mut three).await;
+        let (Verdict::Fail(ra, ma), Verdict::Fail(rb, mb)) = (a, b) else {
+            panic!("expected two failures");
+        };
+        assert_eq!((ra, ma), (rb, mb));
     }
 
     #[test]
