@@ -71,20 +71,21 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
     let mut base = Vec::new();
     let mut pending = None;
     let cases = u64::from(bench.config.properties.cases).max(256);
+    let cases_text = cases.to_string();
     for run in 0..runs {
         if pending.is_none() {
             let seed = run as u64 + 1;
-            match pgharness_run(bench, project.path(), seed, "properties").await? {
+            match pgharness_run(bench, project.path(), seed, &["--only", "properties"]).await? {
                 Outcome::Rates {
                     overall: rate,
                     cases,
                     each,
                 } => {
                     overall.push(rate);
-                    // Alone, as the hand loop runs.
-                    let only = "property:goal_unique";
+                    // Alone, as the hand loop runs, as many cases.
+                    let only = ["--only", "property:goal_unique", "--cases", &cases_text];
                     if let Outcome::Rates { overall, .. } =
-                        pgharness_run(bench, project.path(), seed, only).await?
+                        pgharness_run(bench, project.path(), seed, &only).await?
                     {
                         goal_unique.push(overall);
                     }
@@ -149,14 +150,14 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
     Ok(())
 }
 
-/// `check --only <only>` (`properties`, or one `property:<file>`).
+/// `check <check_args>` (`--only properties`, or one `property:<file>`).
 async fn pgharness_run(
     bench: &Bench,
     project: &std::path::Path,
     seed: u64,
-    only: &str,
+    check_args: &[&str],
 ) -> Result<Outcome> {
-    let done = run(check_properties(bench, project, seed, only)).await?;
+    let done = run(check_properties(bench, project, seed, check_args)).await?;
     let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
     if done.code == 2 {
         let message = report["error"]["message"]
@@ -204,27 +205,18 @@ async fn pgharness_run(
     })
 }
 
-/// `check --only <only>` of `project` with `seed`, JSON on stdout.
+/// `check <check_args>` of `project` with `seed`, JSON on stdout.
 pub fn check_properties(
     bench: &Bench,
     project: &std::path::Path,
     seed: u64,
-    only: &str,
+    check_args: &[&str],
 ) -> std::process::Command {
-    bench.pgharness(
-        project,
-        &[
-            "--backend",
-            "local",
-            "--format",
-            "json",
-            "check",
-            "--only",
-            only,
-            "--seed",
-            &seed.to_string(),
-        ],
-    )
+    let seed = seed.to_string();
+    let mut args = vec!["--backend", "local", "--format", "json", "check"];
+    args.extend_from_slice(check_args);
+    args.extend(["--seed", seed.as_str()]);
+    bench.pgharness(project, &args)
 }
 
 /// The first number under a key containing `needle`, searched depth-first.

@@ -125,7 +125,7 @@ async fn pgharness_rate(
         bench,
         project,
         seed,
-        "properties",
+        &["--only", "properties"],
     ))
     .await?;
     let report: serde_json::Value = serde_json::from_str(&done.stdout).unwrap_or_default();
