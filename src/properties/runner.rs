@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::path::PathBuf;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use std::path::PathBuf;
 
 use proptest::prelude::RngExt;
 use proptest::strategy::{Strategy, ValueTree};
@@ -103,7 +103,7 @@ where
             Err(TestCaseError::Reject(_)) => {
                 rejects += 1;
                 if rejects >= MAX_GLOBAL_REJECTS {
-                    return too_many_rejects(rejects);
+                    return Verdict::Abort(too_many_rejects(rejects));
                 }
             }
             Err(TestCaseError::Fail(reason)) => {
@@ -158,7 +158,7 @@ where
                 drawn.remove(&index);
                 rejects += 1;
                 if rejects >= MAX_GLOBAL_REJECTS && abort.is_none() {
-                    abort = Some(too_many_rejects_text(rejects));
+                    abort = Some(too_many_rejects(rejects));
                 }
             }
             Err(TestCaseError::Fail(reason)) => {
@@ -196,12 +196,8 @@ async fn run_on<V, C: Case<V>>(
     (worker, index, outcome)
 }
 
-fn too_many_rejects_text(rejects: u32) -> String {
+fn too_many_rejects(rejects: u32) -> String {
     format!("{rejects} cases were rejected")
-}
-
-fn too_many_rejects<V>(rejects: u32) -> Verdict<V> {
-    Verdict::Abort(too_many_rejects_text(rejects))
 }
 
 /// Shrinks a failing value to the simplest one that still fails, on
