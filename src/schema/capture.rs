@@ -70,12 +70,50 @@ macro_rules! collation_name {
     };
 }
 
+/// `obj_description($oid, '$catalog')`, as a subquery: the same row
+/// (`pg_description` is unique on object, catalog and sub-id), without a
+/// SQL function's executor started per object.
+macro_rules! description {
+    ($oid:literal, $catalog:literal) => {
+        concat!(
+            "(select pd.description from pg_description pd where pd.objoid = ",
+            $oid,
+            " and pd.classoid = 'pg_catalog.",
+            $catalog,
+            "'::regclass and pd.objsubid = 0)"
+        )
+    };
+}
+
+/// `col_description($rel, $attnum)`, as a subquery (see `description!`).
+macro_rules! column_description {
+    ($rel:literal, $attnum:literal) => {
+        concat!(
+            "(select pd.description from pg_description pd where pd.objoid = ",
+            $rel,
+            " and pd.classoid = 'pg_catalog.pg_class'::regclass and pd.objsubid = ",
+            $attnum,
+            ")"
+        )
+    };
+}
+
 /// The privileges of an object that differ from `$baseline` (what a fresh
 /// object has), as a JSON array of [`AclRow`]. A null `$acl` means the
 /// built-in default `$default`. The owner is flagged, never named.
 macro_rules! privileges {
     ($acl:literal, $default:literal, $baseline:literal, $owner:literal) => {
         concat!(
+            // A null ACL whose default is the baseline differs from it in
+            // nothing: most objects and nearly every column, spared the
+            // set differences below.
+            "case when ",
+            $acl,
+            " is null and (",
+            $default,
+            ") = (",
+            $baseline,
+            ") then '[]'::json else ",
             "(select coalesce(json_agg(json_build_object(",
             "'revoke', a.is_revoke, 'public', a.grantee = 0, 'owner', a.grantee = ",
             $owner,
@@ -95,7 +133,7 @@ macro_rules! privileges {
             ", ",
             $default,
             ")) e)) a ",
-            "left join pg_roles gr on gr.oid = a.grantee left join pg_roles go on go.oid = a.grantor)"
+            "left join pg_roles gr on gr.oid = a.grantee left join pg_roles go on go.oid = a.grantor) end"
         )
     };
 }
@@ -103,7 +141,9 @@ macro_rules! privileges {
 /// A fresh database's `public` schema grants `USAGE` to `PUBLIC` (and
 /// `CREATE` too before PostgreSQL 15): that is not a migration's doing.
 const SCHEMAS: &str = concat!(
-    "select n.nspname as name, obj_description(n.oid, 'pg_namespace') as comment, ",
+    "select n.nspname as name, ",
+    description!("n.oid", "pg_namespace"),
+    " as comment, ",
     privileges!(
         "n.nspacl",
         "acldefault('n', n.nspowner)",
@@ -138,7 +178,8 @@ const TYPES: &str = concat!(
     " end as collation, ",
     "t.typnotnull as not_null, pg_get_expr(t.typdefaultbin, 0, true) as default_expr, ",
     "case when t.typtype = 'r' then format_type(r.rngsubtype, null) end as subtype, ",
-    "obj_description(t.oid, 'pg_type') as comment, ",
+    description!("t.oid", "pg_type"),
+    " as comment, ",
     privileges!(
         "t.typacl",
         "acldefault('T', t.typowner)",
@@ -168,7 +209,9 @@ const COMPOSITE_ATTRIBUTES: &str = concat!(
     "select t.oid::int8 as type_oid, a.attname::text as name, format_type(a.atttypid, a.atttypmod) as data_type, ",
     "case when a.attcollation <> at.typcollation then ",
     collation_name!("a.attcollation"),
-    " end as collation, col_description(a.attrelid, a.attnum) as comment ",
+    " end as collation, ",
+    column_description!("a.attrelid", "a.attnum"),
+    " as comment ",
     "from pg_type t join pg_namespace n on n.oid = t.typnamespace ",
     "join pg_class c on c.oid = t.typrelid and c.relkind = 'c' ",
     "join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped ",
@@ -183,7 +226,8 @@ const SEQUENCES: &str = concat!(
     "s.seqstart as start, s.seqincrement as increment, s.seqmin as min, s.seqmax as max, ",
     "s.seqcache as cache, s.seqcycle as cycle, ",
     "o.owner_schema, o.owner_table, o.owner_column, ",
-    "obj_description(c.oid, 'pg_class') as comment, ",
+    description!("c.oid", "pg_class"),
+    " as comment, ",
     privileges!(
         "c.relacl",
         "acldefault('s', c.relowner)",
@@ -222,7 +266,8 @@ const RELATIONS: &str = concat!(
     "(select ri.relname::text from pg_index i join pg_class ri on ri.oid = i.indexrelid ",
     "where i.indrelid = c.oid and i.indisreplident) as replica_identity_index, ",
     "case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as view_definition, ",
-    "obj_description(c.oid, 'pg_class') as comment, ",
+    description!("c.oid", "pg_class"),
+    " as comment, ",
     privileges!(
         "c.relacl",
         "acldefault('r', c.relowner)",
@@ -245,7 +290,8 @@ const COLUMNS: &str = concat!(
     "pg_get_expr(ad.adbin, ad.adrelid, true) as default_expr, ",
     "s.seq_schema, s.seq_name, s.seq_type, s.seq_start, s.seq_increment, s.seq_min, s.seq_max, ",
     "s.seq_cache, s.seq_cycle, ",
-    "col_description(a.attrelid, a.attnum) as comment, ",
+    column_description!("a.attrelid", "a.attnum"),
+    " as comment, ",
     privileges!(
         "a.attacl",
         "acldefault('c', c.relowner)",
@@ -283,7 +329,8 @@ const CONSTRAINTS: &str = concat!(
     "join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord) as ref_columns, ",
     "con.confupdtype::text as on_update, con.confdeltype::text as on_delete, ",
     "con.confmatchtype::text as match_type, ",
-    "obj_description(con.oid, 'pg_constraint') as comment ",
+    description!("con.oid", "pg_constraint"),
+    " as comment ",
     "from pg_constraint con join pg_class c on c.oid = con.conrelid ",
     "join pg_namespace n on n.oid = c.relnamespace ",
     "left join pg_class fc on fc.oid = con.confrelid left join pg_namespace fn on fn.oid = fc.relnamespace ",
@@ -305,7 +352,8 @@ const INDEXES: &str = concat!(
     "array(select pg_get_indexdef(i.indexrelid, k, true) ",
     "from generate_series(i.indnkeyatts::int + 1, i.indnatts::int) k order by k) as include_columns, ",
     "pg_get_expr(i.indpred, i.indrelid, true) as predicate, ",
-    "obj_description(i.indexrelid, 'pg_class') as comment ",
+    description!("i.indexrelid", "pg_class"),
+    " as comment ",
     "from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid ",
     "join pg_namespace n on n.oid = c.relnamespace join pg_am am on am.oid = ic.relam ",
     "where c.relkind in ('r', 'p', 'm') and ",
@@ -326,7 +374,8 @@ const TRIGGERS: &str = concat!(
     "join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = k.num order by k.ord) as columns, ",
     "quote_ident(t.tgname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
     "quote_ident(n.nspname) as quoted_schema, ",
-    "obj_description(t.oid, 'pg_trigger') as comment ",
+    description!("t.oid", "pg_trigger"),
+    " as comment ",
     "from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace ",
     "join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace ",
     "where not t.tgisinternal and t.tgparentid = 0 and c.relkind in ('r', 'p', 'v', 'm') and ",
@@ -342,7 +391,8 @@ const POLICIES: &str = concat!(
     "'role', ro.rolname)) from unnest(p.polroles) r(role_oid) left join pg_roles ro on ro.oid = r.role_oid) as roles, ",
     "pg_get_expr(p.polqual, p.polrelid, true) as using_expr, ",
     "pg_get_expr(p.polwithcheck, p.polrelid, true) as check_expr, ",
-    "obj_description(p.oid, 'pg_policy') as comment ",
+    description!("p.oid", "pg_policy"),
+    " as comment ",
     "from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace ",
     "where ",
     user_namespace!(),
@@ -365,7 +415,8 @@ const ROUTINES: &str = concat!(
     "p.prosqlbody is not null as sql_body, ",
     "case when p.prosqlbody is not null then pg_get_function_sqlbody(p.oid) else p.prosrc end as body, ",
     "case when l.lanname = 'c' then p.probin end as library, ",
-    "obj_description(p.oid, 'pg_proc') as comment, ",
+    description!("p.oid", "pg_proc"),
+    " as comment, ",
     privileges!(
         "p.proacl",
         "acldefault('f', p.proowner)",
