@@ -70,29 +70,20 @@ macro_rules! collation_name {
     };
 }
 
-/// `obj_description($oid, '$catalog')`, as a subquery: the same row
-/// (`pg_description` is unique on object, catalog and sub-id), without a
-/// SQL function's executor started per object.
+/// An object's comment: `obj_description($oid, '$catalog')` with `$subid`
+/// `0`, `col_description($oid, $subid)` with `pg_class` and a column
+/// number. A subquery: the same row (`pg_description` is unique on object,
+/// catalog and sub-id), without a SQL function's executor started per
+/// object.
 macro_rules! description {
-    ($oid:literal, $catalog:literal) => {
+    ($oid:literal, $catalog:literal, $subid:literal) => {
         concat!(
             "(select pd.description from pg_description pd where pd.objoid = ",
             $oid,
             " and pd.classoid = 'pg_catalog.",
             $catalog,
-            "'::regclass and pd.objsubid = 0)"
-        )
-    };
-}
-
-/// `col_description($rel, $attnum)`, as a subquery (see `description!`).
-macro_rules! column_description {
-    ($rel:literal, $attnum:literal) => {
-        concat!(
-            "(select pd.description from pg_description pd where pd.objoid = ",
-            $rel,
-            " and pd.classoid = 'pg_catalog.pg_class'::regclass and pd.objsubid = ",
-            $attnum,
+            "'::regclass and pd.objsubid = ",
+            $subid,
             ")"
         )
     };
@@ -142,7 +133,7 @@ macro_rules! privileges {
 /// `CREATE` too before PostgreSQL 15): that is not a migration's doing.
 const SCHEMAS: &str = concat!(
     "select n.nspname as name, ",
-    description!("n.oid", "pg_namespace"),
+    description!("n.oid", "pg_namespace", "0"),
     " as comment, ",
     privileges!(
         "n.nspacl",
@@ -162,12 +153,13 @@ const SCHEMAS: &str = concat!(
 
 /// `plpgsql` is in every database. An extension's comment comes from its
 /// control file unless someone changed it.
-const EXTENSIONS: &str = "\
-select e.extname::text as name, e.extversion as version, n.nspname::text as schema,
-       nullif(obj_description(e.oid, 'pg_extension'),
-              (select a.comment from pg_available_extensions a where a.name = e.extname)) as comment
-from pg_extension e join pg_namespace n on n.oid = e.extnamespace
-where e.extname <> 'plpgsql' and n.nspname <> 'pgharness'";
+const EXTENSIONS: &str = concat!(
+    "select e.extname::text as name, e.extversion as version, n.nspname::text as schema, nullif(",
+    description!("e.oid", "pg_extension", "0"),
+    ", (select a.comment from pg_available_extensions a where a.name = e.extname)) as comment ",
+    "from pg_extension e join pg_namespace n on n.oid = e.extnamespace ",
+    "where e.extname <> 'plpgsql' and n.nspname <> 'pgharness'"
+);
 
 const TYPES: &str = concat!(
     "select t.oid::int8 as oid, n.nspname::text as schema, t.typname::text as name, t.typtype::text as typtype, ",
@@ -178,7 +170,7 @@ const TYPES: &str = concat!(
     " end as collation, ",
     "t.typnotnull as not_null, pg_get_expr(t.typdefaultbin, 0, true) as default_expr, ",
     "case when t.typtype = 'r' then format_type(r.rngsubtype, null) end as subtype, ",
-    description!("t.oid", "pg_type"),
+    description!("t.oid", "pg_type", "0"),
     " as comment, ",
     privileges!(
         "t.typacl",
@@ -198,19 +190,19 @@ const TYPES: &str = concat!(
 
 /// Domain `NOT NULL` is read from `pg_type.typnotnull`; newer servers also
 /// list it here as contype `n`, which is why only `c` is read.
-const DOMAIN_CONSTRAINTS: &str = "\
-select con.contypid::int8 as type_oid, con.conname::text as name,
-       pg_get_constraintdef(con.oid, true) as definition,
-       obj_description(con.oid, 'pg_constraint') as comment
-from pg_constraint con
-where con.contypid <> 0 and con.contype = 'c'";
+const DOMAIN_CONSTRAINTS: &str = concat!(
+    "select con.contypid::int8 as type_oid, con.conname::text as name, ",
+    "pg_get_constraintdef(con.oid, true) as definition, ",
+    description!("con.oid", "pg_constraint", "0"),
+    " as comment from pg_constraint con where con.contypid <> 0 and con.contype = 'c'"
+);
 
 const COMPOSITE_ATTRIBUTES: &str = concat!(
     "select t.oid::int8 as type_oid, a.attname::text as name, format_type(a.atttypid, a.atttypmod) as data_type, ",
     "case when a.attcollation <> at.typcollation then ",
     collation_name!("a.attcollation"),
     " end as collation, ",
-    column_description!("a.attrelid", "a.attnum"),
+    description!("a.attrelid", "pg_class", "a.attnum"),
     " as comment ",
     "from pg_type t join pg_namespace n on n.oid = t.typnamespace ",
     "join pg_class c on c.oid = t.typrelid and c.relkind = 'c' ",
@@ -226,7 +218,7 @@ const SEQUENCES: &str = concat!(
     "s.seqstart as start, s.seqincrement as increment, s.seqmin as min, s.seqmax as max, ",
     "s.seqcache as cache, s.seqcycle as cycle, ",
     "o.owner_schema, o.owner_table, o.owner_column, ",
-    description!("c.oid", "pg_class"),
+    description!("c.oid", "pg_class", "0"),
     " as comment, ",
     privileges!(
         "c.relacl",
@@ -266,7 +258,7 @@ const RELATIONS: &str = concat!(
     "(select ri.relname::text from pg_index i join pg_class ri on ri.oid = i.indexrelid ",
     "where i.indrelid = c.oid and i.indisreplident) as replica_identity_index, ",
     "case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as view_definition, ",
-    description!("c.oid", "pg_class"),
+    description!("c.oid", "pg_class", "0"),
     " as comment, ",
     privileges!(
         "c.relacl",
@@ -290,7 +282,7 @@ const COLUMNS: &str = concat!(
     "pg_get_expr(ad.adbin, ad.adrelid, true) as default_expr, ",
     "s.seq_schema, s.seq_name, s.seq_type, s.seq_start, s.seq_increment, s.seq_min, s.seq_max, ",
     "s.seq_cache, s.seq_cycle, ",
-    column_description!("a.attrelid", "a.attnum"),
+    description!("a.attrelid", "pg_class", "a.attnum"),
     " as comment, ",
     privileges!(
         "a.attacl",
@@ -329,7 +321,7 @@ const CONSTRAINTS: &str = concat!(
     "join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord) as ref_columns, ",
     "con.confupdtype::text as on_update, con.confdeltype::text as on_delete, ",
     "con.confmatchtype::text as match_type, ",
-    description!("con.oid", "pg_constraint"),
+    description!("con.oid", "pg_constraint", "0"),
     " as comment ",
     "from pg_constraint con join pg_class c on c.oid = con.conrelid ",
     "join pg_namespace n on n.oid = c.relnamespace ",
@@ -352,7 +344,7 @@ const INDEXES: &str = concat!(
     "array(select pg_get_indexdef(i.indexrelid, k, true) ",
     "from generate_series(i.indnkeyatts::int + 1, i.indnatts::int) k order by k) as include_columns, ",
     "pg_get_expr(i.indpred, i.indrelid, true) as predicate, ",
-    description!("i.indexrelid", "pg_class"),
+    description!("i.indexrelid", "pg_class", "0"),
     " as comment ",
     "from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid ",
     "join pg_namespace n on n.oid = c.relnamespace join pg_am am on am.oid = ic.relam ",
@@ -374,7 +366,7 @@ const TRIGGERS: &str = concat!(
     "join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = k.num order by k.ord) as columns, ",
     "quote_ident(t.tgname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
     "quote_ident(n.nspname) as quoted_schema, ",
-    description!("t.oid", "pg_trigger"),
+    description!("t.oid", "pg_trigger", "0"),
     " as comment ",
     "from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace ",
     "join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace ",
@@ -391,7 +383,7 @@ const POLICIES: &str = concat!(
     "'role', ro.rolname)) from unnest(p.polroles) r(role_oid) left join pg_roles ro on ro.oid = r.role_oid) as roles, ",
     "pg_get_expr(p.polqual, p.polrelid, true) as using_expr, ",
     "pg_get_expr(p.polwithcheck, p.polrelid, true) as check_expr, ",
-    description!("p.oid", "pg_policy"),
+    description!("p.oid", "pg_policy", "0"),
     " as comment ",
     "from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace ",
     "where ",
@@ -415,7 +407,7 @@ const ROUTINES: &str = concat!(
     "p.prosqlbody is not null as sql_body, ",
     "case when p.prosqlbody is not null then pg_get_function_sqlbody(p.oid) else p.prosrc end as body, ",
     "case when l.lanname = 'c' then p.probin end as library, ",
-    description!("p.oid", "pg_proc"),
+    description!("p.oid", "pg_proc", "0"),
     " as comment, ",
     privileges!(
         "p.proacl",
