@@ -5,6 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sqlx::types::chrono::{DateTime, Utc};
 
+use crate::schema::QualifiedName;
+
 use super::dataset::{Dataset, Fixup, TableData};
 use super::error::RulesSection;
 use super::expr::{check, eval, predicate, Env, Eval, Verdict};
@@ -99,17 +101,42 @@ impl KeySet {
     fn contains(&self, key: &str) -> bool {
         self.0.contains(&Self::hash(key))
     }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The generated rows of one table, with what the builder needs later.
 #[derive(Default)]
-struct Built {
+pub(super) struct Built {
     rows: Vec<Vec<Value>>,
     /// Per row: (table, row) of itself and its ancestors along foreign keys.
     ancestry: Vec<Vec<(u32, u32)>>,
     /// Checks (indexes into the table's) the evaluator could not decide for
     /// some row: the server decides them before the load.
     undecided: BTreeSet<usize>,
+}
+
+impl Built {
+    /// A copy with the rows only (for the load, while the builder keeps
+    /// the original for the tables below).
+    pub(super) fn rows_copy(&self) -> Built {
+        Built {
+            rows: self.rows.clone(),
+            ancestry: Vec::new(),
+            undecided: self.undecided.clone(),
+        }
+    }
+
+    /// The rows (for the load), leaving none.
+    pub(super) fn take_rows(&mut self) -> Built {
+        Built {
+            rows: std::mem::take(&mut self.rows),
+            ancestry: Vec::new(),
+            undecided: self.undecided.clone(),
+        }
+    }
 }
 
 /// A unique key's value for a row: `None` when the key does not apply
@@ -172,12 +199,35 @@ fn key_of(u: &UniquePlan, t: &TablePlan, row: &[Value], anchor: DateTime<Utc>) -
 
 /// Builds the data set.
 pub(crate) fn build(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, GenerateError> {
-    build_tables(plan, seed, opts).map_err(|e| e.under(plan.profile_section))
+    build_parts(plan, seed, opts, &[])
+        .map(|parts| assemble(plan, seed, parts.built))
+        .map_err(|e| e.under(plan.profile_section))
 }
 
-fn build_tables(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, GenerateError> {
+/// Parents' rows found again by their ancestors: (table, ancestor table)
+/// -> ancestor row -> rows.
+pub(super) type ParentCache = HashMap<(usize, usize), HashMap<u32, Vec<u32>>>;
+
+/// What [`build_parts`] made.
+pub(super) struct Parts {
+    /// Per table, in plan order (empty for a table left to stream).
+    pub built: Vec<Built>,
+    /// The rows each table was asked for (`Some(0)`: none can exist).
+    pub requested: Vec<Option<usize>>,
+    pub cache: ParentCache,
+}
+
+/// Builds every table but those marked in `streamed` (left empty: nothing
+/// points at them, they are made later while they load), and closes the
+/// cycles of foreign keys.
+pub(super) fn build_parts(
+    plan: &Plan,
+    seed: u64,
+    opts: &BuildOptions,
+    streamed: &[bool],
+) -> Result<Parts, GenerateError> {
     let mut built: Vec<Built> = Vec::with_capacity(plan.tables.len());
-    let mut cache: HashMap<(usize, usize), HashMap<u32, Vec<u32>>> = HashMap::new();
+    let mut cache: ParentCache = HashMap::new();
     let requested: Vec<Option<usize>> = plan
         .tables
         .iter()
@@ -211,10 +261,18 @@ fn build_tables(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, 
             }
         }
     }
+    let requested: Vec<Option<usize>> = requested
+        .iter()
+        .zip(&empty)
+        .map(|(r, e)| if *e { Some(0) } else { *r })
+        .collect();
     for (ti, t) in plan.tables.iter().enumerate() {
-        let mut rng = SeedRng::derive(seed, &t.name.to_string());
-        let requested = if empty[ti] { Some(0) } else { requested[ti] };
-        let b = build_table(plan, ti, requested, &built, &mut cache, &mut rng, opts)?;
+        if streamed.get(ti) == Some(&true) {
+            built.push(Built::default());
+            continue;
+        }
+        let rng = SeedRng::derive(seed, &t.name.to_string());
+        let b = build_table(plan, ti, requested[ti], &built, &mut cache, rng, opts)?;
         built.push(b);
     }
     // Foreign keys that close a cycle: now that every parent exists.
@@ -318,7 +376,11 @@ fn build_tables(plan: &Plan, seed: u64, opts: &BuildOptions) -> Result<Dataset, 
                 .collect();
         }
     }
-    Ok(assemble(plan, seed, built))
+    Ok(Parts {
+        built,
+        requested,
+        cache,
+    })
 }
 
 /// Points `row` at a parent along a foreign key that closes a cycle,
@@ -593,15 +655,251 @@ fn build_table(
     ti: usize,
     requested: Option<usize>,
     built: &[Built],
-    cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
-    rng: &mut SeedRng,
+    cache: &mut ParentCache,
+    rng: SeedRng,
     opts: &BuildOptions,
 ) -> Result<Built, GenerateError> {
+    let Some(mut builder) = TableBuilder::start(plan, ti, requested, built, rng, opts)? else {
+        return Ok(Built::default());
+    };
+    let is_parent = plan
+        .tables
+        .iter()
+        .any(|c| c.fks.iter().any(|f| f.parent == ti));
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(builder.expected_rows());
+    // Only a parent's rows are asked for their ancestors: a table no
+    // foreign key points at (often the largest) keeps none.
+    let mut ancestry: Vec<Vec<(u32, u32)>> = Vec::with_capacity(if is_parent {
+        builder.expected_rows()
+    } else {
+        0
+    });
+    builder.fill(
+        plan,
+        built,
+        cache,
+        opts,
+        &mut rows,
+        is_parent.then_some(&mut ancestry),
+        usize::MAX,
+    )?;
+    let undecided = builder.finish(opts)?;
+    Ok(Built {
+        rows,
+        ancestry,
+        undecided,
+    })
+}
+
+/// Which grouping parent each row of a table belongs to, in row order:
+/// a number of rows with none, or runs of rows per parent (a table's
+/// millions of rows are not a vector of parents).
+enum Assignment {
+    Free(usize),
+    Runs(Vec<(u32, u32)>),
+}
+
+impl Assignment {
+    fn len(&self) -> usize {
+        match self {
+            Assignment::Free(n) => *n,
+            Assignment::Runs(runs) => runs.iter().map(|(_, k)| *k as usize).sum(),
+        }
+    }
+
+    /// One more row of parent `p` (after the rows so far).
+    fn push(&mut self, p: usize) {
+        if let Assignment::Runs(runs) = self {
+            match runs.last_mut() {
+                Some((last, k)) if *last as usize == p => *k += 1,
+                _ => runs.push((p as u32, 1)),
+            }
+        }
+    }
+
+    /// The next row's parent (`Some(None)`: a row without one), moving
+    /// `at` on; `None` after the last row.
+    fn next(&self, at: &mut (usize, u32)) -> Option<Option<usize>> {
+        match self {
+            Assignment::Free(n) => (at.0 < *n).then(|| {
+                at.0 += 1;
+                None
+            }),
+            Assignment::Runs(runs) => loop {
+                let (p, k) = *runs.get(at.0)?;
+                if at.1 < k {
+                    at.1 += 1;
+                    return Some(Some(p as usize));
+                }
+                *at = (at.0 + 1, 0);
+            },
+        }
+    }
+}
+
+/// The rows of one table, made a batch at a time: all at once by
+/// [`build_table`], or a chunk per COPY message when the table is
+/// generated while it loads ([`super::stream`]). The same seed gives the
+/// same rows either way.
+pub(super) struct TableBuilder {
+    ti: usize,
+    assignment: Assignment,
+    at: (usize, u32),
+    rng: SeedRng,
+    /// Per unique key: the values taken (empty for a key that is unique by
+    /// construction: it holds a serial column).
+    seen: Vec<KeySet>,
+    /// Per unique key: whether `seen` records it.
+    tracked: Vec<bool>,
+    made: usize,
+    dropped: usize,
+    last_failure: Option<GenerateError>,
+    suffix_counter: u64,
+    undecided: BTreeSet<usize>,
+}
+
+impl TableBuilder {
+    /// Decides how many rows table `ti` gets and which parent each belongs
+    /// to; `None` when it gets none (capped away).
+    pub(super) fn start(
+        plan: &Plan,
+        ti: usize,
+        requested: Option<usize>,
+        built: &[Built],
+        mut rng: SeedRng,
+        opts: &BuildOptions,
+    ) -> Result<Option<TableBuilder>, GenerateError> {
+        let Some(assignment) = assign(plan, ti, requested, built, &mut rng, opts)? else {
+            return Ok(None);
+        };
+        let t = &plan.tables[ti];
+        let tracked: Vec<bool> = t
+            .uniques
+            .iter()
+            .map(|u| !unique_by_construction(u, t))
+            .collect();
+        Ok(Some(TableBuilder {
+            ti,
+            assignment,
+            at: (0, 0),
+            rng,
+            seen: vec![KeySet::default(); t.uniques.len()],
+            tracked,
+            made: 0,
+            dropped: 0,
+            last_failure: None,
+            suffix_counter: 0,
+            undecided: BTreeSet::new(),
+        }))
+    }
+
+    /// The rows the assignment asks for (fewer are made where a row is
+    /// capped away).
+    pub(super) fn expected_rows(&self) -> usize {
+        self.assignment.len()
+    }
+
+    /// Makes up to `most` more rows onto `rows` (and their ancestry, for a
+    /// parent table). Returns how many it made; 0 once the table is done.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn fill(
+        &mut self,
+        plan: &Plan,
+        built: &[Built],
+        cache: &mut ParentCache,
+        opts: &BuildOptions,
+        rows: &mut Vec<Vec<Value>>,
+        mut ancestry: Option<&mut Vec<Ancestry>>,
+        most: usize,
+    ) -> Result<usize, GenerateError> {
+        let t = &plan.tables[self.ti];
+        let mut made = 0;
+        while made < most {
+            let Some(parent) = self.assignment.next(&mut self.at) else {
+                break;
+            };
+            match make_row(
+                plan,
+                self.ti,
+                parent,
+                self.made,
+                rows,
+                built,
+                cache,
+                &mut self.rng,
+                opts,
+                &self.seen,
+                &mut self.suffix_counter,
+                &mut self.undecided,
+            ) {
+                Ok((row, anc)) => {
+                    for (ui, u) in t.uniques.iter().enumerate() {
+                        if !self.tracked[ui] {
+                            continue;
+                        }
+                        if let Some(k) = key_of(u, t, &row, plan.anchor) {
+                            self.seen[ui].insert(k);
+                        }
+                    }
+                    rows.push(row);
+                    if let Some(a) = ancestry.as_deref_mut() {
+                        a.push(anc);
+                    }
+                    self.made += 1;
+                    made += 1;
+                }
+                Err(RowFailure::Fatal(e)) => return Err(*e),
+                Err(RowFailure::Skip(e)) => {
+                    self.dropped += 1;
+                    self.last_failure = Some(*e);
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    /// Checks (indexes into the table's) the evaluator could not decide
+    /// for some row so far.
+    pub(super) fn undecided(&self) -> &BTreeSet<usize> {
+        &self.undecided
+    }
+
+    /// After the last row: the error of a row that could not be made
+    /// (unless capping), else the undecided checks.
+    pub(super) fn finish(self, opts: &BuildOptions) -> Result<BTreeSet<usize>, GenerateError> {
+        if self.dropped > 0 && opts.on_limit != OnLimit::Cap {
+            if let Some(e) = self.last_failure {
+                return Err(e);
+            }
+        }
+        Ok(self.undecided)
+    }
+}
+
+/// Whether a unique key cannot repeat whatever the other columns hold: one
+/// of its columns is a serial the builder numbers row by row.
+fn unique_by_construction(u: &UniquePlan, t: &TablePlan) -> bool {
+    u.parts.iter().any(|p| {
+        matches!(p, KeyPart::Column(i)
+            if matches!(t.columns[*i].source, Source::Serial { step, .. } if step != 0))
+    })
+}
+
+/// How many rows table `ti` gets and their grouping parents; `None` when
+/// it gets none because a limit caps it away.
+fn assign(
+    plan: &Plan,
+    ti: usize,
+    requested: Option<usize>,
+    built: &[Built],
+    rng: &mut SeedRng,
+    opts: &BuildOptions,
+) -> Result<Option<Assignment>, GenerateError> {
     let t = &plan.tables[ti];
     let tname = t.name.to_string();
     let cap_mode = opts.on_limit == OnLimit::Cap;
     // Which parent each row belongs to, along the grouping key.
-    let mut assignment: Vec<Option<usize>> = Vec::new();
+    let mut assignment = Assignment::Runs(Vec::new());
     let grouping = t.grouping.filter(|g| t.fks[*g].deferral == Deferral::None);
     let limit = |constraint: String, message: String| GenerateError::Limit {
         table: tname.clone(),
@@ -623,7 +921,7 @@ fn build_table(
         });
         if let Some(fk) = orphaned {
             if cap_mode {
-                return Ok(Built::default());
+                return Ok(None);
             }
             let parent_name = plan.tables[fk.parent].name.to_string();
             return Err(limit(
@@ -666,7 +964,7 @@ fn build_table(
                     for &p in &parents {
                         let k = rng.range_i64(min as i64, max as i64) as u128;
                         for _ in 0..k.min(cap_pp) {
-                            assignment.push(Some(p));
+                            assignment.push(p);
                         }
                     }
                 }
@@ -674,7 +972,7 @@ fn build_table(
                     let n = rows.unwrap_or(0);
                     if n > 0 && parents.is_empty() {
                         if cap_mode {
-                            return Ok(Built::default());
+                            return Ok(None);
                         }
                         return Err(limit(
                             fk.name.clone(),
@@ -711,7 +1009,7 @@ fn build_table(
                             probes += 1;
                         }
                         counts[k] += 1;
-                        assignment.push(Some(parents[k]));
+                        assignment.push(parents[k]);
                     }
                 }
             }
@@ -749,71 +1047,15 @@ fn build_table(
                     n = cap as usize;
                 }
             }
-            assignment = vec![None; n];
+            assignment = Assignment::Free(n);
         }
     }
 
-    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(assignment.len());
-    // Only a parent's rows are asked for their ancestors: a table no
-    // foreign key points at (often the largest) keeps none.
-    let is_parent = plan
-        .tables
-        .iter()
-        .any(|c| c.fks.iter().any(|f| f.parent == ti));
-    let mut ancestry: Vec<Vec<(u32, u32)>> =
-        Vec::with_capacity(if is_parent { assignment.len() } else { 0 });
-    let mut seen: Vec<KeySet> = vec![KeySet::default(); t.uniques.len()];
-    let mut dropped = 0usize;
-    let mut last_failure: Option<GenerateError> = None;
-    let mut suffix_counter = 0u64;
-    let mut undecided = BTreeSet::new();
-    for parent in assignment {
-        match make_row(
-            plan,
-            ti,
-            parent,
-            rows.len(),
-            &rows,
-            built,
-            cache,
-            rng,
-            opts,
-            &seen,
-            &mut suffix_counter,
-            &mut undecided,
-        ) {
-            Ok((row, anc)) => {
-                for (ui, u) in t.uniques.iter().enumerate() {
-                    if let Some(k) = key_of(u, t, &row, plan.anchor) {
-                        seen[ui].insert(k);
-                    }
-                }
-                rows.push(row);
-                if is_parent {
-                    ancestry.push(anc);
-                }
-            }
-            Err(RowFailure::Fatal(e)) => return Err(*e),
-            Err(RowFailure::Skip(e)) => {
-                dropped += 1;
-                last_failure = Some(*e);
-            }
-        }
-    }
-    if dropped > 0 && !cap_mode {
-        if let Some(e) = last_failure {
-            return Err(e);
-        }
-    }
-    Ok(Built {
-        rows,
-        ancestry,
-        undecided,
-    })
+    Ok(Some(assignment))
 }
 
 /// A row's ancestors: (table, row) pairs.
-type Ancestry = Vec<(u32, u32)>;
+pub(super) type Ancestry = Vec<(u32, u32)>;
 
 enum RowFailure {
     /// Stop everything.
@@ -827,7 +1069,7 @@ fn consistent_parents(
     parent_table: usize,
     fixed: &[(u32, u32)],
     built: &[Built],
-    cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
+    cache: &mut ParentCache,
 ) -> Option<Vec<u32>> {
     let prows = &built[parent_table];
     let sample = prows.ancestry.first()?;
@@ -927,7 +1169,7 @@ fn make_row(
     ordinal: usize,
     earlier: &[Vec<Value>],
     built: &[Built],
-    cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
+    cache: &mut ParentCache,
     rng: &mut SeedRng,
     opts: &BuildOptions,
     seen: &[KeySet],
@@ -1068,7 +1310,8 @@ fn make_row(
         }
         // Unique keys.
         let collision = t.uniques.iter().enumerate().find(|(ui, u)| {
-            key_of(u, t, &row, plan.anchor).is_some_and(|k| seen[*ui].contains(&k))
+            !seen[*ui].is_empty()
+                && key_of(u, t, &row, plan.anchor).is_some_and(|k| seen[*ui].contains(&k))
         });
         let Some((ui, u)) = collision else {
             break;
@@ -1153,7 +1396,7 @@ fn choose_parent(
     f: usize,
     fixed: &[(u32, u32)],
     built: &[Built],
-    cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
+    cache: &mut ParentCache,
     rng: &mut SeedRng,
 ) -> Option<usize> {
     let fk = &t.fks[f];
@@ -1430,7 +1673,7 @@ fn fix_unique(
     seen: &KeySet,
     ctx: &mut GenCtx<'_>,
     built: &[Built],
-    cache: &mut HashMap<(usize, usize), HashMap<u32, Vec<u32>>>,
+    cache: &mut ParentCache,
     parent_created: Option<&Value>,
     attempt: usize,
     suffix_counter: &mut u64,
@@ -1592,14 +1835,72 @@ fn with_suffix(s: &str, n: u64, max: Option<usize>) -> String {
 
 /// Turns the built rows into the data set: the columns COPY writes, the
 /// sequences to advance, the UPDATEs that close cycles.
-fn assemble(plan: &Plan, seed: u64, built: Vec<Built>) -> Dataset {
+/// The columns COPY writes, in table order.
+pub(super) fn written_columns(t: &TablePlan) -> Vec<usize> {
+    (0..t.columns.len())
+        .filter(|i| t.columns[*i].write == Write::Copy)
+        .collect()
+}
+
+/// A built row as COPY writes it: the `written` columns, `nulled` ones
+/// (set later by a fix-up UPDATE) NULL.
+pub(super) fn written_row(mut row: Vec<Value>, written: &[usize], nulled: &[usize]) -> Vec<Value> {
+    written
+        .iter()
+        .map(|i| {
+            if nulled.contains(i) {
+                Value::Null
+            } else {
+                std::mem::replace(&mut row[*i], Value::Null)
+            }
+        })
+        .collect()
+}
+
+/// The largest value written to each column a sequence numbers: what the
+/// load advances the sequences to.
+pub(super) struct SequenceMax {
+    columns: Vec<(usize, QualifiedName)>,
+    max: Vec<Option<i64>>,
+}
+
+impl SequenceMax {
+    pub(super) fn new(t: &TablePlan, written: &[usize]) -> SequenceMax {
+        let columns: Vec<(usize, QualifiedName)> = written
+            .iter()
+            .filter_map(|&i| Some((i, t.columns[i].sequence.clone()?)))
+            .collect();
+        SequenceMax {
+            max: vec![None; columns.len()],
+            columns,
+        }
+    }
+
+    /// Takes in a built row (all the table's columns).
+    pub(super) fn observe(&mut self, row: &[Value]) {
+        for ((i, _), max) in self.columns.iter().zip(&mut self.max) {
+            if let Value::Int(v) = row[*i] {
+                *max = Some(max.map_or(v, |m| m.max(v)));
+            }
+        }
+    }
+
+    /// (sequence, largest value) for each column that got a value.
+    pub(super) fn finish(self) -> Vec<(QualifiedName, i64)> {
+        self.columns
+            .into_iter()
+            .zip(self.max)
+            .filter_map(|((_, seq), max)| Some((seq, max?)))
+            .collect()
+    }
+}
+
+pub(super) fn assemble(plan: &Plan, seed: u64, built: Vec<Built>) -> Dataset {
     let mut tables = Vec::new();
     let mut fixups = Vec::new();
     let mut deferred = Vec::new();
     for (t, b) in plan.tables.iter().zip(built) {
-        let written: Vec<usize> = (0..t.columns.len())
-            .filter(|i| t.columns[*i].write == Write::Copy)
-            .collect();
+        let written = written_columns(t);
         let sql_columns: Vec<(String, String)> = t
             .columns
             .iter()
@@ -1653,37 +1954,15 @@ fn assemble(plan: &Plan, seed: u64, built: Vec<Built>) -> Dataset {
                 });
             }
         }
-        let mut sequences = Vec::new();
-        for &i in &written {
-            if let Some(seq) = &t.columns[i].sequence {
-                let max = b
-                    .rows
-                    .iter()
-                    .filter_map(|r| match r[i] {
-                        Value::Int(v) => Some(v),
-                        _ => None,
-                    })
-                    .max();
-                if let Some(max) = max {
-                    sequences.push((seq.clone(), max));
-                }
-            }
+        let mut sequences = SequenceMax::new(t, &written);
+        for r in &b.rows {
+            sequences.observe(r);
         }
+        let sequences = sequences.finish();
         let rows: Vec<Vec<Value>> = b
             .rows
             .into_iter()
-            .map(|mut r| {
-                written
-                    .iter()
-                    .map(|i| {
-                        if nulled.contains(i) {
-                            Value::Null
-                        } else {
-                            std::mem::replace(&mut r[*i], Value::Null)
-                        }
-                    })
-                    .collect()
-            })
+            .map(|r| written_row(r, &written, &nulled))
             .collect();
         let server_checks = t
             .checks
