@@ -808,6 +808,7 @@ fn seed_json(report: &seed::SeedReport, key: &str, place: &str) -> String {
         "rows": rows,
         "total_rows": report.total_rows(),
         "rows_per_second": report.rows_per_second,
+        "streamed": report.streamed,
     });
     value[key] = serde_json::json!(place);
     serde_json::to_string_pretty(&value).unwrap_or_default()

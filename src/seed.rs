@@ -7,6 +7,7 @@
 //! rules around a user's database: a non-empty database is refused unless
 //! `--reset`, and `--reset` only undoes what this chain created.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
@@ -14,7 +15,10 @@ use sqlx::Connection;
 use crate::chain::bookkeeping::record_bookkeeping;
 use crate::chain::Chain;
 use crate::config::Config;
-use crate::generate::{default_seed, generate_on, schema_script, Dataset, Profile};
+use crate::generate::{
+    default_seed, generate_and_load, generate_on, schema_script, write_seed_script, Dataset,
+    LoadOptions, Profile, ScriptError,
+};
 use crate::schema::{changed_objects, SchemaSnapshot};
 use crate::server::{mask_url, Server, ServerError};
 use crate::{Error, Harness};
@@ -47,14 +51,25 @@ pub struct SeedReport {
     pub rows: Vec<(String, usize)>,
     /// Rows loaded per second (not for files).
     pub rows_per_second: Option<f64>,
+    /// Tables (`schema.table`) generated while they were loaded or
+    /// written, never whole in memory.
+    pub streamed: Vec<String>,
 }
 
 impl SeedReport {
-    fn from_dataset(data: &Dataset, rows_per_second: Option<f64>) -> SeedReport {
+    /// From rows per table (`schema.table`, any order).
+    fn from_counts(
+        seed: u64,
+        mut rows: Vec<(String, usize)>,
+        rows_per_second: Option<f64>,
+        streamed: Vec<String>,
+    ) -> SeedReport {
+        rows.sort();
         SeedReport {
-            seed: data.seed(),
-            rows: data.row_counts().into_iter().collect(),
+            seed,
+            rows,
             rows_per_second,
+            streamed,
         }
     }
 
@@ -114,11 +129,10 @@ pub async fn to_file(
     out: &Path,
 ) -> Result<SeedReport, Error> {
     check_out_path(out)?;
-    let data = dataset(harness, profile, seed).await?;
+    let seed = seed.unwrap_or_else(|| default_seed(profile));
     let mut text = format!(
-        "{FILE_MARK} (profile {}, seed {}): load with psql -v ON_ERROR_STOP=1 -f into an empty database\n",
+        "{FILE_MARK} (profile {}, seed {seed}): load with psql -v ON_ERROR_STOP=1 -f into an empty database\n",
         profile_name(profile),
-        data.seed()
     );
     text.push_str(&schema_script(
         harness.chain(),
@@ -129,20 +143,36 @@ pub async fn to_file(
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
+    let schema = harness.schema_at(None).await?;
+    // A database at head: the server decides the checks the generator
+    // cannot.
+    let db = harness.database_at(None).await?;
+    let mut conn = harness.connect(&db).await?;
     let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
-    // The data streamed to the file, a block of rows at a time.
-    let written = std::fs::File::create(&tmp).and_then(|file| {
-        use std::io::Write as _;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        w.write_all(text.as_bytes())?;
-        data.write_copy_sql(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, out)) {
+    // The data streamed to the file, a block of rows at a time (the
+    // largest tables made as they are written).
+    let written = match std::fs::File::create(&tmp) {
+        Ok(mut file) => {
+            let counts =
+                write_seed_script(&mut conn, &schema, profile, seed, &text, &mut file).await;
+            match counts {
+                Ok(counts) => file.sync_all().map(|()| Ok(counts)),
+                Err(ScriptError::Io(e)) => Err(e),
+                Err(ScriptError::Generate(e)) => Ok(Err(generate_error(e))),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let _ = conn.close().await;
+    let renamed = match written {
+        Ok(Ok(written)) => std::fs::rename(&tmp, out).map(|()| written).map_err(io),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(io(e)),
+    };
+    if renamed.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
     }
-    Ok(SeedReport::from_dataset(&data, None))
+    renamed.map(|(counts, streamed)| SeedReport::from_counts(seed, counts, None, streamed))
 }
 
 fn profile_name(profile: &Profile) -> String {
@@ -156,15 +186,27 @@ pub async fn into_fresh_database(
     profile: &Profile,
     seed: Option<u64>,
 ) -> Result<(String, SeedReport), Error> {
-    let data = dataset(harness, profile, seed).await?;
-    // With the chain tool's bookkeeping: the app's migrator sees it at head.
+    let seed = seed.unwrap_or_else(|| default_seed(profile));
+    // The head schema without the chain tool's bookkeeping, which the
+    // database gets too: the app's migrator sees it at head.
+    let schema = harness.schema_at(None).await?;
     let db = harness.app_database_at(None).await?;
     let mut conn = harness.connect(&db).await?;
-    let stats = data.load(&mut conn).await.map_err(generate_error)?;
+    let options = LoadOptions {
+        progress: std::io::stderr().is_terminal(),
+        ..LoadOptions::default()
+    };
+    let stats = generate_and_load(&mut conn, &schema, profile, seed, &options).await;
     let _ = conn.close().await;
+    let stats = stats.map_err(generate_error)?;
     Ok((
         db.url(),
-        SeedReport::from_dataset(&data, Some(stats.rows_per_second())),
+        SeedReport::from_counts(
+            seed,
+            stats.rows.clone(),
+            Some(stats.rows_per_second()),
+            stats.streamed,
+        ),
     ))
 }
 
@@ -512,12 +554,17 @@ async fn load(
     seed: u64,
 ) -> Result<SeedReport, Error> {
     let schema = SchemaSnapshot::capture(&mut *conn).await?;
-    let (data, _) = generate_on(&mut *conn, &schema, profile, seed)
+    let options = LoadOptions {
+        progress: std::io::stderr().is_terminal(),
+        ..LoadOptions::default()
+    };
+    let stats = generate_and_load(&mut *conn, &schema, profile, seed, &options)
         .await
         .map_err(generate_error)?;
-    let stats = data.load(&mut *conn).await.map_err(generate_error)?;
-    Ok(SeedReport::from_dataset(
-        &data,
+    Ok(SeedReport::from_counts(
+        seed,
+        stats.rows.clone(),
         Some(stats.rows_per_second()),
+        stats.streamed,
     ))
 }

@@ -11,8 +11,20 @@ use sqlx::{Connection, PgConnection};
 use crate::schema::QualifiedName;
 use crate::server::quote_ident;
 
+use super::stream::{Feed, Generator, Piece};
 use super::value::{sql_string, write_copy_field, Value};
 use super::GenerateError;
+
+/// How a data set with streamed tables ended.
+pub(crate) enum Streamed {
+    /// Every row is written.
+    Complete,
+    /// A streamed table needs the server's verdict (or lost a row the
+    /// script's header counted): build the data set in memory instead.
+    NeedsServer,
+    /// Generating failed.
+    Failed(GenerateError),
+}
 
 /// The rows of one table.
 #[derive(Debug, Clone)]
@@ -91,6 +103,19 @@ impl TableData {
             }
         );
         (head, exprs)
+    }
+}
+
+/// Rows as COPY text (`\t` between fields, a line each), appended to `out`.
+pub(super) fn copy_rows(rows: &[Vec<Value>], out: &mut String, scratch: &mut String) {
+    for row in rows {
+        for (i, v) in row.iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            write_copy_field(v, scratch, out);
+        }
+        out.push('\n');
     }
 }
 
@@ -192,6 +217,9 @@ pub struct LoadStats {
     pub total_rows: usize,
     /// Wall time of the load.
     pub elapsed: Duration,
+    /// Tables (`schema.table`) generated while they loaded, never whole in
+    /// memory ([`super::generate_and_load`]).
+    pub streamed: Vec<String>,
 }
 
 impl LoadStats {
@@ -336,7 +364,7 @@ impl Dataset {
         self.tables.iter().map(|t| t.rows.len()).sum()
     }
 
-    fn header(&self) -> String {
+    fn header(&self, counts: &[usize]) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -348,7 +376,8 @@ impl Dataset {
             "-- rows: {}",
             self.tables
                 .iter()
-                .map(|t| format!("{} {}", t.name.name, t.rows.len()))
+                .zip(counts)
+                .map(|(t, n)| format!("{} {n}", t.name.name))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -369,9 +398,9 @@ impl Dataset {
         s
     }
 
-    fn setval_sql(t: &TableData) -> String {
+    fn setval_sql(sequences: &[(QualifiedName, i64)]) -> String {
         let mut s = String::new();
-        for (seq, max) in &t.sequences {
+        for (seq, max) in sequences {
             let _ = writeln!(
                 s,
                 "SELECT pg_catalog.setval({}, {max}, true);",
@@ -386,7 +415,7 @@ impl Dataset {
     }
 
     /// The statements around one table's COPY: (before, copy statement,
-    /// after).
+    /// after; the `setval`s follow).
     fn table_statements(i: usize, t: &TableData) -> (String, String, String) {
         if t.sql_columns.is_empty() {
             let copy = format!(
@@ -394,7 +423,7 @@ impl Dataset {
                 t.qualified_name(),
                 t.qualified_columns()
             );
-            return (String::new(), copy, Self::setval_sql(t));
+            return (String::new(), copy, String::new());
         }
         // Columns computed by the server: COPY into a staging table, then
         // INSERT ... SELECT with the expressions.
@@ -406,23 +435,8 @@ impl Dataset {
         );
         let copy = format!("COPY {stage} ({}) FROM stdin;", t.qualified_columns());
         let (insert, exprs) = t.insert_into();
-        let after = format!(
-            "{insert} SELECT {exprs} FROM {stage};\nDROP TABLE {stage};\n{}",
-            Self::setval_sql(t)
-        );
+        let after = format!("{insert} SELECT {exprs} FROM {stage};\nDROP TABLE {stage};\n");
         (before, copy, after)
-    }
-
-    fn copy_rows(t: &TableData, out: &mut String, scratch: &mut String, from: usize, to: usize) {
-        for row in &t.rows[from..to] {
-            for (i, v) in row.iter().enumerate() {
-                if i > 0 {
-                    out.push('\t');
-                }
-                write_copy_field(v, scratch, out);
-            }
-            out.push('\n');
-        }
     }
 
     /// A psql script that loads the data set: `COPY ... FROM stdin` blocks
@@ -439,12 +453,28 @@ impl Dataset {
     /// [`Dataset::to_copy_sql`], written to `w` a block of rows at a time
     /// (a large data set's script is never whole in memory).
     pub fn write_copy_sql(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
-        let mut out = self.header();
+        self.write_script(w, None).map(|_| ())
+    }
+
+    /// [`Dataset::write_copy_sql`], the tables `generator` streams made as
+    /// they are written. Without a generator, always complete.
+    pub(crate) fn write_script(
+        &self,
+        w: &mut impl std::io::Write,
+        mut generator: Option<&mut Generator>,
+    ) -> std::io::Result<Streamed> {
+        let counts: Vec<usize> = (0..self.tables.len())
+            .map(|i| match generator.as_deref() {
+                Some(g) if g.is_streamed(i) => g.expected_rows_of(i),
+                _ => self.tables[i].rows.len(),
+            })
+            .collect();
+        let mut out = self.header(&counts);
         out.push_str("BEGIN;\n");
         out.push_str(&self.preamble());
         let mut scratch = String::new();
         for (i, t) in self.tables.iter().enumerate() {
-            if t.rows.is_empty() {
+            if counts[i] == 0 {
                 continue;
             }
             let (before, copy, after) = Self::table_statements(i, t);
@@ -452,36 +482,74 @@ impl Dataset {
             out.push_str(&before);
             out.push_str(&copy);
             out.push('\n');
-            let mut from = 0;
-            while from < t.rows.len() {
-                let to = (from + 4096).min(t.rows.len());
-                Self::copy_rows(t, &mut out, &mut scratch, from, to);
-                w.write_all(out.as_bytes())?;
-                out.clear();
-                from = to;
+            let mut sequences = &t.sequences;
+            let streamed_sequences;
+            match generator.as_deref_mut() {
+                Some(g) if g.is_streamed(i) => loop {
+                    match g.next_piece() {
+                        Some(Piece::Copy { table, text, .. }) if table == i => {
+                            w.write_all(out.as_bytes())?;
+                            out.clear();
+                            w.write_all(text.as_bytes())?;
+                        }
+                        Some(Piece::Done {
+                            table,
+                            rows,
+                            sequences: s,
+                        }) if table == i => {
+                            // The header said how many: a row capped away
+                            // makes it wrong, and the data set is built in
+                            // memory instead.
+                            if rows != counts[i] {
+                                return Ok(Streamed::NeedsServer);
+                            }
+                            streamed_sequences = s;
+                            sequences = &streamed_sequences;
+                            break;
+                        }
+                        Some(Piece::Failed(e)) => return Ok(Streamed::Failed(e)),
+                        _ => return Ok(Streamed::NeedsServer),
+                    }
+                },
+                _ => {
+                    let mut from = 0;
+                    while from < t.rows.len() {
+                        let to = (from + 4096).min(t.rows.len());
+                        copy_rows(&t.rows[from..to], &mut out, &mut scratch);
+                        w.write_all(out.as_bytes())?;
+                        out.clear();
+                        from = to;
+                    }
+                }
             }
             out.push_str("\\.\n");
             out.push_str(&after);
+            out.push_str(&Self::setval_sql(sequences));
         }
         for f in &self.fixups {
             out.push('\n');
             out.push_str(&f.to_sql());
         }
         out.push_str("\nCOMMIT;\n");
-        w.write_all(out.as_bytes())
+        w.write_all(out.as_bytes())?;
+        Ok(Streamed::Complete)
     }
 
-    /// Drops the foreign keys from and to the loaded tables (inside a
-    /// savepoint: without the privileges, nothing is dropped and the load
-    /// checks row by row). Returns what restores them.
+    /// Drops the foreign keys from and to the loaded tables (those with
+    /// rows, and the `streamed` ones), inside a savepoint: without the
+    /// privileges, nothing is dropped and the load checks row by row.
+    /// Returns what restores them.
     async fn drop_foreign_keys(
         &self,
         conn: &mut PgConnection,
+        streamed: &[bool],
     ) -> Result<Vec<DroppedForeignKey>, GenerateError> {
         let (schemas, names): (Vec<String>, Vec<String>) = self
             .tables
             .iter()
-            .filter(|t| !t.rows.is_empty())
+            .enumerate()
+            .filter(|(i, t)| !t.rows.is_empty() || streamed.get(*i) == Some(&true))
+            .map(|(_, t)| t)
             .map(|t| (t.name.schema.clone(), t.name.name.clone()))
             .unzip();
         if names.is_empty() {
@@ -588,7 +656,7 @@ impl Dataset {
                 }
                 let _ = writeln!(out, ") AS v({});", t.qualified_columns());
             }
-            out.push_str(&Self::setval_sql(t));
+            out.push_str(&Self::setval_sql(&t.sequences));
         }
         for f in &self.fixups {
             out.push_str(&f.to_sql());
@@ -628,10 +696,33 @@ impl Dataset {
         conn: &mut PgConnection,
         options: &LoadOptions,
     ) -> Result<LoadStats, GenerateError> {
+        match self.load_streamed(conn, options, None).await? {
+            Some(stats) => Ok(stats),
+            // Only a stream asks for the server.
+            None => Err(GenerateError::Load {
+                step: "loading (no table is streamed, yet one asked for the server)".into(),
+                source: sqlx::Error::WorkerCrashed,
+            }),
+        }
+    }
+
+    /// [`Dataset::load_with_options`], the tables `feed` streams made while
+    /// they load. `None`: a streamed table needs the server's verdict, and
+    /// nothing was written (the transaction is rolled back); build the
+    /// data set in memory instead.
+    pub(crate) async fn load_streamed(
+        &self,
+        conn: &mut PgConnection,
+        options: &LoadOptions,
+        mut feed: Option<&mut Feed>,
+    ) -> Result<Option<LoadStats>, GenerateError> {
+        let streamed = |i: usize| feed.as_ref().is_some_and(|f| f.is_streamed(i));
+        let streamed_flags: Vec<bool> = (0..self.tables.len()).map(streamed).collect();
+        let total_rows = self.total_rows() + feed.as_ref().map_or(0, |f| f.expected_rows());
         let progress = options.progress;
         let started = Instant::now();
         let bar = if progress {
-            let bar = indicatif::ProgressBar::new(self.total_rows() as u64);
+            let bar = indicatif::ProgressBar::new(total_rows as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
                 "{spinner} seeding {msg:20} [{bar:30}] {pos}/{len} rows ({per_sec})",
             ) {
@@ -651,21 +742,27 @@ impl Dataset {
             .map_err(load_err("the session settings".into()))?;
         let revalidate = match options.foreign_keys {
             ForeignKeyChecks::PerRow => Vec::new(),
-            ForeignKeyChecks::AfterLoad => self.drop_foreign_keys(&mut tx).await?,
+            ForeignKeyChecks::AfterLoad => self.drop_foreign_keys(&mut tx, &streamed_flags).await?,
             ForeignKeyChecks::Auto => {
-                if self.total_rows() >= AFTER_LOAD_ROWS && !has_event_triggers(&mut tx).await {
-                    self.drop_foreign_keys(&mut tx).await?
+                if total_rows >= AFTER_LOAD_ROWS && !has_event_triggers(&mut tx).await {
+                    self.drop_foreign_keys(&mut tx, &streamed_flags).await?
                 } else {
                     Vec::new()
                 }
             }
         };
         let mut stats = Vec::new();
+        let mut streamed_tables = Vec::new();
         let mut buf = String::with_capacity(CHUNK + 4096);
         let mut scratch = String::new();
         for (i, t) in self.tables.iter().enumerate() {
-            stats.push((format!("{}.{}", t.name.schema, t.name.name), t.rows.len()));
-            if t.rows.is_empty() {
+            let name = format!("{}.{}", t.name.schema, t.name.name);
+            let stream = match feed.as_deref_mut() {
+                Some(f) if f.is_streamed(i) => Some(f),
+                _ => None,
+            };
+            if t.rows.is_empty() && stream.is_none() {
+                stats.push((name, 0));
                 continue;
             }
             if let Some(bar) = &bar {
@@ -683,25 +780,78 @@ impl Dataset {
                 .copy_in_raw(&copy)
                 .await
                 .map_err(load_err(step.clone()))?;
-            let mut from = 0;
-            while from < t.rows.len() {
-                buf.clear();
-                let mut to = from;
-                while to < t.rows.len() && buf.len() < CHUNK {
-                    let next = (to + 256).min(t.rows.len());
-                    Self::copy_rows(t, &mut buf, &mut scratch, to, next);
-                    to = next;
+            let mut rows = t.rows.len();
+            let mut sequences = t.sequences.clone();
+            if let Some(feed) = stream {
+                streamed_tables.push(name.clone());
+                loop {
+                    match feed.next().await {
+                        Piece::Copy {
+                            table,
+                            text,
+                            rows: n,
+                        } if table == i => {
+                            if let Err(e) = copy_in.send(text.as_bytes()).await {
+                                let _ = copy_in.abort("pgharness: sending failed").await;
+                                return Err(load_err(step)(e));
+                            }
+                            if let Some(bar) = &bar {
+                                bar.inc(n as u64);
+                            }
+                        }
+                        Piece::Done {
+                            table,
+                            rows: n,
+                            sequences: s,
+                        } if table == i => {
+                            rows = n;
+                            sequences = s;
+                            break;
+                        }
+                        Piece::Failed(e) => {
+                            let _ = copy_in.abort("pgharness: generating failed").await;
+                            return Err(e);
+                        }
+                        other => {
+                            if let Piece::NeedsServer { table } = other {
+                                let name = self.tables.get(table).map(|t| t.name.to_string());
+                                tracing::debug!(
+                                    table = name.as_deref().unwrap_or("?"),
+                                    "a check of a streamed table needs the server's verdict"
+                                );
+                            }
+                            // Dropping the transaction rolls it back.
+                            let _ = copy_in.abort("pgharness: the server must decide").await;
+                            if let Some(bar) = bar {
+                                bar.finish_and_clear();
+                            }
+                            return Ok(None);
+                        }
+                    }
                 }
-                if let Err(e) = copy_in.send(buf.as_bytes()).await {
-                    let _ = copy_in.abort("pgharness: sending failed").await;
-                    return Err(load_err(step)(e));
+            } else {
+                let mut from = 0;
+                while from < t.rows.len() {
+                    buf.clear();
+                    let mut to = from;
+                    while to < t.rows.len() && buf.len() < CHUNK {
+                        let next = (to + 256).min(t.rows.len());
+                        copy_rows(&t.rows[to..next], &mut buf, &mut scratch);
+                        to = next;
+                    }
+                    if let Err(e) = copy_in.send(buf.as_bytes()).await {
+                        let _ = copy_in.abort("pgharness: sending failed").await;
+                        return Err(load_err(step)(e));
+                    }
+                    if let Some(bar) = &bar {
+                        bar.inc((to - from) as u64);
+                    }
+                    from = to;
                 }
-                if let Some(bar) = &bar {
-                    bar.inc((to - from) as u64);
-                }
-                from = to;
             }
             copy_in.finish().await.map_err(load_err(step))?;
+            stats.push((name, rows));
+            let after = format!("{after}{}", Self::setval_sql(&sequences));
             if !after.is_empty() {
                 sqlx::raw_sql(&after)
                     .execute(&mut *tx)
@@ -736,11 +886,12 @@ impl Dataset {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let total_rows = self.total_rows();
-        Ok(LoadStats {
+        let total_rows = stats.iter().map(|(_, n)| n).sum();
+        Ok(Some(LoadStats {
             rows: stats,
             total_rows,
             elapsed: started.elapsed(),
-        })
+            streamed: streamed_tables,
+        }))
     }
 }

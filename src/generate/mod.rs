@@ -116,6 +116,7 @@ mod realistic;
 mod rng;
 mod script;
 mod strategy;
+mod stream;
 mod structured;
 mod types;
 mod value;
@@ -132,6 +133,7 @@ pub use profile::{
 };
 pub use script::schema_script;
 pub use strategy::{dataset_strategy, dataset_strategy_with, StrategyOptions};
+pub use stream::STREAM_FROM_ROWS;
 pub use value::{Units, Value};
 
 use build::{build, BuildOptions};
@@ -156,7 +158,18 @@ pub fn generate(
 /// generated at once.
 fn bounded_plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<plan::Plan, GenerateError> {
     let plan = plan::plan(schema, profile)?;
-    let most = most_rows(&plan);
+    within_memory(
+        profile,
+        most_rows_per_table(&plan)
+            .iter()
+            .fold(0usize, |sum, m| sum.saturating_add(*m)),
+    )?;
+    Ok(plan)
+}
+
+/// Refuses a profile asking for more than [`MAX_ROWS_IN_MEMORY`] rows held
+/// in memory at once.
+fn within_memory(profile: &Profile, most: usize) -> Result<(), GenerateError> {
     if most > MAX_ROWS_IN_MEMORY {
         return Err(GenerateError::Profile {
             file: profile.path.clone(),
@@ -166,7 +179,7 @@ fn bounded_plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<plan::Plan
             ),
         });
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// [`generate`] for the database `conn` is connected to: keys already in
@@ -182,18 +195,187 @@ pub async fn generate_on(
     profile: &Profile,
     seed: u64,
 ) -> Result<(Dataset, Rejected), GenerateError> {
-    let existing = Existing::read(conn, schema).await?;
-    let profile = &with_values_for_unknown_types(conn, schema, profile).await?;
-    let schema = &existing.schema_for_generation(schema);
+    let prepared = Prepared::read(conn, schema, profile).await?;
+    generate_prepared(conn, &prepared, seed).await
+}
+
+/// What generating for a database reads from it first.
+struct Prepared {
+    /// Keys in use, rows present.
+    existing: Existing,
+    /// The profile, with values for types the generator cannot make.
+    profile: Profile,
+    /// The schema, serials starting after the keys in use.
+    schema: SchemaSnapshot,
+}
+
+impl Prepared {
+    async fn read(
+        conn: &mut sqlx::PgConnection,
+        schema: &SchemaSnapshot,
+        profile: &Profile,
+    ) -> Result<Prepared, GenerateError> {
+        let existing = Existing::read(conn, schema).await?;
+        let profile = with_values_for_unknown_types(conn, schema, profile).await?;
+        let schema = existing.schema_for_generation(schema);
+        Ok(Prepared {
+            existing,
+            profile,
+            schema,
+        })
+    }
+
+    /// The data set with its largest tables left to stream (see
+    /// [`STREAM_FROM_ROWS`]); `None` when no table can, or when the
+    /// tables built in memory need the server's verdict.
+    fn streaming(&self, seed: u64) -> Result<Option<stream::Streaming>, GenerateError> {
+        let plan = plan::plan(&self.schema, &self.profile)?;
+        let most = most_rows_per_table(&plan);
+        let streamed =
+            stream::streamable(&plan, &self.schema, &self.existing, &most, STREAM_FROM_ROWS);
+        if !streamed.contains(&true) {
+            return Ok(None);
+        }
+        let in_memory = most
+            .iter()
+            .zip(&streamed)
+            .filter(|(_, s)| !**s)
+            .fold(0usize, |sum, (m, _)| sum.saturating_add(*m));
+        within_memory(&self.profile, in_memory)?;
+        let streaming =
+            stream::build_streaming(&plan, seed, &seed_options(&self.profile), &streamed)?;
+        if streaming
+            .head
+            .needs_the_server(&self.schema, &self.existing)
+        {
+            return Ok(None);
+        }
+        Ok(Some(streaming))
+    }
+}
+
+/// [`generate_on`] and [`Dataset::load_with_options`] in one: a table of
+/// [`STREAM_FROM_ROWS`] rows or more that no foreign key points at is
+/// generated while it loads, so the whole data set is never in memory
+/// (its parents are). The rows are those of [`generate_on`] for the seed.
+/// Where a streamed table turns out to need the server's verdict on a
+/// check, the load is rolled back and the data set is built in memory.
+pub async fn generate_and_load(
+    conn: &mut sqlx::PgConnection,
+    schema: &SchemaSnapshot,
+    profile: &Profile,
+    seed: u64,
+    options: &LoadOptions,
+) -> Result<LoadStats, GenerateError> {
+    let prepared = Prepared::read(conn, schema, profile).await?;
+    if let Some(streaming) = prepared.streaming(seed)? {
+        let mut feed = streaming.generator.spawn();
+        if let Some(stats) = streaming
+            .head
+            .load_streamed(conn, options, Some(&mut feed))
+            .await?
+        {
+            return Ok(stats);
+        }
+        tracing::debug!("a streamed table needs the server's verdict: building it in memory");
+    }
+    let (data, _) = generate_prepared(conn, &prepared, seed).await?;
+    data.load_with_options(conn, options).await
+}
+
+/// Why [`write_seed_script`] failed.
+pub(crate) enum ScriptError {
+    Generate(GenerateError),
+    Io(std::io::Error),
+}
+
+/// [`generate_on`] written as a psql script ([`Dataset::write_copy_sql`])
+/// to `file` after `prefix`, the largest tables streamed as in
+/// [`generate_and_load`]. Returns rows per table (`schema.table`) and the
+/// tables streamed.
+pub(crate) async fn write_seed_script(
+    conn: &mut sqlx::PgConnection,
+    schema: &SchemaSnapshot,
+    profile: &Profile,
+    seed: u64,
+    prefix: &str,
+    file: &mut std::fs::File,
+) -> Result<(Vec<(String, usize)>, Vec<String>), ScriptError> {
+    use std::io::{Seek as _, Write as _};
+    let prepared = Prepared::read(conn, schema, profile)
+        .await
+        .map_err(ScriptError::Generate)?;
+    let write = |file: &mut std::fs::File,
+                 data: &Dataset,
+                 generator: Option<&mut stream::Generator>|
+     -> std::io::Result<dataset::Streamed> {
+        file.set_len(0)?;
+        file.rewind()?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+        w.write_all(prefix.as_bytes())?;
+        let end = data.write_script(&mut w, generator)?;
+        w.flush()?;
+        Ok(end)
+    };
+    if let Some(mut streaming) = prepared.streaming(seed).map_err(ScriptError::Generate)? {
+        let generator = &mut streaming.generator;
+        let counts: Vec<(String, usize)> = streaming
+            .head
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let n = if generator.is_streamed(i) {
+                    generator.expected_rows_of(i)
+                } else {
+                    t.rows.len()
+                };
+                (format!("{}.{}", t.name.schema, t.name.name), n)
+            })
+            .collect();
+        let streamed: Vec<String> = streaming
+            .head
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| generator.is_streamed(*i))
+            .map(|(_, t)| format!("{}.{}", t.name.schema, t.name.name))
+            .collect();
+        match write(file, &streaming.head, Some(generator)).map_err(ScriptError::Io)? {
+            dataset::Streamed::Complete => return Ok((counts, streamed)),
+            dataset::Streamed::Failed(e) => return Err(ScriptError::Generate(e)),
+            dataset::Streamed::NeedsServer => {
+                tracing::debug!(
+                    "a streamed table needs the server's verdict: building it in memory"
+                );
+            }
+        }
+    }
+    let (data, _) = generate_prepared(conn, &prepared, seed)
+        .await
+        .map_err(ScriptError::Generate)?;
+    write(file, &data, None).map_err(ScriptError::Io)?;
+    Ok((data.row_counts().into_iter().collect(), Vec::new()))
+}
+
+/// [`generate_on`] after [`Prepared::read`].
+async fn generate_prepared(
+    conn: &mut sqlx::PgConnection,
+    prepared: &Prepared,
+    seed: u64,
+) -> Result<(Dataset, Rejected), GenerateError> {
+    let existing = &prepared.existing;
+    let profile = &prepared.profile;
+    let schema = &prepared.schema;
     let mut plan = bounded_plan(schema, profile)?;
     let mut data = build(&plan, seed, &seed_options(profile))?;
-    if !data.needs_the_server(schema, &existing) {
+    if !data.needs_the_server(schema, existing) {
         return Ok((data, Rejected::default()));
     }
     let wanted: Vec<Option<usize>> = plan.tables.iter().map(|t| t.rows).collect();
     let mut rejected = Rejected::default();
     for round in 0..ROUNDS {
-        let (accepted, r) = data.accepted_by(conn, schema, &existing).await?;
+        let (accepted, r) = data.accepted_by(conn, schema, existing).await?;
         rejected.add(r);
         let mut short = false;
         for (ti, t) in plan.tables.iter_mut().enumerate() {
@@ -292,14 +474,15 @@ fn seed_options(profile: &Profile) -> BuildOptions {
     }
 }
 
-/// The most rows one data set may hold: it is built in memory before it is
-/// loaded, and a profile beyond this must be an error, not an allocation
-/// failure.
+/// The most rows one data set may hold in memory: a profile beyond this
+/// must be an error, not an allocation failure. Tables streamed while they
+/// load ([`generate_and_load`]) do not count.
 pub const MAX_ROWS_IN_MEMORY: usize = 20_000_000;
 
-/// The most rows `plan` can produce: `rows`, or `per_parent`'s max times
-/// what its parent can have (saturating; cycles count as unbounded).
-fn most_rows(plan: &plan::Plan) -> usize {
+/// The most rows each table of `plan` can get: `rows`, or `per_parent`'s
+/// max times what its parent can have (saturating; cycles count as
+/// unbounded).
+fn most_rows_per_table(plan: &plan::Plan) -> Vec<usize> {
     let n = plan.tables.len();
     let mut most: Vec<Option<usize>> = plan.tables.iter().map(|t| t.rows).collect();
     for _ in 0..=n {
@@ -323,9 +506,7 @@ fn most_rows(plan: &plan::Plan) -> usize {
             break;
         }
     }
-    most.iter()
-        .map(|m| m.unwrap_or(usize::MAX))
-        .fold(0usize, usize::saturating_add)
+    most.iter().map(|m| m.unwrap_or(usize::MAX)).collect()
 }
 
 /// The seed to use when none is given: the profile's, else a fixed one.
