@@ -24,6 +24,7 @@ mod races;
 mod ready;
 mod report;
 mod seeds;
+mod seeds_large;
 mod shapes;
 mod shards;
 mod shared_server;
@@ -295,6 +296,8 @@ async fn run(options: Options) -> Result<()> {
         rows.extend(seeds::measure(&bench).await);
         progress("6c: generation for server-decided checks vs a hand-written INSERT ... SELECT");
         rows.push(shapes::measure(&bench).await);
+        progress("6d: a large seed (~10M rows) vs psql -f of the same data");
+        rows.push(seeds_large::measure(&bench).await);
     }
     if options.wants(7) {
         progress("7: full check on the sample project vs psql ups/downs/ups");

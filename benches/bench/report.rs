@@ -37,7 +37,7 @@ impl Unit {
     }
 }
 
-fn thousands(value: f64) -> String {
+pub fn thousands(value: f64) -> String {
     let n = value.round() as u64;
     let digits = n.to_string();
     let mut out = String::new();

@@ -266,7 +266,7 @@ async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, 
 }
 
 /// Rows in every user table of the database.
-async fn count_rows(db: &pgharness::server::Database) -> Result<u64> {
+pub async fn count_rows(db: &pgharness::server::Database) -> Result<u64> {
     let mut conn = db.connect().await?;
     let tables = sqlx::query(
         "select format('%I.%I', n.nspname, c.relname)
