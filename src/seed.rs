@@ -333,7 +333,10 @@ async fn seed_target(
         // The data too must be exactly what seed left: a row someone added
         // is theirs, and --reset would delete it.
         let recorded = seed_record(&mut conn).await?;
-        let now = data_digest(&mut conn).await?;
+        let legacy = recorded
+            .as_deref()
+            .is_some_and(|d| !d.starts_with(DIGEST_V2));
+        let now = data_digest(&mut conn, legacy).await?;
         match recorded {
             Some(digest) if digest == now => {}
             Some(_) => {
@@ -430,7 +433,7 @@ async fn seed_target(
     // comment the user wrote on the database is theirs and stays; a
     // harness database's owner marker keeps its marker.
     let existing = database_comment(&mut conn).await?;
-    let digest = data_digest(&mut conn).await?;
+    let digest = data_digest(&mut conn, false).await?;
     let record = match existing.as_deref() {
         None | Some("") => format!("{SEED_RECORD} {digest}"),
         Some(c) if c.starts_with(SEED_RECORD) => format!("{SEED_RECORD} {digest}"),
@@ -530,8 +533,21 @@ async fn seed_record(conn: &mut sqlx::PgConnection) -> Result<Option<String>, Er
 }
 
 /// One digest of every user table's rows.
-async fn data_digest(conn: &mut sqlx::PgConnection) -> Result<String, Error> {
-    let fingerprint = crate::properties::idempotency::fingerprint(conn).await?;
+/// Digests this version writes start with this (older ones are a bare
+/// md5 of the sorted row hashes).
+const DIGEST_V2: &str = "v2-";
+
+/// A digest of every user table's rows: what --reset compares with the
+/// seed record. `legacy`: as seed records written before [`DIGEST_V2`]
+/// were (a sort of every row's hash, seconds at millions of rows).
+async fn data_digest(conn: &mut sqlx::PgConnection, legacy: bool) -> Result<String, Error> {
+    use crate::properties::idempotency::{fingerprint_with, RowHash};
+    let hash = if legacy {
+        RowHash::Sorted
+    } else {
+        RowHash::Summed
+    };
+    let fingerprint = fingerprint_with(conn, hash).await?;
     let text: Vec<String> = fingerprint
         .iter()
         .map(|(table, (count, hash))| format!("{table}:{count}:{hash}"))
@@ -544,7 +560,11 @@ async fn data_digest(conn: &mut sqlx::PgConnection) -> Result<String, Error> {
             what: "digesting the data".into(),
             source,
         })?;
-    Ok(digest)
+    Ok(if legacy {
+        digest
+    } else {
+        format!("{DIGEST_V2}{digest}")
+    })
 }
 
 /// Generates the data set for the schema on `conn` and loads it.

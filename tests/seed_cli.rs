@@ -205,6 +205,40 @@ async fn an_empty_database_is_seeded_and_reset_reseeds_it() {
     assert_eq!(count(&mut conn, "app_users").await, users);
     sqlx::migrate!("./migrations").run(&mut conn).await.unwrap();
     assert_eq!(count(&mut conn, "_sqlx_migrations").await, 15);
+    // A record written by an earlier pgharness (the md5 of every table's
+    // sorted row hashes) still lets --reset through.
+    let comment: String = sqlx::query_scalar(
+        "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(comment.contains("v2-"), "{comment}");
+    let legacy = legacy_digest(&mut conn).await;
+    let old_record: String = comment
+        .split_whitespace()
+        .map(|w| match w.strip_prefix("seed=") {
+            Some(_) => format!("seed={legacy}"),
+            None if w.starts_with("v2-") => legacy.clone(),
+            None => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    sqlx::raw_sql(&format!(
+        "comment on database {} is '{old_record}'",
+        db.name()
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let run = seed_into(&["--reset", "--seed", "78"]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    sqlx::migrate!("./migrations").run(&mut conn).await.unwrap();
     // A row the user added is theirs: --reset refuses and keeps it.
     sqlx::raw_sql(
         "insert into app_users (email, display_name) values ('mine@example.com', 'Mine')",
@@ -335,4 +369,37 @@ async fn serve_prints_a_url_and_cleans_up_on_ctrl_c_and_on_sigterm() {
             "the server outlived --serve (signal {signal})"
         );
     }
+}
+
+/// The data digest seed records held before version 2: per user table
+/// (`schema.table`, in name order) `name:rows:md5 of its rows' md5s,
+/// sorted`, joined with `;`, then md5.
+async fn legacy_digest(conn: &mut sqlx::PgConnection) -> String {
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "select n.nspname::text, c.relname::text
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where c.relkind in ('r', 'p')
+            and n.nspname not in ('pg_catalog', 'information_schema', 'pgharness')
+            and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut parts = std::collections::BTreeMap::new();
+    for (schema, table) in tables {
+        let (n, h): (i64, String) = sqlx::query_as(&format!(
+            "select count(*), coalesce(md5(string_agg(h, '' order by h)), '') \
+               from (select md5(t::text) as h from only \"{schema}\".\"{table}\" t) s"
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        parts.insert(format!("{schema}.{table}"), format!("{n}:{h}"));
+    }
+    let text: Vec<String> = parts.iter().map(|(t, v)| format!("{t}:{v}")).collect();
+    sqlx::query_scalar("select md5($1)")
+        .bind(text.join(";"))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
 }

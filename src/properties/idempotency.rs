@@ -313,8 +313,28 @@ async fn run_twice(
 /// the rows.
 pub(crate) type Fingerprint = BTreeMap<String, (i64, String)>;
 
+/// How [`fingerprint_with`] hashes a table's rows, order-independently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowHash {
+    /// The sum of a 64-bit hash of each row's text (`hashtextextended`,
+    /// summed exactly): one pass, no sort.
+    Summed,
+    /// The md5 of each row's text, sorted and hashed again: what seed
+    /// records written before `Summed` hold. Sorting millions of hashes
+    /// costs seconds.
+    Sorted,
+}
+
 /// Row counts and content hashes of every user table.
 pub(crate) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, Error> {
+    fingerprint_with(conn, RowHash::Summed).await
+}
+
+/// [`fingerprint`], the rows hashed as `hash` says.
+pub(crate) async fn fingerprint_with(
+    conn: &mut PgConnection,
+    hash: RowHash,
+) -> Result<Fingerprint, Error> {
     let sql_error = |what: &str| {
         let what = what.to_string();
         move |source| ServerError::Sql { what, source }
@@ -343,11 +363,15 @@ pub(crate) async fn fingerprint(conn: &mut PgConnection) -> Result<Fingerprint, 
         .enumerate()
         .map(|(i, (schema, table))| {
             let name = format!("{}.{}", quote_ident(schema), quote_ident(table));
-            // md5 of each row's text, sorted, hashed again: independent of
-            // the physical order, which a rewrite may change.
-            format!(
-                "select {i} as i, count(*) as n, coalesce(md5(string_agg(h, '' order by h)), '') as h from (select md5(t::text) as h from only {name} t) s"
-            )
+            // Independent of the physical order, which a rewrite may change.
+            match hash {
+                RowHash::Summed => format!(
+                    "select {i} as i, count(*) as n, coalesce(sum(hashtextextended(t::text, 0))::text, '') as h from only {name} t"
+                ),
+                RowHash::Sorted => format!(
+                    "select {i} as i, count(*) as n, coalesce(md5(string_agg(h, '' order by h)), '') as h from (select md5(t::text) as h from only {name} t) s"
+                ),
+            }
         })
         .collect();
     let rows: Vec<(i32, i64, String)> = sqlx::query_as(&parts.join(" union all "))
