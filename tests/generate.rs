@@ -1114,13 +1114,13 @@ async fn table_digests(
 #[tokio::test]
 async fn a_large_table_nothing_points_at_is_generated_while_it_loads_with_the_same_rows(
 ) -> TestResult {
-    // The largest table (chat_message: up to 500 x 4 x 40 rows) is one
+    // The largest table (chat_message: up to 500 x 4 x 80 rows) is one
     // nothing points at.
     let profile = Profile::parse(
         "seed = 3\ndefault_rows = 0\n\
          [tables.app_users]\nrows = 500\n\
          [tables.chat_session]\nper_parent = { user_id = [2, 4] }\n\
-         [tables.chat_message]\nper_parent = { session_id = [30, 40] }\n",
+         [tables.chat_message]\nper_parent = { session_id = [70, 80] }\n",
         Path::new("large-sink.toml"),
     )?;
     let tables = ["app_users", "chat_session", "chat_message"];
@@ -1129,11 +1129,34 @@ async fn a_large_table_nothing_points_at_is_generated_while_it_loads_with_the_sa
     let (data, _) = generate_on(&mut whole, &schema, &profile, 3).await?;
     let loaded = data.load(&mut whole).await?;
     assert!(loaded.streamed.is_empty());
-    // Generated while it loads.
-    let (mut streamed, schema) = sample_head().await?;
+    // Generated while it loads. Its plain index (commented here) is built
+    // after the rows; one with a statistics target of its own is kept.
+    let (mut streamed, _) = sample_head().await?;
+    sqlx::raw_sql(
+        "comment on index chat_message_session_id_created_at_idx is 'reading order';
+         create index chat_message_role_idx on chat_message (lower(content));
+         alter index chat_message_role_idx alter column 1 set statistics 500;",
+    )
+    .execute(&mut streamed)
+    .await?;
+    let schema = SchemaSnapshot::capture(&mut streamed).await?;
+    let oids = "select array_agg(oid::int8 order by relname) from pg_class
+                 where relname in ('chat_message_session_id_created_at_idx', 'chat_message_role_idx')";
+    let oids_before: Vec<i64> = sqlx::query_scalar(oids).fetch_one(&mut streamed).await?;
     let stats =
         generate_and_load(&mut streamed, &schema, &profile, 3, &LoadOptions::default()).await?;
     assert_eq!(stats.streamed, ["public.chat_message"]);
+    let oids_after: Vec<i64> = sqlx::query_scalar(oids).fetch_one(&mut streamed).await?;
+    assert_eq!(
+        oids_before[0], oids_after[0],
+        "the index with a statistics target was kept"
+    );
+    assert_ne!(
+        oids_before[1], oids_after[1],
+        "the plain index was built after the rows"
+    );
+    let after = SchemaSnapshot::capture(&mut streamed).await?;
+    assert_eq!(schema.render(), after.render(), "the schema changed");
     let messages = stats
         .rows
         .iter()

@@ -129,12 +129,13 @@ impl Built {
         }
     }
 
-    /// The rows (for the load), leaving none.
-    pub(super) fn take_rows(&mut self) -> Built {
+    /// The rows (for the load), leaving nothing.
+    pub(super) fn take_all(&mut self) -> Built {
+        self.ancestry = Vec::new();
         Built {
             rows: std::mem::take(&mut self.rows),
             ancestry: Vec::new(),
-            undecided: self.undecided.clone(),
+            undecided: std::mem::take(&mut self.undecided),
         }
     }
 }

@@ -237,9 +237,11 @@ pub enum ForeignKeyChecks {
     /// The loaded tables' foreign keys are dropped before the COPYs and
     /// added back, with the same names, definitions and comments, after
     /// them, in the same transaction: one set-based check per constraint
-    /// instead of one query per row (what `pg_restore` does). The schema at
-    /// commit is the one before. Needs ownership of the tables (falls back
-    /// to `PerRow` without it); user triggers fire as always.
+    /// instead of one query per row (what `pg_restore` does); a table of
+    /// 100,000 rows or more gets its plain indexes built after the load
+    /// too. The schema at commit is the one before. Needs ownership of the
+    /// tables (falls back to `PerRow` without it); user triggers fire as
+    /// always.
     AfterLoad,
     /// `AfterLoad` for loads of 10,000 rows and more on a database without
     /// event triggers (which would see the DDL), else `PerRow`.
@@ -267,6 +269,17 @@ impl Default for LoadOptions {
 /// From this many rows on, [`ForeignKeyChecks::Auto`] checks foreign keys
 /// after the load.
 const AFTER_LOAD_ROWS: usize = 10_000;
+
+/// From this many rows in a table on, a load that checks foreign keys
+/// after it also builds the table's plain indexes after it.
+const INDEXES_AFTER_ROWS: usize = 100_000;
+
+/// An index dropped for the load, and the SQL that re-creates it.
+struct DroppedIndex {
+    table: String,
+    name: String,
+    restore: String,
+}
 
 /// A foreign key dropped for the load, and the SQL that restores it.
 struct DroppedForeignKey {
@@ -475,6 +488,14 @@ impl Dataset {
         let mut scratch = String::new();
         for (i, t) in self.tables.iter().enumerate() {
             if counts[i] == 0 {
+                // A streamed table that gets no rows still ends its stream.
+                if let Some(g) = generator.as_deref_mut().filter(|g| g.is_streamed(i)) {
+                    match g.next_piece() {
+                        Some(Piece::Done { table, rows: 0, .. }) if table == i => {}
+                        Some(Piece::Failed(e)) => return Ok(Streamed::Failed(e)),
+                        _ => return Ok(Streamed::NeedsServer),
+                    }
+                }
                 continue;
             }
             let (before, copy, after) = Self::table_statements(i, t);
@@ -616,6 +637,96 @@ impl Dataset {
         Ok(out)
     }
 
+    /// Drops the plain indexes of tables getting [`INDEXES_AFTER_ROWS`] rows
+    /// or more (`rows`, per table), inside a savepoint as
+    /// [`Dataset::drop_foreign_keys`] does: built once after the COPY
+    /// (what `pg_restore` does), an index costs a sort instead of a btree
+    /// insert per row. Left alone: indexes behind a constraint, unique ones
+    /// (a trigger's `ON CONFLICT` may need them while rows load), and any
+    /// with something a re-created index would not have (a tablespace, a
+    /// statistics target, `CLUSTER`, replica identity, a partition, an
+    /// extension, a dependent object). Returns what re-creates them, with
+    /// their comments.
+    async fn drop_indexes(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[usize],
+    ) -> Result<Vec<DroppedIndex>, GenerateError> {
+        let (schemas, names): (Vec<String>, Vec<String>) = self
+            .tables
+            .iter()
+            .zip(rows)
+            .filter(|(_, n)| **n >= INDEXES_AFTER_ROWS)
+            .map(|(t, _)| (t.name.schema.clone(), t.name.name.clone()))
+            .unzip();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "select quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                    quote_ident(n.nspname) || '.' || quote_ident(i.relname),
+                    pg_get_indexdef(i.oid), obj_description(i.oid, 'pg_class')
+               from pg_index x
+               join pg_class i on i.oid = x.indexrelid
+               join pg_class c on c.oid = x.indrelid
+               join pg_namespace n on n.oid = c.relnamespace
+              where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))
+                and c.relkind = 'r' and not c.relispartition
+                and i.relkind = 'i' and not i.relispartition and i.reltablespace = 0
+                and x.indisvalid and x.indisready and x.indislive
+                and not x.indisunique and not x.indisclustered and not x.indisreplident
+                and not exists (select from pg_constraint k where k.conindid = i.oid)
+                and not exists (select from pg_inherits h where h.inhrelid = i.oid or h.inhparent = i.oid)
+                and not exists (select from pg_depend d
+                                 where d.refclassid = 'pg_class'::regclass and d.refobjid = i.oid)
+                and not exists (select from pg_depend d
+                                 where d.classid = 'pg_class'::regclass and d.objid = i.oid and d.deptype = 'e')
+                and not exists (select from pg_attribute a
+                                 where a.attrelid = i.oid and a.attstattarget is not null and a.attstattarget >= 0)
+              order by 1, 2",
+        )
+        .bind(&schemas)
+        .bind(&names)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|source| GenerateError::Load {
+            step: "reading the indexes".into(),
+            source,
+        })?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut drop = String::from("savepoint pgharness_indexes;\n");
+        let mut out = Vec::new();
+        for (table, name, definition, comment) in found {
+            let _ = writeln!(drop, "drop index {name};");
+            let mut restore = format!("{definition};\n");
+            if let Some(c) = comment {
+                let _ = writeln!(restore, "comment on index {name} is {};", sql_string(&c));
+            }
+            out.push(DroppedIndex {
+                table,
+                name,
+                restore,
+            });
+        }
+        drop.push_str("release savepoint pgharness_indexes;\n");
+        if sqlx::raw_sql(&drop).execute(&mut *conn).await.is_err() {
+            // Not the owner (or locked out): the indexes stay.
+            sqlx::raw_sql(
+                "rollback to savepoint pgharness_indexes; release savepoint pgharness_indexes;",
+            )
+            .execute(&mut *conn)
+            .await
+            .map_err(|source| GenerateError::Load {
+                step: "rolling back the dropped indexes".into(),
+                source,
+            })?;
+            return Ok(Vec::new());
+        }
+        Ok(out)
+    }
+
     /// The data set as INSERT statements (one per table, a row per line):
     /// for showing a minimal failing data set to a person.
     pub fn to_inserts(&self) -> String {
@@ -740,16 +851,26 @@ impl Dataset {
             .execute(&mut *tx)
             .await
             .map_err(load_err("the session settings".into()))?;
-        let revalidate = match options.foreign_keys {
-            ForeignKeyChecks::PerRow => Vec::new(),
-            ForeignKeyChecks::AfterLoad => self.drop_foreign_keys(&mut tx, &streamed_flags).await?,
+        let after_load = match options.foreign_keys {
+            ForeignKeyChecks::PerRow => false,
+            ForeignKeyChecks::AfterLoad => true,
             ForeignKeyChecks::Auto => {
-                if total_rows >= AFTER_LOAD_ROWS && !has_event_triggers(&mut tx).await {
-                    self.drop_foreign_keys(&mut tx, &streamed_flags).await?
-                } else {
-                    Vec::new()
-                }
+                total_rows >= AFTER_LOAD_ROWS && !has_event_triggers(&mut tx).await
             }
+        };
+        let (revalidate, rebuild) = if after_load {
+            let rows: Vec<usize> = (0..self.tables.len())
+                .map(|i| match feed.as_deref() {
+                    Some(f) if f.is_streamed(i) => f.expected_rows_of(i),
+                    _ => self.tables[i].rows.len(),
+                })
+                .collect();
+            (
+                self.drop_foreign_keys(&mut tx, &streamed_flags).await?,
+                self.drop_indexes(&mut tx, &rows).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
         };
         let mut stats = Vec::new();
         let mut streamed_tables = Vec::new();
@@ -869,6 +990,15 @@ impl Dataset {
                 .map_err(load_err(format!(
                     "UPDATE {} (foreign keys closing a cycle)",
                     f.table
+                )))?;
+        }
+        for index in &rebuild {
+            sqlx::raw_sql(&index.restore)
+                .execute(&mut *tx)
+                .await
+                .map_err(load_err(format!(
+                    "re-creating index {} on {} (built once, after the rows)",
+                    index.name, index.table
                 )))?;
         }
         for fk in &revalidate {

@@ -94,23 +94,29 @@ pub(crate) fn build_streaming(
     let parts =
         build_parts(plan, seed, opts, streamed).map_err(|e| e.under(plan.profile_section))?;
     let mut built = parts.built;
-    // The load gets the rows; the generator keeps the parents' (the
-    // streamed tables' foreign keys and ancestors read them).
-    let is_parent: Vec<bool> = (0..plan.tables.len())
-        .map(|ti| {
-            plan.tables
-                .iter()
-                .any(|c| c.fks.iter().any(|f| f.parent == ti))
-        })
+    // The load gets the rows; the generator keeps a copy of the streamed
+    // tables' ancestors' (their foreign keys read them), and nothing of the
+    // other tables.
+    let mut ancestor = vec![false; plan.tables.len()];
+    let mut below: Vec<usize> = (0..plan.tables.len())
+        .filter(|ti| streamed.get(*ti) == Some(&true))
         .collect();
+    while let Some(ti) = below.pop() {
+        for fk in &plan.tables[ti].fks {
+            if !ancestor[fk.parent] {
+                ancestor[fk.parent] = true;
+                below.push(fk.parent);
+            }
+        }
+    }
     let for_load: Vec<Built> = built
         .iter_mut()
         .enumerate()
         .map(|(ti, b)| {
-            if is_parent[ti] {
+            if ancestor[ti] {
                 b.rows_copy()
             } else {
-                b.take_rows()
+                b.take_all()
             }
         })
         .collect();
@@ -192,11 +198,6 @@ impl Generator {
     /// Whether table `ti` (plan order) is made while it loads.
     pub(crate) fn is_streamed(&self, ti: usize) -> bool {
         self.streamed.get(ti) == Some(&true)
-    }
-
-    /// The rows the streamed tables are asked for (fewer where capped).
-    pub(crate) fn expected_rows(&self) -> usize {
-        self.expected.iter().sum()
     }
 
     /// The rows streamed table `ti` is asked for (fewer where capped).
@@ -285,7 +286,7 @@ impl Generator {
     pub(crate) fn spawn(mut self) -> Feed {
         let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
         let streamed = self.streamed.clone();
-        let expected = self.expected_rows();
+        let expected = self.expected.clone();
         std::thread::spawn(move || {
             while let Some(piece) = self.next_piece() {
                 let last = matches!(piece, Piece::NeedsServer { .. } | Piece::Failed(_));
@@ -306,7 +307,8 @@ impl Generator {
 pub(crate) struct Feed {
     rx: tokio::sync::mpsc::Receiver<Piece>,
     streamed: Vec<bool>,
-    expected: usize,
+    /// Per table (plan order): the rows a streamed table is asked for.
+    expected: Vec<usize>,
 }
 
 impl Feed {
@@ -315,7 +317,11 @@ impl Feed {
     }
 
     pub(crate) fn expected_rows(&self) -> usize {
-        self.expected
+        self.expected.iter().sum()
+    }
+
+    pub(crate) fn expected_rows_of(&self, ti: usize) -> usize {
+        self.expected.get(ti).copied().unwrap_or(0)
     }
 
     /// The next piece (a failure when the generator's thread is gone).
@@ -326,5 +332,68 @@ impl Feed {
                 source: sqlx::Error::WorkerCrashed,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::path::Path;
+
+    use crate::generate::{generate_on, write_seed_script, Profile, ScriptError};
+    use crate::schema::SchemaSnapshot;
+
+    /// Two tables stream; the first gets no rows (its parent gets none, and
+    /// the profile caps): its stream still ends, and the second's rows
+    /// follow, the script the same bytes as the data set built in memory.
+    #[tokio::test]
+    async fn a_streamed_table_that_gets_no_rows_ends_its_stream() {
+        let server = crate::testing::shared_server().await.unwrap();
+        let db = server.create_database().await.unwrap();
+        let mut conn = db.connect().await.unwrap();
+        sqlx::raw_sql(
+            "create table author (id int primary key, name text not null);
+             create table ghost (id int primary key);
+             create table a_haunting (id int primary key, ghost_id int not null references ghost (id));
+             create table note (id int primary key, author_id int not null references author (id));",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let schema = SchemaSnapshot::capture(&mut conn).await.unwrap();
+        let profile = Profile::parse(
+            "on_limit = \"cap\"\n\
+             [tables.author]\nrows = 100\n\
+             [tables.ghost]\nrows = 0\n\
+             [tables.a_haunting]\nrows = 60000\n\
+             [tables.note]\nper_parent = { author_id = [600, 600] }\n",
+            Path::new("haunted.toml"),
+        )
+        .unwrap();
+        let (data, _) = generate_on(&mut conn, &schema, &profile, 1).await.unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        let written =
+            write_seed_script(&mut conn, &schema, &profile, 1, "-- prefix\n", &mut file).await;
+        let (counts, streamed) = match written {
+            Ok(w) => w,
+            Err(ScriptError::Io(e)) => panic!("{e}"),
+            Err(ScriptError::Generate(e)) => panic!("{e}"),
+        };
+        assert_eq!(streamed, ["public.a_haunting", "public.note"]);
+        assert!(
+            counts.contains(&("public.note".to_string(), 60_000)),
+            "{counts:?}"
+        );
+        assert!(
+            counts.contains(&("public.a_haunting".to_string(), 0)),
+            "{counts:?}"
+        );
+        let mut script = String::new();
+        use std::io::Seek as _;
+        file.rewind().unwrap();
+        file.read_to_string(&mut script).unwrap();
+        assert_eq!(script, format!("-- prefix\n{}", data.to_copy_sql()));
+        let _ = sqlx::Connection::close(conn).await;
+        server.drop_database(db.name()).await.unwrap();
     }
 }
