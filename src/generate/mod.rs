@@ -319,28 +319,18 @@ pub(crate) async fn write_seed_script(
     };
     if let Some(mut streaming) = prepared.streaming(seed).map_err(ScriptError::Generate)? {
         let generator = &mut streaming.generator;
-        let counts: Vec<(String, usize)> = streaming
-            .head
-            .tables
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let n = if generator.is_streamed(i) {
-                    generator.expected_rows_of(i)
-                } else {
-                    t.rows.len()
-                };
-                (format!("{}.{}", t.name.schema, t.name.name), n)
-            })
-            .collect();
-        let streamed: Vec<String> = streaming
-            .head
-            .tables
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| generator.is_streamed(*i))
-            .map(|(_, t)| format!("{}.{}", t.name.schema, t.name.name))
-            .collect();
+        // A streamed table's count is what it is asked for: the script
+        // falls back to the in-memory build where a row is capped away.
+        let (mut counts, mut streamed) = (Vec::new(), Vec::new());
+        for (i, t) in streaming.head.tables.iter().enumerate() {
+            let name = format!("{}.{}", t.name.schema, t.name.name);
+            if generator.is_streamed(i) {
+                counts.push((name.clone(), generator.expected_rows_of(i)));
+                streamed.push(name);
+            } else {
+                counts.push((name, t.rows.len()));
+            }
+        }
         match write(file, &streaming.head, Some(generator)).map_err(ScriptError::Io)? {
             dataset::Streamed::Complete => return Ok((counts, streamed)),
             dataset::Streamed::Failed(e) => return Err(ScriptError::Generate(e)),
