@@ -288,6 +288,30 @@ struct DroppedForeignKey {
     restore: String,
 }
 
+/// Runs `drops` inside savepoint `savepoint`; false, with nothing
+/// dropped, when the server refuses one (not the owner, locked out).
+async fn drop_in_savepoint(
+    conn: &mut PgConnection,
+    savepoint: &str,
+    drops: &str,
+    what: &str,
+) -> Result<bool, GenerateError> {
+    let batch = format!("savepoint {savepoint};\n{drops}release savepoint {savepoint};\n");
+    if sqlx::raw_sql(&batch).execute(&mut *conn).await.is_ok() {
+        return Ok(true);
+    }
+    sqlx::raw_sql(&format!(
+        "rollback to savepoint {savepoint}; release savepoint {savepoint};"
+    ))
+    .execute(&mut *conn)
+    .await
+    .map_err(|source| GenerateError::Load {
+        step: format!("rolling back the dropped {what}"),
+        source,
+    })?;
+    Ok(false)
+}
+
 async fn has_event_triggers(conn: &mut PgConnection) -> bool {
     sqlx::query_scalar::<_, bool>(
         "select exists (select from pg_event_trigger where evtenabled <> 'D')",
@@ -603,7 +627,7 @@ impl Dataset {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut drop = String::from("savepoint pgharness_foreign_keys;\n");
+        let mut drop = String::new();
         let mut out = Vec::new();
         for (table, name, definition, quoted, comment) in rows {
             let _ = writeln!(drop, "alter table {table} drop constraint {quoted};");
@@ -622,19 +646,10 @@ impl Dataset {
                 restore,
             });
         }
-        drop.push_str("release savepoint pgharness_foreign_keys;\n");
-        if sqlx::raw_sql(&drop).execute(&mut *conn).await.is_err() {
-            // Not the owner (or locked out): check row by row instead.
-            sqlx::raw_sql("rollback to savepoint pgharness_foreign_keys; release savepoint pgharness_foreign_keys;")
-                .execute(&mut *conn)
-                .await
-                .map_err(|source| GenerateError::Load {
-                    step: "rolling back the dropped foreign keys".into(),
-                    source,
-                })?;
-            return Ok(Vec::new());
-        }
-        Ok(out)
+        // Not the owner (or locked out): checked row by row instead.
+        let dropped =
+            drop_in_savepoint(conn, "pgharness_foreign_keys", &drop, "foreign keys").await?;
+        Ok(if dropped { out } else { Vec::new() })
     }
 
     /// Drops the plain indexes of tables getting [`INDEXES_AFTER_ROWS`] rows
@@ -696,7 +711,7 @@ impl Dataset {
         if found.is_empty() {
             return Ok(Vec::new());
         }
-        let mut drop = String::from("savepoint pgharness_indexes;\n");
+        let mut drop = String::new();
         let mut out = Vec::new();
         for (table, name, definition, comment) in found {
             let _ = writeln!(drop, "drop index {name};");
@@ -710,21 +725,9 @@ impl Dataset {
                 restore,
             });
         }
-        drop.push_str("release savepoint pgharness_indexes;\n");
-        if sqlx::raw_sql(&drop).execute(&mut *conn).await.is_err() {
-            // Not the owner (or locked out): the indexes stay.
-            sqlx::raw_sql(
-                "rollback to savepoint pgharness_indexes; release savepoint pgharness_indexes;",
-            )
-            .execute(&mut *conn)
-            .await
-            .map_err(|source| GenerateError::Load {
-                step: "rolling back the dropped indexes".into(),
-                source,
-            })?;
-            return Ok(Vec::new());
-        }
-        Ok(out)
+        // Not the owner (or locked out): the indexes stay.
+        let dropped = drop_in_savepoint(conn, "pgharness_indexes", &drop, "indexes").await?;
+        Ok(if dropped { out } else { Vec::new() })
     }
 
     /// The data set as INSERT statements (one per table, a row per line):
