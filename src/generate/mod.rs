@@ -163,19 +163,20 @@ fn bounded_plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<plan::Plan
         most_rows_per_table(&plan)
             .iter()
             .fold(0usize, |sum, m| sum.saturating_add(*m)),
+        "in all (rows and per_parent over every table)",
     )?;
     Ok(plan)
 }
 
 /// Refuses a profile asking for more than [`MAX_ROWS_IN_MEMORY`] rows held
-/// in memory at once.
-fn within_memory(profile: &Profile, most: usize) -> Result<(), GenerateError> {
+/// in memory at once (`which`: the tables counted).
+fn within_memory(profile: &Profile, most: usize, which: &str) -> Result<(), GenerateError> {
     if most > MAX_ROWS_IN_MEMORY {
         return Err(GenerateError::Profile {
             file: profile.path.clone(),
             line: 1,
             message: format!(
-                "the profile asks for up to {most} rows in all (rows and per_parent over every table); at most {MAX_ROWS_IN_MEMORY} are generated at once"
+                "the profile asks for up to {most} rows {which}; at most {MAX_ROWS_IN_MEMORY} are generated at once"
             ),
         });
     }
@@ -241,7 +242,11 @@ impl Prepared {
             .zip(&streamed)
             .filter(|(_, s)| !**s)
             .fold(0usize, |sum, (m, _)| sum.saturating_add(*m));
-        within_memory(&self.profile, in_memory)?;
+        within_memory(
+            &self.profile,
+            in_memory,
+            "in tables held in memory (tables others point at, and those that cannot stream)",
+        )?;
         let streaming =
             stream::build_streaming(&plan, seed, &seed_options(&self.profile), &streamed)?;
         if streaming
