@@ -27,7 +27,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use crate::config::ImpactConfig;
-use crate::generate::{default_seed, generate_on, Profile};
+use crate::generate::{default_seed, generate_and_load, LoadOptions, Profile};
 use crate::properties::ServerInfo;
 use crate::schema::SchemaSnapshot;
 use crate::server::Database;
@@ -437,10 +437,14 @@ async fn seeded_walk(
         let schema = SchemaSnapshot::capture(&mut conn).await?;
         let profile = profile.restricted_to(&schema);
         let matched: Vec<String> = profile.tables.iter().map(|t| t.name.clone()).collect();
-        let (data, _) = generate_on(&mut conn, &schema, &profile, seed)
+        // The largest tables nothing points at are made while they load.
+        let options = LoadOptions {
+            progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            ..LoadOptions::default()
+        };
+        let stats = generate_and_load(&mut conn, &schema, &profile, seed, &options)
             .await
             .map_err(in_context)?;
-        data.load(&mut conn).await.map_err(in_context)?;
         sqlx::raw_sql("vacuum analyze")
             .execute(&mut conn)
             .await
@@ -453,12 +457,7 @@ async fn seeded_walk(
             .keys()
             .map(|q| format!("{}.{}", q.schema, q.name))
             .collect();
-        Ok::<_, Error>((
-            conn,
-            data.row_counts().values().sum::<usize>(),
-            tables,
-            matched,
-        ))
+        Ok::<_, Error>((conn, stats.total_rows, tables, matched))
     }
     .await;
     let (conn, rows, tables, matched) = match seeded {
