@@ -227,14 +227,16 @@ impl Prepared {
     }
 
     /// The data set with its largest tables left to stream (see
-    /// [`STREAM_FROM_ROWS`]); `None` when no table can, or when the
-    /// tables built in memory need the server's verdict.
+    /// [`STREAM_FROM_ROWS`]); `None` when no table can, when their
+    /// ancestors outnumber them (held twice while they stream, they would
+    /// cost more memory than streaming saves), or when the tables built in
+    /// memory need the server's verdict.
     fn streaming(&self, seed: u64) -> Result<Option<stream::Streaming>, GenerateError> {
         let plan = plan::plan(&self.schema, &self.profile)?;
         let most = most_rows_per_table(&plan);
         let streamed =
             stream::streamable(&plan, &self.schema, &self.existing, &most, STREAM_FROM_ROWS);
-        if !streamed.contains(&true) {
+        if !streamed.contains(&true) || !stream::saves_memory(&plan, &most, &streamed) {
             return Ok(None);
         }
         let in_memory = most

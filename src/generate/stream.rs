@@ -76,6 +76,36 @@ pub(crate) fn streamable(
         .collect()
 }
 
+/// The tables the `streamed` ones point at, directly or through others.
+fn ancestors(plan: &Plan, streamed: &[bool]) -> Vec<bool> {
+    let mut ancestor = vec![false; plan.tables.len()];
+    let mut below: Vec<usize> = (0..plan.tables.len())
+        .filter(|ti| streamed.get(*ti) == Some(&true))
+        .collect();
+    while let Some(ti) = below.pop() {
+        for fk in &plan.tables[ti].fks {
+            if !ancestor[fk.parent] {
+                ancestor[fk.parent] = true;
+                below.push(fk.parent);
+            }
+        }
+    }
+    ancestor
+}
+
+/// Whether streaming saves memory: the streamed tables may get more rows
+/// (`most`, per table) than their ancestors, whose rows are held twice
+/// while they stream (once for the load, once for the generator).
+pub(crate) fn saves_memory(plan: &Plan, most: &[usize], streamed: &[bool]) -> bool {
+    let sum = |pick: &[bool]| {
+        most.iter()
+            .zip(pick)
+            .filter(|(_, p)| **p)
+            .fold(0usize, |s, (m, _)| s.saturating_add(*m))
+    };
+    sum(streamed) > sum(&ancestors(plan, streamed))
+}
+
 /// A data set whose `streamed` tables are made while they load: `head`
 /// holds every table (the streamed ones without rows), `generator` makes
 /// the rest.
@@ -97,18 +127,7 @@ pub(crate) fn build_streaming(
     // The load gets the rows; the generator keeps a copy of the streamed
     // tables' ancestors' (their foreign keys read them), and nothing of the
     // other tables.
-    let mut ancestor = vec![false; plan.tables.len()];
-    let mut below: Vec<usize> = (0..plan.tables.len())
-        .filter(|ti| streamed.get(*ti) == Some(&true))
-        .collect();
-    while let Some(ti) = below.pop() {
-        for fk in &plan.tables[ti].fks {
-            if !ancestor[fk.parent] {
-                ancestor[fk.parent] = true;
-                below.push(fk.parent);
-            }
-        }
-    }
+    let ancestor = ancestors(plan, streamed);
     let for_load: Vec<Built> = built
         .iter_mut()
         .enumerate()
