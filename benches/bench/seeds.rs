@@ -13,7 +13,7 @@ use pgharness::generate::{default_seed, generate, Profile};
 use pgharness::schema::SchemaSnapshot;
 use sqlx::Row as _;
 
-use crate::process::{run, run_ok, Endpoint};
+use crate::process::{run, run_ok, Endpoint, Finished};
 use crate::report::{Figure, Row, Unit, Verdict};
 use crate::Bench;
 
@@ -222,23 +222,41 @@ async fn psql_copy_once(bench: &Bench, script: &std::path::Path) -> Result<Durat
 /// Runs the `seed` command into an empty database; returns (rows/s of the
 /// whole command, the load rate it reported).
 async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, Option<f64>)> {
+    let (done, rows) = seed_into_empty(bench, &[], &profile.display().to_string()).await?;
+    // "pgharness: seeded … with N rows (seed S, R rows/s)"
+    let reported = done
+        .stderr
+        .lines()
+        .find(|l| l.contains("rows/s"))
+        .and_then(|l| l.rsplit_once(", "))
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .and_then(|r| r.parse::<f64>().ok());
+    Ok((rows as f64 / done.wall.as_secs_f64(), reported))
+}
+
+/// `pgharness <global> seed --backend local --profile <profile>
+/// --database-url <an empty database>`, the database dropped after: the
+/// finished command and the rows the database held (an error when it
+/// failed or loaded none).
+pub async fn seed_into_empty(
+    bench: &Bench,
+    global: &[&str],
+    profile: &str,
+) -> Result<(Finished, u64)> {
     let db = bench.server.create_database().await?;
     let result = async {
         let url = db.url();
-        let profile_arg = profile.display().to_string();
-        let cmd = bench.pgharness(
-            &bench.root,
-            &[
-                "seed",
-                "--backend",
-                "local",
-                "--profile",
-                &profile_arg,
-                "--database-url",
-                &url,
-            ],
-        );
-        let done = run(cmd).await?;
+        let mut args = global.to_vec();
+        args.extend([
+            "seed",
+            "--backend",
+            "local",
+            "--profile",
+            profile,
+            "--database-url",
+            &url,
+        ]);
+        let done = run(bench.pgharness(&bench.root, &args)).await?;
         if done.code != 0 {
             bail!(
                 "pgharness seed exited {}:\n    {}",
@@ -250,15 +268,7 @@ async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, 
         if rows == 0 {
             bail!("pgharness seed exited 0 but the database holds no rows");
         }
-        // "pgharness: seeded … with N rows (seed S, R rows/s)"
-        let reported = done
-            .stderr
-            .lines()
-            .find(|l| l.contains("rows/s"))
-            .and_then(|l| l.rsplit_once(", "))
-            .and_then(|(_, r)| r.split_whitespace().next())
-            .and_then(|r| r.parse::<f64>().ok());
-        Ok((rows as f64 / done.wall.as_secs_f64(), reported))
+        Ok((done, rows))
     }
     .await;
     bench.server.drop_database(db.name()).await?;
@@ -266,7 +276,7 @@ async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, 
 }
 
 /// Rows in every user table of the database.
-pub async fn count_rows(db: &pgharness::server::Database) -> Result<u64> {
+async fn count_rows(db: &pgharness::server::Database) -> Result<u64> {
     let mut conn = db.connect().await?;
     let tables = sqlx::query(
         "select format('%I.%I', n.nspname, c.relname)

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::process::{run, run_ok, Endpoint};
 use crate::report::{thousands, Figure, Row, Verdict};
+use crate::seeds;
 use crate::Bench;
 
 /// Peak RSS the target allows at 10 million rows.
@@ -110,51 +111,19 @@ async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
 /// One `seed --database-url` into an empty database: (wall, peak RSS in
 /// KiB, rows in the database, the tables it streamed).
 async fn seed_once(bench: &Bench, profile: &str) -> Result<(Duration, u64, u64, String)> {
-    let db = bench.server.create_database().await?;
-    let result = async {
-        let url = db.url();
-        let done = run(bench.pgharness(
-            &bench.root,
-            &[
-                "--format",
-                "json",
-                "seed",
-                "--backend",
-                "local",
-                "--profile",
-                profile,
-                "--database-url",
-                &url,
-            ],
-        ))
-        .await?;
-        if done.code != 0 {
-            bail!(
-                "pgharness seed exited {}:\n    {}",
-                done.code,
-                done.stderr_tail()
-            );
-        }
-        let report: serde_json::Value =
-            serde_json::from_str(&done.stdout).context("reading seed's JSON report")?;
-        let streamed = report["streamed"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        let rows = crate::seeds::count_rows(&db).await?;
-        if rows == 0 {
-            bail!("pgharness seed exited 0 but the database holds no rows");
-        }
-        Ok((done.wall, done.max_rss_kib, rows, streamed))
-    }
-    .await;
-    bench.server.drop_database(db.name()).await?;
-    result
+    let (done, rows) = seeds::seed_into_empty(bench, &["--format", "json"], profile).await?;
+    let report: serde_json::Value =
+        serde_json::from_str(&done.stdout).context("reading seed's JSON report")?;
+    let streamed = report["streamed"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Ok((done.wall, done.max_rss_kib, rows, streamed))
 }
 
 /// `psql -f` of the script into an empty database: the wall time.

@@ -11,7 +11,7 @@ use sqlx::{Connection, PgConnection};
 use crate::schema::QualifiedName;
 use crate::server::quote_ident;
 
-use super::stream::{Feed, Generator, Piece};
+use super::stream::{Feed, Generator, Piece, Streams};
 use super::value::{sql_string, write_copy_field, Value};
 use super::GenerateError;
 
@@ -66,6 +66,11 @@ impl TableData {
         &self.rows
     }
 
+    /// `schema.table`, unquoted: the key of row counts.
+    pub(crate) fn key(&self) -> String {
+        format!("{}.{}", self.name.schema, self.name.name)
+    }
+
     fn qualified_columns(&self) -> String {
         self.columns
             .iter()
@@ -109,14 +114,23 @@ impl TableData {
 /// Rows as COPY text (`\t` between fields, a line each), appended to `out`.
 pub(super) fn copy_rows(rows: &[Vec<Value>], out: &mut String, scratch: &mut String) {
     for row in rows {
-        for (i, v) in row.iter().enumerate() {
-            if i > 0 {
-                out.push('\t');
-            }
-            write_copy_field(v, scratch, out);
-        }
-        out.push('\n');
+        copy_row(row.iter(), out, scratch);
     }
+}
+
+/// One row's `values` as a COPY line, appended to `out`.
+pub(super) fn copy_row<'a>(
+    values: impl Iterator<Item = &'a Value>,
+    out: &mut String,
+    scratch: &mut String,
+) {
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        write_copy_field(v, scratch, out);
+    }
+    out.push('\n');
 }
 
 fn qualified(name: &QualifiedName) -> String {
@@ -341,18 +355,16 @@ impl Dataset {
     /// The rows of a table (`schema.table` or a table name), if it is in
     /// the data set.
     pub fn table(&self, name: &str) -> Option<&TableData> {
-        self.tables.iter().find(|t| {
-            t.name.to_string() == name
-                || t.name.name == name
-                || format!("{}.{}", t.name.schema, t.name.name) == name
-        })
+        self.tables
+            .iter()
+            .find(|t| t.name.to_string() == name || t.name.name == name || t.key() == name)
     }
 
     /// Rows per table, keyed `schema.table` (unquoted).
     pub fn row_counts(&self) -> BTreeMap<String, usize> {
         self.tables
             .iter()
-            .map(|t| (format!("{}.{}", t.name.schema, t.name.name), t.rows.len()))
+            .map(|t| (t.key(), t.rows.len()))
             .collect()
     }
 
@@ -399,6 +411,19 @@ impl Dataset {
     /// All rows.
     pub fn total_rows(&self) -> usize {
         self.tables.iter().map(|t| t.rows.len()).sum()
+    }
+
+    /// Rows per table (plan order): a streamed table's asked-for count,
+    /// the others' rows.
+    pub(crate) fn counts(&self, streams: Option<&Streams>) -> Vec<usize> {
+        self.tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match streams {
+                Some(s) if s.is_streamed(i) => s.expected_rows_of(i),
+                _ => t.rows.len(),
+            })
+            .collect()
     }
 
     fn header(&self, counts: &[usize]) -> String {
@@ -500,12 +525,7 @@ impl Dataset {
         w: &mut impl std::io::Write,
         mut generator: Option<&mut Generator>,
     ) -> std::io::Result<Streamed> {
-        let counts: Vec<usize> = (0..self.tables.len())
-            .map(|i| match generator.as_deref() {
-                Some(g) if g.is_streamed(i) => g.expected_rows_of(i),
-                _ => self.tables[i].rows.len(),
-            })
-            .collect();
+        let counts = self.counts(generator.as_deref().map(Generator::streams));
         let mut out = self.header(&counts);
         out.push_str("BEGIN;\n");
         out.push_str(&self.preamble());
@@ -513,7 +533,10 @@ impl Dataset {
         for (i, t) in self.tables.iter().enumerate() {
             if counts[i] == 0 {
                 // A streamed table that gets no rows still ends its stream.
-                if let Some(g) = generator.as_deref_mut().filter(|g| g.is_streamed(i)) {
+                if let Some(g) = generator
+                    .as_deref_mut()
+                    .filter(|g| g.streams().is_streamed(i))
+                {
                     match g.next_piece() {
                         Some(Piece::Done { table, rows: 0, .. }) if table == i => {}
                         Some(Piece::Failed(e)) => return Ok(Streamed::Failed(e)),
@@ -530,7 +553,7 @@ impl Dataset {
             let mut sequences = &t.sequences;
             let streamed_sequences;
             match generator.as_deref_mut() {
-                Some(g) if g.is_streamed(i) => loop {
+                Some(g) if g.streams().is_streamed(i) => loop {
                     match g.next_piece() {
                         Some(Piece::Copy { table, text, .. }) if table == i => {
                             w.write_all(out.as_bytes())?;
@@ -580,22 +603,21 @@ impl Dataset {
         Ok(Streamed::Complete)
     }
 
-    /// Drops the foreign keys from and to the loaded tables (those with
-    /// rows, and the `streamed` ones), inside a savepoint: without the
+    /// Drops the foreign keys from and to the loaded tables (those getting
+    /// rows, `rows` per table), inside a savepoint: without the
     /// privileges, nothing is dropped and the load checks row by row.
     /// Returns what restores them.
     async fn drop_foreign_keys(
         &self,
         conn: &mut PgConnection,
-        streamed: &[bool],
+        rows: &[usize],
     ) -> Result<Vec<DroppedForeignKey>, GenerateError> {
         let (schemas, names): (Vec<String>, Vec<String>) = self
             .tables
             .iter()
-            .enumerate()
-            .filter(|(i, t)| !t.rows.is_empty() || streamed.get(*i) == Some(&true))
-            .map(|(_, t)| t)
-            .map(|t| (t.name.schema.clone(), t.name.name.clone()))
+            .zip(rows)
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, _)| (t.name.schema.clone(), t.name.name.clone()))
             .unzip();
         if names.is_empty() {
             return Ok(Vec::new());
@@ -830,9 +852,8 @@ impl Dataset {
         options: &LoadOptions,
         mut feed: Option<&mut Feed>,
     ) -> Result<Option<LoadStats>, GenerateError> {
-        let streamed = |i: usize| feed.as_ref().is_some_and(|f| f.is_streamed(i));
-        let streamed_flags: Vec<bool> = (0..self.tables.len()).map(streamed).collect();
-        let total_rows = self.total_rows() + feed.as_ref().map_or(0, |f| f.expected_rows());
+        let counts = self.counts(feed.as_deref().map(Feed::streams));
+        let total_rows: usize = counts.iter().sum();
         let progress = options.progress;
         let started = Instant::now();
         let bar = if progress {
@@ -862,15 +883,9 @@ impl Dataset {
             }
         };
         let (revalidate, rebuild) = if after_load {
-            let rows: Vec<usize> = (0..self.tables.len())
-                .map(|i| match feed.as_deref() {
-                    Some(f) if f.is_streamed(i) => f.expected_rows_of(i),
-                    _ => self.tables[i].rows.len(),
-                })
-                .collect();
             (
-                self.drop_foreign_keys(&mut tx, &streamed_flags).await?,
-                self.drop_indexes(&mut tx, &rows).await?,
+                self.drop_foreign_keys(&mut tx, &counts).await?,
+                self.drop_indexes(&mut tx, &counts).await?,
             )
         } else {
             (Vec::new(), Vec::new())
@@ -880,9 +895,9 @@ impl Dataset {
         let mut buf = String::with_capacity(CHUNK + 4096);
         let mut scratch = String::new();
         for (i, t) in self.tables.iter().enumerate() {
-            let name = format!("{}.{}", t.name.schema, t.name.name);
+            let name = t.key();
             let stream = match feed.as_deref_mut() {
-                Some(f) if f.is_streamed(i) => Some(f),
+                Some(f) if f.streams().is_streamed(i) => Some(f),
                 _ => None,
             };
             if t.rows.is_empty() && stream.is_none() {

@@ -158,14 +158,19 @@ pub fn generate(
 /// generated at once.
 fn bounded_plan(schema: &SchemaSnapshot, profile: &Profile) -> Result<plan::Plan, GenerateError> {
     let plan = plan::plan(schema, profile)?;
+    all_within_memory(&plan, profile)?;
+    Ok(plan)
+}
+
+/// [`within_memory`] for every table of `plan`.
+fn all_within_memory(plan: &plan::Plan, profile: &Profile) -> Result<(), GenerateError> {
     within_memory(
         profile,
-        most_rows_per_table(&plan)
+        most_rows_per_table(plan)
             .iter()
             .fold(0usize, |sum, m| sum.saturating_add(*m)),
         "in all (rows and per_parent over every table)",
-    )?;
-    Ok(plan)
+    )
 }
 
 /// Refuses a profile asking for more than [`MAX_ROWS_IN_MEMORY`] rows held
@@ -208,6 +213,8 @@ struct Prepared {
     profile: Profile,
     /// The schema, serials starting after the keys in use.
     schema: SchemaSnapshot,
+    /// The plan for them (made once, whichever way the data set is built).
+    plan: plan::Plan,
 }
 
 impl Prepared {
@@ -219,10 +226,12 @@ impl Prepared {
         let existing = Existing::read(conn, schema).await?;
         let profile = with_values_for_unknown_types(conn, schema, profile).await?;
         let schema = existing.schema_for_generation(schema);
+        let plan = plan::plan(&schema, &profile)?;
         Ok(Prepared {
             existing,
             profile,
             schema,
+            plan,
         })
     }
 
@@ -232,11 +241,11 @@ impl Prepared {
     /// cost more memory than streaming saves), or when the tables built in
     /// memory need the server's verdict.
     fn streaming(&self, seed: u64) -> Result<Option<stream::Streaming>, GenerateError> {
-        let plan = plan::plan(&self.schema, &self.profile)?;
-        let most = most_rows_per_table(&plan);
+        let plan = &self.plan;
+        let most = most_rows_per_table(plan);
         let streamed =
-            stream::streamable(&plan, &self.schema, &self.existing, &most, STREAM_FROM_ROWS);
-        if !streamed.contains(&true) || !stream::saves_memory(&plan, &most, &streamed) {
+            stream::streamable(plan, &self.schema, &self.existing, &most, STREAM_FROM_ROWS);
+        if !streamed.contains(&true) || !stream::saves_memory(plan, &most, &streamed) {
             return Ok(None);
         }
         let in_memory = most
@@ -250,7 +259,7 @@ impl Prepared {
             "in tables held in memory (tables others point at, and those that cannot stream)",
         )?;
         let streaming =
-            stream::build_streaming(&plan, seed, &seed_options(&self.profile), &streamed)?;
+            stream::build_streaming(plan, seed, &seed_options(&self.profile), &streamed)?;
         if streaming
             .head
             .needs_the_server(&self.schema, &self.existing)
@@ -328,16 +337,17 @@ pub(crate) async fn write_seed_script(
         let generator = &mut streaming.generator;
         // A streamed table's count is what it is asked for: the script
         // falls back to the in-memory build where a row is capped away.
-        let (mut counts, mut streamed) = (Vec::new(), Vec::new());
-        for (i, t) in streaming.head.tables.iter().enumerate() {
-            let name = format!("{}.{}", t.name.schema, t.name.name);
-            if generator.is_streamed(i) {
-                counts.push((name.clone(), generator.expected_rows_of(i)));
-                streamed.push(name);
-            } else {
-                counts.push((name, t.rows.len()));
-            }
-        }
+        let streams = generator.streams();
+        let tables = &streaming.head.tables;
+        let counts: Vec<(String, usize)> = tables
+            .iter()
+            .map(TableData::key)
+            .zip(streaming.head.counts(Some(streams)))
+            .collect();
+        let streamed: Vec<String> = (0..tables.len())
+            .filter(|i| streams.is_streamed(*i))
+            .map(|i| tables[i].key())
+            .collect();
         match write(file, &streaming.head, Some(generator)).map_err(ScriptError::Io)? {
             dataset::Streamed::Complete => return Ok((counts, streamed)),
             dataset::Streamed::Failed(e) => return Err(ScriptError::Generate(e)),
@@ -364,7 +374,8 @@ async fn generate_prepared(
     let existing = &prepared.existing;
     let profile = &prepared.profile;
     let schema = &prepared.schema;
-    let mut plan = bounded_plan(schema, profile)?;
+    all_within_memory(&prepared.plan, profile)?;
+    let mut plan = prepared.plan.clone();
     let mut data = build(&plan, seed, &seed_options(profile))?;
     if !data.needs_the_server(schema, existing) {
         return Ok((data, Rejected::default()));

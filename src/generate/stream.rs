@@ -11,10 +11,10 @@ use std::collections::VecDeque;
 use crate::schema::{ConstraintKind, QualifiedName, SchemaSnapshot};
 
 use super::build::{
-    assemble, build_parts, written_columns, written_row, BuildOptions, Built, ParentCache,
-    SequenceMax, TableBuilder,
+    assemble, build_parts, written_columns, BuildOptions, Built, ParentCache, SequenceMax,
+    TableBuilder,
 };
-use super::dataset::{copy_rows, Dataset};
+use super::dataset::{copy_row, Dataset};
 use super::existing::Existing;
 use super::plan::{Deferral, Plan};
 use super::rng::SeedRng;
@@ -161,8 +161,10 @@ pub(crate) fn build_streaming(
             built,
             cache: parts.cache,
             opts: opts.clone(),
-            streamed: streamed.to_vec(),
-            expected,
+            streams: Streams {
+                streamed: streamed.to_vec(),
+                expected,
+            },
             queue,
             current: None,
         },
@@ -192,14 +194,33 @@ pub(crate) enum Piece {
     Failed(GenerateError),
 }
 
+/// Which tables stream and the rows each is asked for (fewer where
+/// capped): what the load and the script need before the rows come.
+#[derive(Debug, Clone)]
+pub(crate) struct Streams {
+    streamed: Vec<bool>,
+    expected: Vec<usize>,
+}
+
+impl Streams {
+    /// Whether table `ti` (plan order) is made while it loads.
+    pub(crate) fn is_streamed(&self, ti: usize) -> bool {
+        self.streamed.get(ti) == Some(&true)
+    }
+
+    /// The rows streamed table `ti` is asked for.
+    pub(crate) fn expected_rows_of(&self, ti: usize) -> usize {
+        self.expected.get(ti).copied().unwrap_or(0)
+    }
+}
+
 /// Makes the streamed tables' rows, piece by piece, in plan order.
 pub(crate) struct Generator {
     plan: Plan,
     built: Vec<Built>,
     cache: ParentCache,
     opts: BuildOptions,
-    streamed: Vec<bool>,
-    expected: Vec<usize>,
+    streams: Streams,
     queue: VecDeque<(usize, Option<TableBuilder>)>,
     current: Option<Current>,
 }
@@ -214,14 +235,8 @@ struct Current {
 }
 
 impl Generator {
-    /// Whether table `ti` (plan order) is made while it loads.
-    pub(crate) fn is_streamed(&self, ti: usize) -> bool {
-        self.streamed.get(ti) == Some(&true)
-    }
-
-    /// The rows streamed table `ti` is asked for (fewer where capped).
-    pub(crate) fn expected_rows_of(&self, ti: usize) -> usize {
-        self.expected.get(ti).copied().unwrap_or(0)
+    pub(crate) fn streams(&self) -> &Streams {
+        &self.streams
     }
 
     /// The next piece; `None` after the last table's `Done`.
@@ -273,14 +288,16 @@ impl Generator {
             if !builder.undecided().is_empty() {
                 return Some(Piece::NeedsServer { table });
             }
-            let converted: Vec<Vec<Value>> = batch
-                .drain(..)
-                .map(|r| {
-                    current.sequences.observe(&r);
-                    written_row(r, &current.written, &[])
-                })
-                .collect();
-            copy_rows(&converted, &mut text, &mut scratch);
+            // The written columns, straight from the built rows (a
+            // streamed table has no column a fix-up sets later).
+            for r in &batch {
+                current.sequences.observe(r);
+                copy_row(
+                    current.written.iter().map(|i| &r[*i]),
+                    &mut text,
+                    &mut scratch,
+                );
+            }
             rows += made;
         }
         if rows > 0 {
@@ -304,8 +321,7 @@ impl Generator {
     /// piece once the feed is dropped.
     pub(crate) fn spawn(mut self) -> Feed {
         let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
-        let streamed = self.streamed.clone();
-        let expected = self.expected.clone();
+        let streams = self.streams.clone();
         std::thread::spawn(move || {
             while let Some(piece) = self.next_piece() {
                 let last = matches!(piece, Piece::NeedsServer { .. } | Piece::Failed(_));
@@ -314,33 +330,19 @@ impl Generator {
                 }
             }
         });
-        Feed {
-            rx,
-            streamed,
-            expected,
-        }
+        Feed { rx, streams }
     }
 }
 
 /// The load's end of a generator running on its own thread.
 pub(crate) struct Feed {
     rx: tokio::sync::mpsc::Receiver<Piece>,
-    streamed: Vec<bool>,
-    /// Per table (plan order): the rows a streamed table is asked for.
-    expected: Vec<usize>,
+    streams: Streams,
 }
 
 impl Feed {
-    pub(crate) fn is_streamed(&self, ti: usize) -> bool {
-        self.streamed.get(ti) == Some(&true)
-    }
-
-    pub(crate) fn expected_rows(&self) -> usize {
-        self.expected.iter().sum()
-    }
-
-    pub(crate) fn expected_rows_of(&self, ti: usize) -> usize {
-        self.expected.get(ti).copied().unwrap_or(0)
+    pub(crate) fn streams(&self) -> &Streams {
+        &self.streams
     }
 
     /// The next piece (a failure when the generator's thread is gone).
