@@ -603,6 +603,41 @@ impl Dataset {
         Ok(Streamed::Complete)
     }
 
+    /// The rows of catalog query `sql` (`$1`: schemas, `$2`: table names)
+    /// for the tables getting at least `min` rows (`rows`, per table); none
+    /// when no table does.
+    async fn catalog_of_tables<T>(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[usize],
+        min: usize,
+        step: &str,
+        sql: &str,
+    ) -> Result<Vec<T>, GenerateError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let (schemas, names): (Vec<String>, Vec<String>) = self
+            .tables
+            .iter()
+            .zip(rows)
+            .filter(|(_, n)| **n >= min)
+            .map(|(t, _)| (t.name.schema.clone(), t.name.name.clone()))
+            .unzip();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_as(sql)
+            .bind(&schemas)
+            .bind(&names)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|source| GenerateError::Load {
+                step: step.to_string(),
+                source,
+            })
+    }
+
     /// Drops the foreign keys from and to the loaded tables (those getting
     /// rows, `rows` per table), inside a savepoint: without the
     /// privileges, nothing is dropped and the load checks row by row.
@@ -612,20 +647,15 @@ impl Dataset {
         conn: &mut PgConnection,
         rows: &[usize],
     ) -> Result<Vec<DroppedForeignKey>, GenerateError> {
-        let (schemas, names): (Vec<String>, Vec<String>) = self
-            .tables
-            .iter()
-            .zip(rows)
-            .filter(|(_, n)| **n > 0)
-            .map(|(t, _)| (t.name.schema.clone(), t.name.name.clone()))
-            .unzip();
-        if names.is_empty() {
-            return Ok(Vec::new());
-        }
         // Constraints inherited by partitions are the parent's: dropped and
         // re-added with it.
-        let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
-            "select quote_ident(n.nspname) || '.' || quote_ident(c.relname), con.conname::text,
+        let rows: Vec<(String, String, String, String, Option<String>)> = self
+            .catalog_of_tables(
+                conn,
+                rows,
+                1,
+                "reading the foreign keys",
+                "select quote_ident(n.nspname) || '.' || quote_ident(c.relname), con.conname::text,
                     pg_get_constraintdef(con.oid), quote_ident(con.conname),
                     obj_description(con.oid, 'pg_constraint')
                from pg_constraint con
@@ -637,15 +667,8 @@ impl Dataset {
                 and ((n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))
                   or (fn.nspname, f.relname) in (select * from unnest($1::text[], $2::text[])))
               order by 1, 2",
-        )
-        .bind(&schemas)
-        .bind(&names)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|source| GenerateError::Load {
-            step: "reading the foreign keys".into(),
-            source,
-        })?;
+            )
+            .await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -689,17 +712,12 @@ impl Dataset {
         conn: &mut PgConnection,
         rows: &[usize],
     ) -> Result<Vec<DroppedIndex>, GenerateError> {
-        let (schemas, names): (Vec<String>, Vec<String>) = self
-            .tables
-            .iter()
-            .zip(rows)
-            .filter(|(_, n)| **n >= INDEXES_AFTER_ROWS)
-            .map(|(t, _)| (t.name.schema.clone(), t.name.name.clone()))
-            .unzip();
-        if names.is_empty() {
-            return Ok(Vec::new());
-        }
-        let found: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        let found: Vec<(String, String, String, Option<String>)> = self
+            .catalog_of_tables(
+                conn,
+                rows,
+                INDEXES_AFTER_ROWS,
+                "reading the indexes",
             "select quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                     quote_ident(n.nspname) || '.' || quote_ident(i.relname),
                     pg_get_indexdef(i.oid), obj_description(i.oid, 'pg_class')
@@ -721,15 +739,8 @@ impl Dataset {
                 and not exists (select from pg_attribute a
                                  where a.attrelid = i.oid and a.attstattarget is not null and a.attstattarget >= 0)
               order by 1, 2",
-        )
-        .bind(&schemas)
-        .bind(&names)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|source| GenerateError::Load {
-            step: "reading the indexes".into(),
-            source,
-        })?;
+            )
+            .await?;
         if found.is_empty() {
             return Ok(Vec::new());
         }
