@@ -901,12 +901,9 @@ async fn run_check(
         TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
     };
     let rows = match &check.for_each {
-        Some(q) => {
-            undo.flush(conn).await?;
-            text_rows(conn, q)
-                .await
-                .map_err(|e| setup_err("for_each", e))?
-        }
+        Some(q) => for_each_rows(conn, q, undo)
+            .await?
+            .map_err(|e| setup_err("for_each", e))?,
         None => vec![Vec::new()],
     };
     if !rows.is_empty() {
@@ -1003,9 +1000,60 @@ impl Undo {
             sqlx::raw_sql(&UNDO.join(";\n"))
                 .execute(&mut *conn)
                 .await
-                .map_err(|e| TestCaseError::fail(format!("ROLLBACK TO SAVEPOINT failed: {e}")))?;
+                .map_err(undo_failed)?;
         }
         Ok(())
+    }
+}
+
+/// A batch of statements as one simple query: how many completed (a
+/// command tag each), the text rows of those from the `from`-th on, and
+/// the error that stopped the batch, if any.
+async fn run_batch(
+    conn: &mut PgConnection,
+    batch: &str,
+    from: usize,
+) -> (usize, Vec<Vec<Option<String>>>, Result<(), sqlx::Error>) {
+    use futures_util::TryStreamExt as _;
+    use sqlx::Either;
+    let mut done = 0;
+    let mut rows = Vec::new();
+    let mut stream = sqlx::raw_sql(batch).fetch_many(&mut *conn);
+    let outcome = loop {
+        match stream.try_next().await {
+            Ok(None) => break Ok(()),
+            Ok(Some(Either::Left(_))) => done += 1,
+            Ok(Some(Either::Right(r))) => {
+                if done >= from {
+                    rows.push(text_row(&r));
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    (done, rows, outcome)
+}
+
+fn undo_failed(e: sqlx::Error) -> TestCaseError {
+    TestCaseError::fail(format!("ROLLBACK TO SAVEPOINT failed: {e}"))
+}
+
+/// The rows of a check's `for_each` query. A failed statement's pending
+/// rollback (`undo`) goes ahead of it in the same round trip; `Err` of the
+/// outer result when that rollback fails, of the inner when the query does.
+async fn for_each_rows(
+    conn: &mut PgConnection,
+    query: &str,
+    undo: &mut Undo,
+) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
+    if !std::mem::take(&mut undo.pending) {
+        return Ok(text_rows(conn, query).await);
+    }
+    let batch = format!("{};\n{query}", UNDO.join(";\n"));
+    match run_batch(conn, &batch, UNDO.len()).await {
+        (_, rows, Ok(())) => Ok(Ok(rows)),
+        (done, _, Err(e)) if done < UNDO.len() => Err(undo_failed(e)),
+        (_, _, Err(e)) => Ok(Err(e)),
     }
 }
 
@@ -1022,8 +1070,6 @@ async fn run_in_savepoint(
     sql: &str,
     undo: &mut Undo,
 ) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
-    use futures_util::TryStreamExt as _;
-    use sqlx::Either;
     // (what, statement): each gives one command tag.
     let mut preamble = Vec::new();
     if std::mem::take(&mut undo.pending) {
@@ -1060,22 +1106,7 @@ async fn run_in_savepoint(
     batch.push_str("\n;\n");
     batch.push_str(&UNDO.join(";\n"));
     // Statements done so far (a command tag each), and the statement's rows.
-    let mut done = 0;
-    let mut rows = Vec::new();
-    let mut stream = sqlx::raw_sql(&batch).fetch_many(&mut *conn);
-    let outcome = loop {
-        match stream.try_next().await {
-            Ok(None) => break Ok(()),
-            Ok(Some(Either::Left(_))) => done += 1,
-            Ok(Some(Either::Right(r))) => {
-                if done >= preamble.len() {
-                    rows.push(text_row(&r));
-                }
-            }
-            Err(e) => break Err(e),
-        }
-    };
-    drop(stream);
+    let (done, rows, outcome) = run_batch(conn, &batch, preamble.len()).await;
     let Err(e) = outcome else {
         return Ok(Ok(rows));
     };
