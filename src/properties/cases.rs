@@ -360,19 +360,47 @@ async fn run_cases(
     seed: u64,
     files_at_once: usize,
 ) -> Result<CasesOutcome, Error> {
-    let mut conn = harness.connect(db).await?;
-    validate(file, &mut conn).await?;
-    let schema = super::capture(&mut conn).await?;
-    let existing = Existing::read(&mut conn, &schema)
-        .await
-        .map_err(|e| Error::Generate(Box::new(e)))?;
-    let profile = crate::generate::with_values_for_unknown_types(&mut conn, &schema, &file.profile)
-        .await
-        .map_err(|e| Error::Generate(Box::new(e)))?;
+    // A race case drives every schedule of every race on clones of its
+    // data: fewer cases, on one worker (it drives its schedules
+    // concurrently already). Other files get more workers, each on a
+    // database of its own at the same version (a case's rows and checks
+    // see only its database): the cases of one file spread over the
+    // server's cores. Their databases are cloned while the first worker
+    // reads the schema.
+    let racing = !file.races.is_empty();
+    let wanted = if racing {
+        1
+    } else {
+        case_workers(cases, files_at_once)
+    };
+    let setup = async {
+        let mut conn = harness.connect(db).await?;
+        validate(file, &mut conn).await?;
+        let schema = super::capture(&mut conn).await?;
+        let existing = Existing::read(&mut conn, &schema)
+            .await
+            .map_err(|e| Error::Generate(Box::new(e)))?;
+        let profile =
+            crate::generate::with_values_for_unknown_types(&mut conn, &schema, &file.profile)
+                .await
+                .map_err(|e| Error::Generate(Box::new(e)))?;
+        Ok::<_, Error>((conn, schema, existing, profile))
+    };
+    let (setup, extra) =
+        futures_util::future::join(setup, extra_workers(harness, level, wanted - 1)).await;
+    let (extra_dbs, extra_conns): (Vec<Database>, Vec<PgConnection>) = extra.into_iter().unzip();
+    let (conn, schema, existing, profile) = match setup {
+        Ok(setup) => setup,
+        Err(e) => {
+            drop_workers(harness, extra_conns, &extra_dbs).await;
+            return Err(e);
+        }
+    };
     let strategy = match dataset_strategy(&existing.schema_for_generation(&schema), &profile) {
         Ok(strategy) => strategy,
         Err(e) => {
             use crate::generate::GenerateError as G;
+            drop_workers(harness, extra_conns, &extra_dbs).await;
             // What the file says wrong is an input error; what the
             // generator cannot do for this schema fails this property
             // alone, saying what to write, and every other one runs.
@@ -400,10 +428,8 @@ async fn run_cases(
             ));
         }
     };
-    // A race case drives every schedule of every race on clones of its
-    // data: fewer cases. Shrinking stays cheap: the failing schedule is
-    // tried first on each smaller data set.
-    let racing = !file.races.is_empty();
+    // Shrinking a race case stays cheap: the failing schedule is tried
+    // first on each smaller data set.
     let settings = Settings {
         cases: if racing {
             cases.min(race::MAX_RACE_CASES)
@@ -427,29 +453,8 @@ async fn run_cases(
         existing: &existing,
         rejected: Rejected::default(),
     };
-    // More workers, each on a database of its own at the same version (a
-    // case's rows and checks see only its database): the cases of one
-    // file spread over the server's cores. A race case drives its
-    // schedules concurrently already.
-    let wanted = if racing {
-        1
-    } else {
-        case_workers(settings.cases, files_at_once)
-    };
     let mut workers = vec![first];
-    let mut extra = Vec::new();
-    while workers.len() < wanted {
-        let Ok(db) = harness.database_at_level(level).await else {
-            break;
-        };
-        let conn = match harness.connect(&db).await {
-            Ok(conn) => conn,
-            Err(_) => {
-                let _ = harness.drop_database(&db).await;
-                break;
-            }
-        };
-        extra.push(db);
+    for conn in extra_conns {
         workers.push(PropertyCases {
             conn,
             exercised: vec![0; file.checks.len() + file.races.len()],
@@ -488,17 +493,16 @@ async fn run_cases(
         verdict = Verdict::Fail(reason, minimal);
     }
     let _ = state.conn.close().await;
+    let mut rest_conns = Vec::new();
     for worker in rest.drain(..) {
         for (sum, n) in state.exercised.iter_mut().zip(&worker.exercised) {
             *sum += n;
         }
         state.cases += worker.cases;
         state.rejected.add(worker.rejected);
-        let _ = worker.conn.close().await;
+        rest_conns.push(worker.conn);
     }
-    for db in &extra {
-        let _ = harness.drop_database(db).await;
-    }
+    drop_workers(harness, rest_conns, &extra_dbs).await;
     Ok((
         verdict,
         state.exercised,
@@ -506,6 +510,34 @@ async fn run_cases(
         state.races,
         state.rejected,
     ))
+}
+
+/// `n` more databases at `level`, each with a connection, cloned at once;
+/// fewer when the server refuses one (a server's connection limit only
+/// means fewer workers).
+async fn extra_workers(harness: &Harness, level: usize, n: usize) -> Vec<(Database, PgConnection)> {
+    let made = futures_util::future::join_all((0..n).map(|_| async {
+        let db = harness.database_at_level(level).await.ok()?;
+        match harness.connect(&db).await {
+            Ok(conn) => Some((db, conn)),
+            Err(_) => {
+                let _ = harness.drop_database(&db).await;
+                None
+            }
+        }
+    }))
+    .await;
+    made.into_iter().flatten().collect()
+}
+
+/// Closes the extra workers' connections and drops their databases.
+async fn drop_workers(harness: &Harness, conns: Vec<PgConnection>, dbs: &[Database]) {
+    for conn in conns {
+        let _ = conn.close().await;
+    }
+    for db in dbs {
+        let _ = harness.drop_database(db).await;
+    }
 }
 
 /// How many workers run a file's `cases` new cases: one per core, and half
