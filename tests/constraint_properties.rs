@@ -496,3 +496,31 @@ fn in_a_test_a_failing_property_points_at_the_test_and_replays_from_its_seed() {
         "the same seed, the same case"
     );
 }
+
+#[tokio::test]
+async fn an_accept_checks_rows_run_at_once_and_the_first_failing_row_is_named() {
+    // Rows largest first: the first row passes, every later one fails with
+    // an error naming its own id. The rows run in one round trip; the
+    // failure must be the second row's (its own `$2 = 'f'` and its own id
+    // in the error), never a neighbour's.
+    let project = project_with_property(
+        "name = \"only the largest cycle\"\n\n[data]\nrows = { cycle = 4 }\n\n[[check]]\nexpect = \"accept\"\nfor_each = \"select id, id = (select max(id) from cycle) from cycle order by id desc\"\nsql = \"select case when $2::bool then 1 else ('not the largest: ' || $1)::int end\"\n\n[[check]]\nexpect = \"hold\"\nsql = \"select true\"\n",
+    );
+    let r = only(project.path(), 32, 5, Status::Fail).await;
+    let text = evidence(&r);
+    let row = text
+        .split("` with $1 = '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no row named:\n{text}"));
+    assert!(
+        text.contains(&format!("$1 = '{row}', $2 = 'f'"))
+            && text.contains(&format!("\"not the largest: {row}\"")),
+        "the failing row and its own error:\n{text}"
+    );
+    // With one cycle the only row passes: the verdict is not the batch's.
+    let one = project_with_property(
+        "name = \"only the largest cycle\"\n\n[data]\nrows = { cycle = 1 }\n\n[[check]]\nexpect = \"accept\"\nfor_each = \"select id, id = (select max(id) from cycle) from cycle order by id desc\"\nsql = \"select case when $2::bool then 1 else ('not the largest: ' || $1)::int end\"\n",
+    );
+    only(one.path(), 16, 5, Status::Pass).await;
+}

@@ -941,72 +941,93 @@ async fn run_check(
     if !rows.is_empty() {
         *exercised += 1;
     }
-    for row in rows.iter().take(MAX_ROWS_PER_CHECK) {
+    let rows = &rows[..rows.len().min(MAX_ROWS_PER_CHECK)];
+    if check.expect == Expect::Accept
+        && rows.len() > 1
+        && crate::statement::split(&check.sql).len() == 1
+    {
+        return match run_accepted(conn, check, rows, undo).await? {
+            Some((failed, e)) => judge(check, &rows[failed], Err(e)),
+            None => Ok(()),
+        };
+    }
+    for row in rows {
         let sql = bind_literals(&check.sql, row)
             .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
         let result = run_in_savepoint(conn, check, row, &sql, undo).await?;
-        let with = if row.is_empty() {
-            String::new()
-        } else {
-            format!(" with {}", show_row(row))
-        };
-        let broken = |what: String| {
-            TestCaseError::fail(format!(
-                "{}: `{}`{with} {what}",
-                check.label(),
-                check.sql.trim()
-            ))
-        };
-        match (check.expect, result) {
-            (Expect::Reject, Ok(_)) => {
-                let wanted = check
-                    .sqlstate
-                    .as_deref()
-                    .map(|s| format!(" with SQLSTATE {s}"))
-                    .unwrap_or_default();
-                return Err(broken(format!(
-                    "succeeded, but the rule says it must fail{wanted}"
-                )));
-            }
-            (Expect::Reject, Err(e)) => {
-                let (code, message) = db_error(&e);
-                if let Some(wanted) = &check.sqlstate {
-                    if code.as_deref() != Some(wanted.as_str()) {
-                        return Err(broken(format!(
-                            "failed with SQLSTATE {} ({message}), but the rule says SQLSTATE {wanted}",
-                            code.as_deref().unwrap_or("none")
-                        )));
-                    }
-                }
-            }
-            (Expect::Accept, Err(e)) => {
-                let (code, message) = db_error(&e);
-                return Err(broken(format!(
-                    "failed: {message} (SQLSTATE {}), but the rule says it must succeed",
-                    code.as_deref().unwrap_or("none")
-                )));
-            }
-            (Expect::Accept, Ok(_)) => {}
-            (Expect::Hold, Ok(rows)) => match rows.as_slice() {
-                [only] if only.len() == 1 && only[0].as_deref() == Some("t") => {}
-                [only] if only.len() == 1 && only[0].as_deref() == Some("f") => {
-                    return Err(broken("returned false".into()))
-                }
-                _ => {
-                    return Err(broken(format!(
-                        "must return one boolean, returned {rows:?}"
-                    )))
-                }
-            },
-            (Expect::Hold, Err(e)) => {
-                let (code, message) = db_error(&e);
-                return Err(broken(format!(
-                    "failed: {message} (SQLSTATE {})",
-                    code.as_deref().unwrap_or("none")
-                )));
-            }
-            (Expect::Preserve, _) => {}
+        judge(check, row, result)?;
+    }
+    Ok(())
+}
+
+/// What a check's statement did for one `for_each` row against what the
+/// rule expects: the case's failure, if any.
+fn judge(
+    check: &Check,
+    row: &[Option<String>],
+    result: Result<Vec<Vec<Option<String>>>, sqlx::Error>,
+) -> Result<(), TestCaseError> {
+    let with = if row.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", show_row(row))
+    };
+    let broken = |what: String| {
+        TestCaseError::fail(format!(
+            "{}: `{}`{with} {what}",
+            check.label(),
+            check.sql.trim()
+        ))
+    };
+    match (check.expect, result) {
+        (Expect::Reject, Ok(_)) => {
+            let wanted = check
+                .sqlstate
+                .as_deref()
+                .map(|s| format!(" with SQLSTATE {s}"))
+                .unwrap_or_default();
+            return Err(broken(format!(
+                "succeeded, but the rule says it must fail{wanted}"
+            )));
         }
+        (Expect::Reject, Err(e)) => {
+            let (code, message) = db_error(&e);
+            if let Some(wanted) = &check.sqlstate {
+                if code.as_deref() != Some(wanted.as_str()) {
+                    return Err(broken(format!(
+                        "failed with SQLSTATE {} ({message}), but the rule says SQLSTATE {wanted}",
+                        code.as_deref().unwrap_or("none")
+                    )));
+                }
+            }
+        }
+        (Expect::Accept, Err(e)) => {
+            let (code, message) = db_error(&e);
+            return Err(broken(format!(
+                "failed: {message} (SQLSTATE {}), but the rule says it must succeed",
+                code.as_deref().unwrap_or("none")
+            )));
+        }
+        (Expect::Accept, Ok(_)) => {}
+        (Expect::Hold, Ok(rows)) => match rows.as_slice() {
+            [only] if only.len() == 1 && only[0].as_deref() == Some("t") => {}
+            [only] if only.len() == 1 && only[0].as_deref() == Some("f") => {
+                return Err(broken("returned false".into()))
+            }
+            _ => {
+                return Err(broken(format!(
+                    "must return one boolean, returned {rows:?}"
+                )))
+            }
+        },
+        (Expect::Hold, Err(e)) => {
+            let (code, message) = db_error(&e);
+            return Err(broken(format!(
+                "failed: {message} (SQLSTATE {})",
+                code.as_deref().unwrap_or("none")
+            )));
+        }
+        (Expect::Preserve, _) => {}
     }
     Ok(())
 }
@@ -1089,6 +1110,110 @@ async fn for_each_rows(
     }
 }
 
+/// The statements ahead of a check's statement for one `for_each` row, as
+/// (what, statement): its savepoint, the check's role and settings.
+fn savepoint_setup(check: &Check, row: &[Option<String>]) -> Vec<(&'static str, String)> {
+    let mut setup = vec![("SAVEPOINT", SAVEPOINT.to_string())];
+    if let Some(role) = &check.role {
+        setup.push(("SET ROLE", format!("SET LOCAL ROLE {}", quote_ident(role))));
+    }
+    for (key, value) in &check.settings {
+        let value = match value
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => row.get(n.wrapping_sub(1)).cloned().flatten(),
+            None => Some(value.clone()),
+        };
+        let value = value.as_deref().map_or("NULL".to_string(), literal);
+        setup.push((
+            "set_config",
+            format!("SELECT set_config({}, {value}, true)", literal(key)),
+        ));
+    }
+    setup
+}
+
+/// An `accept` check's rows at once: each row's statement in a savepoint
+/// rolled back after, as [`run_in_savepoint`] runs one, every row in one
+/// simple query. The query stops at the first statement that fails, where
+/// a row-at-a-time run stops too, so the rows run and the verdict are the
+/// same. `Some((row, error))` when a row's statement failed (its
+/// savepoint's rollback is left pending); `Err` when a savepoint, the role,
+/// a setting or a row's literals could not be set.
+async fn run_accepted(
+    conn: &mut PgConnection,
+    check: &Check,
+    rows: &[Vec<Option<String>>],
+    undo: &mut Undo,
+) -> Result<Option<(usize, sqlx::Error)>, TestCaseError> {
+    /// What each statement of the batch is.
+    enum Part {
+        Setup(&'static str),
+        Statement(usize),
+        Undo,
+    }
+    let mut parts = Vec::new();
+    let mut batch = String::new();
+    if std::mem::take(&mut undo.pending) {
+        for statement in UNDO {
+            batch.push_str(statement);
+            batch.push_str(";\n");
+            parts.push(Part::Undo);
+        }
+    }
+    // A row whose literals cannot be bound fails the case once the rows
+    // before it have run, as it would one row at a time.
+    let mut unbound = None;
+    for (i, row) in rows.iter().enumerate() {
+        let sql = match bind_literals(&check.sql, row) {
+            Ok(sql) => sql,
+            Err(m) => {
+                unbound = Some(TestCaseError::fail(format!("{}: {m}", check.label())));
+                break;
+            }
+        };
+        for (what, statement) in savepoint_setup(check, row) {
+            batch.push_str(&statement);
+            batch.push_str(";\n");
+            parts.push(Part::Setup(what));
+        }
+        // On lines of its own: a comment ending the statement ends there.
+        batch.push_str(&sql);
+        batch.push_str("\n;\n");
+        parts.push(Part::Statement(i));
+        for statement in UNDO {
+            batch.push_str(statement);
+            batch.push_str(";\n");
+            parts.push(Part::Undo);
+        }
+    }
+    let (done, _, outcome) = run_batch(conn, &batch, usize::MAX).await;
+    let Err(e) = outcome else {
+        return match unbound {
+            Some(error) => Err(error),
+            None => Ok(None),
+        };
+    };
+    match parts.get(done) {
+        Some(Part::Statement(i)) => {
+            undo.pending = true;
+            Ok(Some((*i, e)))
+        }
+        Some(Part::Setup(what)) => {
+            // The transaction is aborted until the row's savepoint, if its
+            // SAVEPOINT got through, is rolled back to.
+            undo.pending = *what != "SAVEPOINT";
+            undo.flush(conn).await?;
+            Err(TestCaseError::fail(format!(
+                "{}: {what} failed: {e}",
+                check.label()
+            )))
+        }
+        Some(Part::Undo) | None => Err(undo_failed(e)),
+    }
+}
+
 /// Runs a check's statement for one `for_each` row in a savepoint rolled
 /// back after, with the check's role and settings: the database's verdict
 /// and the statement's rows. One round trip: the last row's pending
@@ -1110,24 +1235,7 @@ async fn run_in_savepoint(
         }
     }
     let made = preamble.len() + 1;
-    preamble.push(("SAVEPOINT", SAVEPOINT.to_string()));
-    if let Some(role) = &check.role {
-        preamble.push(("SET ROLE", format!("SET LOCAL ROLE {}", quote_ident(role))));
-    }
-    for (key, value) in &check.settings {
-        let value = match value
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-        {
-            Some(n) => row.get(n.wrapping_sub(1)).cloned().flatten(),
-            None => Some(value.clone()),
-        };
-        let value = value.as_deref().map_or("NULL".to_string(), literal);
-        preamble.push((
-            "set_config",
-            format!("SELECT set_config({}, {value}, true)", literal(key)),
-        ));
-    }
+    preamble.extend(savepoint_setup(check, row));
     let mut batch = String::new();
     for (_, statement) in &preamble {
         batch.push_str(statement);
