@@ -524,3 +524,20 @@ async fn an_accept_checks_rows_run_at_once_and_the_first_failing_row_is_named() 
     );
     only(one.path(), 16, 5, Status::Pass).await;
 }
+
+#[tokio::test]
+async fn a_data_set_that_does_not_load_is_named_as_such_not_as_the_check_it_went_with() {
+    // The data set goes with the first check's first round trip: a nick
+    // trusted past its CHECK fails the load, and the failure says so.
+    let project = person_project(&format!(
+        "name = \"x\"\n\n[data]\nrows = {{ person = 3 }}\n\n[data.tables.person]\nassume_checks = [\"person_nick_check\"]\n\n[data.tables.person.columns.nick]\nvalues = [\"no-prefix\"]\n\n{PERSON_CHECK}"
+    ));
+    let r = only(project.path(), 8, 3, Status::Fail).await;
+    let text = evidence(&r);
+    assert!(
+        text.contains("the generated data set did not load")
+            && text.contains("person_nick_check")
+            && !text.contains("for_each failed"),
+        "{text}"
+    );
+}

@@ -800,24 +800,18 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
     let preserve_here = !preserve.is_empty() && harness.ups_fit_in_a_transaction(level);
     if !plain.is_empty() || preserve_here {
         let outcome = async {
-            // BEGIN and the data set as the INSERTs a failure would show, in
-            // one round trip; then deferred constraints fire inside the case.
-            let batch = format!(
+            // BEGIN and the data set as the INSERTs a failure would show,
+            // sent with the first check's first round trip; then deferred
+            // constraints fire inside the case.
+            let mut owed = Owed::load(format!(
                 "BEGIN;\n{}\nSET CONSTRAINTS ALL IMMEDIATE;",
                 data.to_inserts()
-            );
-            sqlx::raw_sql(&batch)
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| {
-                    TestCaseError::fail(format!("the generated data set did not load: {e}"))
-                })?;
-            let mut undo = Undo::default();
+            ));
             for check in &plain {
-                run_check(conn, check, &mut exercised[check.number - 1], &mut undo).await?;
+                run_check(conn, check, &mut exercised[check.number - 1], &mut owed).await?;
             }
             if preserve_here {
-                undo.flush(conn).await?;
+                owed.flush(conn).await?;
                 preserve_steps(harness, level, &preserve, exercised, conn, true).await?;
             }
             Ok::<(), TestCaseError>(())
@@ -927,13 +921,13 @@ async fn run_check(
     conn: &mut PgConnection,
     check: &Check,
     exercised: &mut u64,
-    undo: &mut Undo,
+    owed: &mut Owed,
 ) -> Result<(), TestCaseError> {
     let setup_err = |what: &str, e: sqlx::Error| {
         TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
     };
     let rows = match &check.for_each {
-        Some(q) => for_each_rows(conn, q, undo)
+        Some(q) => for_each_rows(conn, q, owed)
             .await?
             .map_err(|e| setup_err("for_each", e))?,
         None => vec![Vec::new()],
@@ -946,7 +940,7 @@ async fn run_check(
         && rows.len() > 1
         && crate::statement::split(&check.sql).len() == 1
     {
-        return match run_accepted(conn, check, rows, undo).await? {
+        return match run_accepted(conn, check, rows, owed).await? {
             Some((failed, e)) => judge(check, &rows[failed], Err(e)),
             None => Ok(()),
         };
@@ -954,7 +948,7 @@ async fn run_check(
     for row in rows {
         let sql = bind_literals(&check.sql, row)
             .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
-        let result = run_in_savepoint(conn, check, row, &sql, undo).await?;
+        let result = run_in_savepoint(conn, check, row, &sql, owed).await?;
         judge(check, row, result)?;
     }
     Ok(())
@@ -1039,23 +1033,82 @@ const UNDO: [&str; 2] = [
     "RELEASE SAVEPOINT pgharness_check",
 ];
 
-/// A check's savepoint still to be rolled back: its statement failed, so
-/// the transaction is aborted until it is. Sent with the next round trip.
-#[derive(Default)]
-struct Undo {
-    pending: bool,
+/// Statements a case owes its transaction, sent ahead of the next round
+/// trip's own: the case's data set (BEGIN, its INSERTs), and a check's
+/// savepoint still to be rolled back (its statement failed, so the
+/// transaction is aborted until it is).
+struct Owed {
+    /// The data set's batch and how many statements it holds.
+    load: Option<(String, usize)>,
+    undo: bool,
 }
 
-impl Undo {
-    /// Rolls back to the pending savepoint now, if any.
-    async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), TestCaseError> {
-        if std::mem::take(&mut self.pending) {
-            sqlx::raw_sql(&UNDO.join(";\n"))
-                .execute(&mut *conn)
-                .await
-                .map_err(undo_failed)?;
+/// What [`Owed::take`] put ahead of a round trip's own statements.
+struct Debt {
+    load: usize,
+    undo: usize,
+}
+
+impl Owed {
+    fn load(batch: String) -> Owed {
+        let statements = crate::statement::split(&batch).len();
+        Owed {
+            load: Some((batch, statements)),
+            undo: false,
         }
-        Ok(())
+    }
+
+    /// The owed statements as the start of a batch (empty when none), and
+    /// how many there are of each.
+    fn take(&mut self) -> (String, Debt) {
+        let mut text = String::new();
+        let mut debt = Debt { load: 0, undo: 0 };
+        if let Some((batch, statements)) = self.load.take() {
+            text.push_str(&batch);
+            text.push('\n');
+            debt.load = statements;
+        }
+        if std::mem::take(&mut self.undo) {
+            for statement in UNDO {
+                text.push_str(statement);
+                text.push_str(";\n");
+            }
+            debt.undo = UNDO.len();
+        }
+        (text, debt)
+    }
+
+    /// Sends the owed statements now, if any.
+    async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), TestCaseError> {
+        let (text, debt) = self.take();
+        if text.is_empty() {
+            return Ok(());
+        }
+        match run_batch(conn, &text, usize::MAX).await {
+            (_, _, Ok(())) => Ok(()),
+            (done, _, Err(e)) => Err(debt.failed(done, e).unwrap_or_else(undo_failed)),
+        }
+    }
+}
+
+impl Debt {
+    fn len(&self) -> usize {
+        self.load + self.undo
+    }
+
+    /// The case's failure when the batch stopped at its `done`-th
+    /// statement, one of the owed ones; `Err(e)` back when it stopped
+    /// after them.
+    fn failed(&self, done: usize, e: sqlx::Error) -> Result<TestCaseError, sqlx::Error> {
+        if done < self.load {
+            Ok(TestCaseError::fail(format!(
+                "the generated data set did not load: {e}"
+            )))
+        } else if done < self.len() {
+            Ok(undo_failed(e))
+        } else {
+            Err(e)
+        }
     }
 }
 
@@ -1091,22 +1144,22 @@ fn undo_failed(e: sqlx::Error) -> TestCaseError {
     TestCaseError::fail(format!("ROLLBACK TO SAVEPOINT failed: {e}"))
 }
 
-/// The rows of a check's `for_each` query. A failed statement's pending
-/// rollback (`undo`) goes ahead of it in the same round trip; `Err` of the
-/// outer result when that rollback fails, of the inner when the query does.
+/// The rows of a check's `for_each` query. What the case owes (`owed`)
+/// goes ahead of it in the same round trip; `Err` of the outer result when
+/// that fails, of the inner when the query does.
 async fn for_each_rows(
     conn: &mut PgConnection,
     query: &str,
-    undo: &mut Undo,
+    owed: &mut Owed,
 ) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
-    if !std::mem::take(&mut undo.pending) {
+    let (mut batch, debt) = owed.take();
+    if batch.is_empty() {
         return Ok(text_rows(conn, query).await);
     }
-    let batch = format!("{};\n{query}", UNDO.join(";\n"));
-    match run_batch(conn, &batch, UNDO.len()).await {
+    batch.push_str(query);
+    match run_batch(conn, &batch, debt.len()).await {
         (_, rows, Ok(())) => Ok(Ok(rows)),
-        (done, _, Err(e)) if done < UNDO.len() => Err(undo_failed(e)),
-        (_, _, Err(e)) => Ok(Err(e)),
+        (done, _, Err(e)) => debt.failed(done, e).map_or_else(|e| Ok(Err(e)), Err),
     }
 }
 
@@ -1139,29 +1192,22 @@ fn savepoint_setup(check: &Check, row: &[Option<String>]) -> Vec<(&'static str, 
 /// simple query. The query stops at the first statement that fails, where
 /// a row-at-a-time run stops too, so the rows run and the verdict are the
 /// same. `Some((row, error))` when a row's statement failed (its
-/// savepoint's rollback is left pending); `Err` when a savepoint, the role,
-/// a setting or a row's literals could not be set.
+/// savepoint's rollback is left owed); `Err` when what the case owed, a
+/// savepoint, the role, a setting or a row's literals failed.
 async fn run_accepted(
     conn: &mut PgConnection,
     check: &Check,
     rows: &[Vec<Option<String>>],
-    undo: &mut Undo,
+    owed: &mut Owed,
 ) -> Result<Option<(usize, sqlx::Error)>, TestCaseError> {
-    /// What each statement of the batch is.
+    /// What each statement of the batch after the owed ones is.
     enum Part {
         Setup(&'static str),
         Statement(usize),
         Undo,
     }
     let mut parts = Vec::new();
-    let mut batch = String::new();
-    if std::mem::take(&mut undo.pending) {
-        for statement in UNDO {
-            batch.push_str(statement);
-            batch.push_str(";\n");
-            parts.push(Part::Undo);
-        }
-    }
+    let (mut batch, debt) = owed.take();
     // A row whose literals cannot be bound fails the case once the rows
     // before it have run, as it would one row at a time.
     let mut unbound = None;
@@ -1190,21 +1236,26 @@ async fn run_accepted(
     }
     let (done, _, outcome) = run_batch(conn, &batch, usize::MAX).await;
     let Err(e) = outcome else {
+        debug_assert_eq!(done, debt.len() + parts.len(), "statements counted");
         return match unbound {
             Some(error) => Err(error),
             None => Ok(None),
         };
     };
-    match parts.get(done) {
+    let e = match debt.failed(done, e) {
+        Ok(failure) => return Err(failure),
+        Err(e) => e,
+    };
+    match parts.get(done - debt.len()) {
         Some(Part::Statement(i)) => {
-            undo.pending = true;
+            owed.undo = true;
             Ok(Some((*i, e)))
         }
         Some(Part::Setup(what)) => {
             // The transaction is aborted until the row's savepoint, if its
             // SAVEPOINT got through, is rolled back to.
-            undo.pending = *what != "SAVEPOINT";
-            undo.flush(conn).await?;
+            owed.undo = *what != "SAVEPOINT";
+            owed.flush(conn).await?;
             Err(TestCaseError::fail(format!(
                 "{}: {what} failed: {e}",
                 check.label()
@@ -1216,27 +1267,21 @@ async fn run_accepted(
 
 /// Runs a check's statement for one `for_each` row in a savepoint rolled
 /// back after, with the check's role and settings: the database's verdict
-/// and the statement's rows. One round trip: the last row's pending
-/// rollback (`undo`), the savepoint, role, settings, statement and
-/// rollback as one simple query; a statement that fails leaves its
-/// rollback pending. `Err` when the role or a setting cannot be set.
+/// and the statement's rows. One round trip: what the case owes (`owed`:
+/// its data set, the last row's pending rollback), the savepoint, role,
+/// settings, statement and rollback as one simple query; a statement that
+/// fails leaves its rollback owed. `Err` when the data set does not load
+/// or the role or a setting cannot be set.
 async fn run_in_savepoint(
     conn: &mut PgConnection,
     check: &Check,
     row: &[Option<String>],
     sql: &str,
-    undo: &mut Undo,
+    owed: &mut Owed,
 ) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
     // (what, statement): each gives one command tag.
-    let mut preamble = Vec::new();
-    if std::mem::take(&mut undo.pending) {
-        for statement in UNDO {
-            preamble.push(("ROLLBACK TO SAVEPOINT", statement.to_string()));
-        }
-    }
-    let made = preamble.len() + 1;
-    preamble.extend(savepoint_setup(check, row));
-    let mut batch = String::new();
+    let preamble = savepoint_setup(check, row);
+    let (mut batch, debt) = owed.take();
     for (_, statement) in &preamble {
         batch.push_str(statement);
         batch.push_str(";\n");
@@ -1246,16 +1291,21 @@ async fn run_in_savepoint(
     batch.push_str("\n;\n");
     batch.push_str(&UNDO.join(";\n"));
     // Statements done so far (a command tag each), and the statement's rows.
-    let (done, rows, outcome) = run_batch(conn, &batch, preamble.len()).await;
+    let (done, rows, outcome) = run_batch(conn, &batch, debt.len() + preamble.len()).await;
     let Err(e) = outcome else {
         return Ok(Ok(rows));
     };
-    // The transaction is aborted until the savepoint, if it was made, is
-    // rolled back to.
-    undo.pending = done >= made;
+    let e = match debt.failed(done, e) {
+        Ok(failure) => return Err(failure),
+        Err(e) => e,
+    };
+    // The transaction is aborted until the savepoint (the preamble's
+    // first statement), if it was made, is rolled back to.
+    let done = done - debt.len();
+    owed.undo = done >= 1;
     if done < preamble.len() {
         let what = preamble[done].0;
-        undo.flush(conn).await?;
+        owed.flush(conn).await?;
         return Err(TestCaseError::fail(format!(
             "{}: {what} failed: {e}",
             check.label()
