@@ -946,12 +946,17 @@ async fn run_check(
         };
     }
     for row in rows {
-        let sql = bind_literals(&check.sql, row)
-            .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))?;
+        let sql = bound(check, row)?;
         let result = run_in_savepoint(conn, check, row, &sql, owed).await?;
         judge(check, row, result)?;
     }
     Ok(())
+}
+
+/// A check's statement with one `for_each` row's values as literals.
+fn bound(check: &Check, row: &[Option<String>]) -> Result<String, TestCaseError> {
+    bind_literals(&check.sql, row)
+        .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))
 }
 
 /// What a check's statement did for one `for_each` row against what the
@@ -1212,10 +1217,10 @@ async fn run_accepted(
     // before it have run, as it would one row at a time.
     let mut unbound = None;
     for (i, row) in rows.iter().enumerate() {
-        let sql = match bind_literals(&check.sql, row) {
+        let sql = match bound(check, row) {
             Ok(sql) => sql,
-            Err(m) => {
-                unbound = Some(TestCaseError::fail(format!("{}: {m}", check.label())));
+            Err(failure) => {
+                unbound = Some(failure);
                 break;
             }
         };
