@@ -70,6 +70,23 @@ macro_rules! collation_name {
     };
 }
 
+/// The names of the columns numbered in the array `$attnums` of relation
+/// `$rel`, in the array's order; a number no column has (an expression's
+/// 0) is left out. A lookup per number: joining the array to the
+/// relation's columns cost a hash and a sort per row.
+macro_rules! column_names {
+    ($attnums:literal, $rel:literal) => {
+        concat!(
+            "array(select x.name from (select (select a.attname::text from pg_attribute a ",
+            "where a.attrelid = ",
+            $rel,
+            " and a.attnum = k.num) as name, k.ord from unnest(",
+            $attnums,
+            ") with ordinality k(num, ord)) x where x.name is not null order by x.ord)"
+        )
+    };
+}
+
 /// An object's comment: `obj_description($oid, '$catalog')` with `$subid`
 /// `0`, `col_description($oid, $subid)` with `pg_class` and a column
 /// number. A subquery: the same row (`pg_description` is unique on object,
@@ -297,7 +314,10 @@ const COLUMNS: &str = concat!(
     "format_type(q.seqtypid, null) as seq_type, q.seqstart as seq_start, q.seqincrement as seq_increment, ",
     "q.seqmin as seq_min, q.seqmax as seq_max, q.seqcache as seq_cache, q.seqcycle as seq_cycle ",
     "from pg_depend d join pg_class sc on sc.oid = d.objid ",
-    "join pg_namespace sn on sn.oid = sc.relnamespace join pg_sequence q on q.seqrelid = sc.oid ",
+    "join pg_namespace sn on sn.oid = sc.relnamespace ",
+    // A lookup by the sequence's oid, not a hash of every sequence built
+    // per identity column.
+    "cross join lateral (select * from pg_sequence q where q.seqrelid = sc.oid offset 0) q ",
     "where a.attidentity <> '' and d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass ",
     "and d.refobjid = a.attrelid and d.refobjsubid = a.attnum and d.deptype = 'i' limit 1) s on true ",
     "where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm') and ",
@@ -314,11 +334,11 @@ const CONSTRAINTS: &str = concat!(
     "select con.conrelid::int8 as rel, con.conname::text as name, con.contype::text as contype, ",
     "pg_get_constraintdef(con.oid, true) as definition, ",
     "con.condeferrable as deferrable, con.condeferred as initially_deferred, ",
-    "array(select a.attname::text from unnest(con.conkey) with ordinality k(num, ord) ",
-    "join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord) as columns, ",
+    column_names!("con.conkey", "con.conrelid"),
+    " as columns, ",
     "fn.nspname::text as ref_schema, fc.relname::text as ref_table, ",
-    "array(select a.attname::text from unnest(con.confkey) with ordinality k(num, ord) ",
-    "join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord) as ref_columns, ",
+    column_names!("con.confkey", "con.confrelid"),
+    " as ref_columns, ",
     "con.confupdtype::text as on_update, con.confdeltype::text as on_delete, ",
     "con.confmatchtype::text as match_type, ",
     description!("con.oid", "pg_constraint", "0"),
@@ -362,8 +382,8 @@ const TRIGGERS: &str = concat!(
     "select t.tgrelid::int8 as rel, t.tgname::text as name, pg_get_triggerdef(t.oid, true) as definition, ",
     "t.tgenabled::text as enabled, t.tgtype::int4 as tgtype, t.tgconstraint <> 0 as is_constraint, ",
     "fn.nspname::text as function_schema, f.proname::text as function_name, ",
-    "array(select a.attname::text from unnest(t.tgattr::int2[]) with ordinality k(num, ord) ",
-    "join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = k.num order by k.ord) as columns, ",
+    column_names!("t.tgattr::int2[]", "t.tgrelid"),
+    " as columns, ",
     "quote_ident(t.tgname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
     "quote_ident(n.nspname) as quoted_schema, ",
     description!("t.oid", "pg_trigger", "0"),
