@@ -1192,6 +1192,91 @@ fn savepoint_setup(check: &Check, row: &[Option<String>]) -> Vec<(&'static str, 
     setup
 }
 
+/// What each statement of a check's batch is, after what the case owed.
+enum Part {
+    /// The row's savepoint, role or a setting (what it is, for the error).
+    Setup(&'static str),
+    /// The check's statement for the row at this index.
+    Statement(usize),
+    /// The rollback to the row's savepoint.
+    Undo,
+}
+
+/// A check's batch: what the case owed, then for each row its savepoint,
+/// role, settings, statement and rollback, as one simple query.
+struct RowBatch {
+    text: String,
+    debt: Debt,
+    parts: Vec<Part>,
+}
+
+impl RowBatch {
+    fn new(owed: &mut Owed) -> RowBatch {
+        let (text, debt) = owed.take();
+        RowBatch {
+            text,
+            debt,
+            parts: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, part: Part, statement: &str) {
+        self.text.push_str(statement);
+        // On a line of its own: a comment ending the statement ends there.
+        self.text.push_str("\n;\n");
+        self.parts.push(part);
+    }
+
+    /// Row `i`'s statements; `sql` is its check's statement with its values.
+    fn push_row(&mut self, check: &Check, i: usize, row: &[Option<String>], sql: &str) {
+        for (what, statement) in savepoint_setup(check, row) {
+            self.push(Part::Setup(what), &statement);
+        }
+        self.push(Part::Statement(i), sql);
+        for statement in UNDO {
+            self.push(Part::Undo, statement);
+        }
+    }
+
+    /// Runs the batch: how many of its parts completed, the rows from the
+    /// first row's statement on, and the error that stopped it at the part
+    /// after those. A failure in what the case owed, or in a row's
+    /// savepoint, role or setting, is the case's failure (`Err`), the
+    /// savepoint rolled back to first if it was made.
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        check: &Check,
+        owed: &mut Owed,
+    ) -> Result<(usize, Vec<Vec<Option<String>>>, Option<sqlx::Error>), TestCaseError> {
+        let first = self
+            .parts
+            .iter()
+            .position(|p| matches!(p, Part::Statement(_)))
+            .unwrap_or(self.parts.len());
+        let (done, rows, outcome) = run_batch(conn, &self.text, self.debt.len() + first).await;
+        let Err(e) = outcome else {
+            return Ok((done - self.debt.len(), rows, None));
+        };
+        let e = match self.debt.failed(done, e) {
+            Ok(failure) => return Err(failure),
+            Err(e) => e,
+        };
+        let at = done - self.debt.len();
+        if let Some(Part::Setup(what)) = self.parts.get(at) {
+            // The transaction is aborted until the row's savepoint, if its
+            // SAVEPOINT got through, is rolled back to.
+            owed.undo = *what != "SAVEPOINT";
+            owed.flush(conn).await?;
+            return Err(TestCaseError::fail(format!(
+                "{}: {what} failed: {e}",
+                check.label()
+            )));
+        }
+        Ok((at, rows, Some(e)))
+    }
+}
+
 /// An `accept` check's rows at once: each row's statement in a savepoint
 /// rolled back after, as [`run_in_savepoint`] runs one, every row in one
 /// simple query. The query stops at the first statement that fails, where
@@ -1205,68 +1290,31 @@ async fn run_accepted(
     rows: &[Vec<Option<String>>],
     owed: &mut Owed,
 ) -> Result<Option<(usize, sqlx::Error)>, TestCaseError> {
-    /// What each statement of the batch after the owed ones is.
-    enum Part {
-        Setup(&'static str),
-        Statement(usize),
-        Undo,
-    }
-    let mut parts = Vec::new();
-    let (mut batch, debt) = owed.take();
+    let mut batch = RowBatch::new(owed);
     // A row whose literals cannot be bound fails the case once the rows
     // before it have run, as it would one row at a time.
     let mut unbound = None;
     for (i, row) in rows.iter().enumerate() {
-        let sql = match bound(check, row) {
-            Ok(sql) => sql,
+        match bound(check, row) {
+            Ok(sql) => batch.push_row(check, i, row, &sql),
             Err(failure) => {
                 unbound = Some(failure);
                 break;
             }
-        };
-        for (what, statement) in savepoint_setup(check, row) {
-            batch.push_str(&statement);
-            batch.push_str(";\n");
-            parts.push(Part::Setup(what));
-        }
-        // On lines of its own: a comment ending the statement ends there.
-        batch.push_str(&sql);
-        batch.push_str("\n;\n");
-        parts.push(Part::Statement(i));
-        for statement in UNDO {
-            batch.push_str(statement);
-            batch.push_str(";\n");
-            parts.push(Part::Undo);
         }
     }
-    let (done, _, outcome) = run_batch(conn, &batch, usize::MAX).await;
-    let Err(e) = outcome else {
-        debug_assert_eq!(done, debt.len() + parts.len(), "statements counted");
-        return match unbound {
-            Some(error) => Err(error),
-            None => Ok(None),
-        };
-    };
-    let e = match debt.failed(done, e) {
-        Ok(failure) => return Err(failure),
-        Err(e) => e,
-    };
-    match parts.get(done - debt.len()) {
-        Some(Part::Statement(i)) => {
-            owed.undo = true;
-            Ok(Some((*i, e)))
+    match batch.run(conn, check, owed).await? {
+        (done, _, None) => {
+            debug_assert_eq!(done, batch.parts.len(), "statements counted");
+            unbound.map_or(Ok(None), Err)
         }
-        Some(Part::Setup(what)) => {
-            // The transaction is aborted until the row's savepoint, if its
-            // SAVEPOINT got through, is rolled back to.
-            owed.undo = *what != "SAVEPOINT";
-            owed.flush(conn).await?;
-            Err(TestCaseError::fail(format!(
-                "{}: {what} failed: {e}",
-                check.label()
-            )))
-        }
-        Some(Part::Undo) | None => Err(undo_failed(e)),
+        (at, _, Some(e)) => match batch.parts.get(at) {
+            Some(Part::Statement(i)) => {
+                owed.undo = true;
+                Ok(Some((*i, e)))
+            }
+            _ => Err(undo_failed(e)),
+        },
     }
 }
 
@@ -1284,39 +1332,17 @@ async fn run_in_savepoint(
     sql: &str,
     owed: &mut Owed,
 ) -> Result<Result<Vec<Vec<Option<String>>>, sqlx::Error>, TestCaseError> {
-    // (what, statement): each gives one command tag.
-    let preamble = savepoint_setup(check, row);
-    let (mut batch, debt) = owed.take();
-    for (_, statement) in &preamble {
-        batch.push_str(statement);
-        batch.push_str(";\n");
+    let mut batch = RowBatch::new(owed);
+    batch.push_row(check, 0, row, sql);
+    // Past its setup: the statement's failure (it may be several
+    // statements), or its rollback's, as before batches held many rows.
+    match batch.run(conn, check, owed).await? {
+        (_, rows, None) => Ok(Ok(rows)),
+        (_, _, Some(e)) => {
+            owed.undo = true;
+            Ok(Err(e))
+        }
     }
-    // On lines of its own: a comment ending the statement ends there.
-    batch.push_str(sql);
-    batch.push_str("\n;\n");
-    batch.push_str(&UNDO.join(";\n"));
-    // Statements done so far (a command tag each), and the statement's rows.
-    let (done, rows, outcome) = run_batch(conn, &batch, debt.len() + preamble.len()).await;
-    let Err(e) = outcome else {
-        return Ok(Ok(rows));
-    };
-    let e = match debt.failed(done, e) {
-        Ok(failure) => return Err(failure),
-        Err(e) => e,
-    };
-    // The transaction is aborted until the savepoint (the preamble's
-    // first statement), if it was made, is rolled back to.
-    let done = done - debt.len();
-    owed.undo = done >= 1;
-    if done < preamble.len() {
-        let what = preamble[done].0;
-        owed.flush(conn).await?;
-        return Err(TestCaseError::fail(format!(
-            "{}: {what} failed: {e}",
-            check.label()
-        )));
-    }
-    Ok(Err(e))
 }
 
 /// Preservation checks on a database of the case's own (the ups to head
