@@ -14,14 +14,18 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::Deserialize;
+use sqlx::postgres::types::Oid;
 use sqlx::types::Json;
-use sqlx::{Connection, Executor, FromRow, PgConnection};
+use sqlx::{Connection, Executor, FromRow, PgConnection, Postgres, Transaction};
 
 use super::model::*;
 use super::sql_text::lowercase_keywords;
 use super::SchemaError;
 
-/// Settings that change how the server deparses expressions and constants.
+/// Settings that change how the server deparses expressions and constants;
+/// and the plan of a query with arguments (one table's columns, the rows
+/// written since a transaction) made once per connection, not per capture,
+/// and never compiled (JIT took 130 ms of a 6 ms query).
 const SESSION_SETTINGS: &str = "\
 set local search_path = pg_catalog;
 set local quote_all_identifiers = off;
@@ -32,6 +36,8 @@ set local timezone = 'UTC';
 set local extra_float_digits = 1;
 set local bytea_output = 'hex';
 set local lc_monetary = 'C';
+set local plan_cache_mode = force_generic_plan;
+set local jit = off;
 ";
 
 /// The schemas whose objects are a migration's: not the system's, not a
@@ -259,158 +265,211 @@ const SEQUENCES: &str = concat!(
     "and d.objid = c.oid and d.deptype = 'i')"
 );
 
-/// Tables (`r`, `p`), views (`v`) and materialized views (`m`).
-const RELATIONS: &str = concat!(
-    "select c.oid::int8 as oid, n.nspname::text as schema, c.relname::text as name, ",
-    "c.relkind::text as relkind, c.relpersistence::text as persistence, c.relispartition as is_partition, ",
-    "case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key, ",
-    "case when c.relispartition then pg_get_expr(c.relpartbound, c.oid, true) end as partition_bound, ",
-    "coalesce((select json_agg(json_build_array(pn.nspname, pc.relname) order by i.inhseqno) ",
-    "from pg_inherits i join pg_class pc on pc.oid = i.inhparent ",
-    "join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid), '[]'::json) as parents, ",
-    "coalesce(c.reloptions, '{}')::text[] as options, ",
-    "c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, ",
-    "case when c.reloftype <> 0 then format_type(c.reloftype, null) end as of_type, ",
-    "c.relreplident::text as replica_identity, ",
-    "(select ri.relname::text from pg_index i join pg_class ri on ri.oid = i.indexrelid ",
-    "where i.indrelid = c.oid and i.indisreplident) as replica_identity_index, ",
-    "case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as view_definition, ",
-    description!("c.oid", "pg_class", "0"),
-    " as comment, ",
-    privileges!(
-        "c.relacl",
-        "acldefault('r', c.relowner)",
-        "acldefault('r', c.relowner)",
-        "c.relowner"
-    ),
-    " as privileges from pg_class c join pg_namespace n on n.oid = c.relnamespace ",
+/// The OIDs of the tables and views [`RELATIONS`] reads.
+pub(super) const RELATION_OIDS: &str = concat!(
+    "select c.oid::int8 from pg_class c join pg_namespace n on n.oid = c.relnamespace ",
     "where c.relkind in ('r', 'p', 'v', 'm') and ",
     user_namespace!(),
     " and ",
     not_extension_member!("pg_class", "c.oid")
 );
 
-const COLUMNS: &str = concat!(
-    "select a.attrelid::int8 as rel, a.attname::text as name, format_type(a.atttypid, a.atttypmod) as data_type, ",
-    "case when a.attcollation <> t.typcollation then ",
-    collation_name!("a.attcollation"),
-    " end as collation, ",
-    "a.attnotnull as not_null, a.attidentity::text as identity, a.attgenerated::text as generated, ",
-    "pg_get_expr(ad.adbin, ad.adrelid, true) as default_expr, ",
-    "s.seq_schema, s.seq_name, s.seq_type, s.seq_start, s.seq_increment, s.seq_min, s.seq_max, ",
-    "s.seq_cache, s.seq_cycle, ",
-    description!("a.attrelid", "pg_class", "a.attnum"),
-    " as comment, ",
-    privileges!(
-        "a.attacl",
-        "acldefault('c', c.relowner)",
-        "acldefault('c', c.relowner)",
-        "c.relowner"
-    ),
-    " as privileges from pg_attribute a join pg_class c on c.oid = a.attrelid ",
-    "join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid ",
-    "left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum ",
-    "left join lateral (select sn.nspname::text as seq_schema, sc.relname::text as seq_name, ",
-    "format_type(q.seqtypid, null) as seq_type, q.seqstart as seq_start, q.seqincrement as seq_increment, ",
-    "q.seqmin as seq_min, q.seqmax as seq_max, q.seqcache as seq_cache, q.seqcycle as seq_cycle ",
-    "from pg_depend d join pg_class sc on sc.oid = d.objid ",
-    "join pg_namespace sn on sn.oid = sc.relnamespace ",
-    // A lookup by the sequence's oid, not a hash of every sequence built
-    // per identity column.
-    "cross join lateral (select * from pg_sequence q where q.seqrelid = sc.oid offset 0) q ",
-    "where a.attidentity <> '' and d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass ",
-    "and d.refobjid = a.attrelid and d.refobjsubid = a.attnum and d.deptype = 'i' limit 1) s on true ",
-    "where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm') and ",
-    user_namespace!(),
-    " and ",
-    not_extension_member!("pg_class", "c.oid"),
-    " order by a.attrelid, a.attnum"
+/// Tables (`r`, `p`), views (`v`) and materialized views (`m`).
+macro_rules! relations_sql {
+    () => {
+        concat!(
+            "select c.oid::int8 as oid, n.nspname::text as schema, c.relname::text as name, ",
+            "c.relkind::text as relkind, c.relpersistence::text as persistence, c.relispartition as is_partition, ",
+            "case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key, ",
+            "case when c.relispartition then pg_get_expr(c.relpartbound, c.oid, true) end as partition_bound, ",
+            "coalesce((select json_agg(json_build_array(pn.nspname, pc.relname) order by i.inhseqno) ",
+            "from pg_inherits i join pg_class pc on pc.oid = i.inhparent ",
+            "join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid), '[]'::json) as parents, ",
+            "coalesce(c.reloptions, '{}')::text[] as options, ",
+            "c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, ",
+            "case when c.reloftype <> 0 then format_type(c.reloftype, null) end as of_type, ",
+            "c.relreplident::text as replica_identity, ",
+            "(select ri.relname::text from pg_index i join pg_class ri on ri.oid = i.indexrelid ",
+            "where i.indrelid = c.oid and i.indisreplident) as replica_identity_index, ",
+            "case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as view_definition, ",
+            description!("c.oid", "pg_class", "0"),
+            " as comment, ",
+            privileges!(
+                "c.relacl",
+                "acldefault('r', c.relowner)",
+                "acldefault('r', c.relowner)",
+                "c.relowner"
+            ),
+            " as privileges from pg_class c join pg_namespace n on n.oid = c.relnamespace ",
+            "where c.relkind in ('r', 'p', 'v', 'm') and ",
+            user_namespace!(),
+            " and ",
+            not_extension_member!("pg_class", "c.oid")
+        )
+    };
+}
+const RELATIONS: &str = relations_sql!();
+/// [`RELATIONS`] of the relations whose OIDs are `$1`.
+const RELATIONS_OF: &str = concat!(relations_sql!(), " and c.oid = any($1)");
+
+macro_rules! columns_sql {
+    () => {
+        concat!(
+            "select a.attrelid::int8 as rel, a.attname::text as name, format_type(a.atttypid, a.atttypmod) as data_type, ",
+            "case when a.attcollation <> t.typcollation then ",
+            collation_name!("a.attcollation"),
+            " end as collation, ",
+            "a.attnotnull as not_null, a.attidentity::text as identity, a.attgenerated::text as generated, ",
+            "pg_get_expr(ad.adbin, ad.adrelid, true) as default_expr, ",
+            "s.seq_schema, s.seq_name, s.seq_type, s.seq_start, s.seq_increment, s.seq_min, s.seq_max, ",
+            "s.seq_cache, s.seq_cycle, ",
+            description!("a.attrelid", "pg_class", "a.attnum"),
+            " as comment, ",
+            privileges!(
+                "a.attacl",
+                "acldefault('c', c.relowner)",
+                "acldefault('c', c.relowner)",
+                "c.relowner"
+            ),
+            " as privileges from pg_attribute a join pg_class c on c.oid = a.attrelid ",
+            "join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid ",
+            "left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum ",
+            "left join lateral (select sn.nspname::text as seq_schema, sc.relname::text as seq_name, ",
+            "format_type(q.seqtypid, null) as seq_type, q.seqstart as seq_start, q.seqincrement as seq_increment, ",
+            "q.seqmin as seq_min, q.seqmax as seq_max, q.seqcache as seq_cache, q.seqcycle as seq_cycle ",
+            "from pg_depend d join pg_class sc on sc.oid = d.objid ",
+            "join pg_namespace sn on sn.oid = sc.relnamespace ",
+            // A lookup by the sequence's oid, not a hash of every sequence built
+            // per identity column.
+            "cross join lateral (select * from pg_sequence q where q.seqrelid = sc.oid offset 0) q ",
+            "where a.attidentity <> '' and d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass ",
+            "and d.refobjid = a.attrelid and d.refobjsubid = a.attnum and d.deptype = 'i' limit 1) s on true ",
+            "where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm') and ",
+            user_namespace!(),
+            " and ",
+            not_extension_member!("pg_class", "c.oid")
+        )
+    };
+}
+const COLUMNS: &str = concat!(columns_sql!(), " order by a.attrelid, a.attnum");
+/// [`COLUMNS`] of the relations whose OIDs are `$1`.
+const COLUMNS_OF: &str = concat!(
+    columns_sql!(),
+    " and c.oid = any($1) order by a.attrelid, a.attnum"
 );
 
 /// Constraints a partition or an inheritance child gets from its parent
 /// (`conparentid`, `not conislocal`) are the parent's, shown there once.
 /// Not-null constraints (contype `n` on PostgreSQL 18) are column facts.
-const CONSTRAINTS: &str = concat!(
-    "select con.conrelid::int8 as rel, con.conname::text as name, con.contype::text as contype, ",
-    "pg_get_constraintdef(con.oid, true) as definition, ",
-    "con.condeferrable as deferrable, con.condeferred as initially_deferred, ",
-    column_names!("con.conkey", "con.conrelid"),
-    " as columns, ",
-    "fn.nspname::text as ref_schema, fc.relname::text as ref_table, ",
-    column_names!("con.confkey", "con.confrelid"),
-    " as ref_columns, ",
-    "con.confupdtype::text as on_update, con.confdeltype::text as on_delete, ",
-    "con.confmatchtype::text as match_type, ",
-    description!("con.oid", "pg_constraint", "0"),
-    " as comment ",
-    "from pg_constraint con join pg_class c on c.oid = con.conrelid ",
-    "join pg_namespace n on n.oid = c.relnamespace ",
-    "left join pg_class fc on fc.oid = con.confrelid left join pg_namespace fn on fn.oid = fc.relnamespace ",
-    "where con.contype in ('p', 'u', 'f', 'c', 'x') and con.conparentid = 0 and con.conislocal and ",
-    user_namespace!(),
-    " and ",
-    not_extension_member!("pg_class", "c.oid")
-);
+macro_rules! constraints_sql {
+    () => {
+        concat!(
+            "select con.conrelid::int8 as rel, con.conname::text as name, con.contype::text as contype, ",
+            "pg_get_constraintdef(con.oid, true) as definition, ",
+            "con.condeferrable as deferrable, con.condeferred as initially_deferred, ",
+            column_names!("con.conkey", "con.conrelid"),
+            " as columns, ",
+            "fn.nspname::text as ref_schema, fc.relname::text as ref_table, ",
+            column_names!("con.confkey", "con.confrelid"),
+            " as ref_columns, ",
+            "con.confupdtype::text as on_update, con.confdeltype::text as on_delete, ",
+            "con.confmatchtype::text as match_type, ",
+            description!("con.oid", "pg_constraint", "0"),
+            " as comment ",
+            "from pg_constraint con join pg_class c on c.oid = con.conrelid ",
+            "join pg_namespace n on n.oid = c.relnamespace ",
+            "left join pg_class fc on fc.oid = con.confrelid left join pg_namespace fn on fn.oid = fc.relnamespace ",
+            "where con.contype in ('p', 'u', 'f', 'c', 'x') and con.conparentid = 0 and con.conislocal and ",
+            user_namespace!(),
+            " and ",
+            not_extension_member!("pg_class", "c.oid")
+        )
+    };
+}
+const CONSTRAINTS: &str = constraints_sql!();
+/// [`CONSTRAINTS`] of the relations whose OIDs are `$1`.
+const CONSTRAINTS_OF: &str = concat!(constraints_sql!(), " and c.oid = any($1)");
 
 /// Indexes behind a primary key, unique or exclusion constraint are the
 /// constraint's, shown there.
-const INDEXES: &str = concat!(
-    "select i.indrelid::int8 as rel, ic.relname::text as name, ",
-    "pg_get_indexdef(i.indexrelid, 0, true) as definition, ",
-    "i.indisunique as is_unique, i.indisvalid as valid, am.amname::text as method, ",
-    "quote_ident(ic.relname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
-    "quote_ident(n.nspname) as quoted_schema, ",
-    "array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts::int) k order by k) as key_columns, ",
-    "array(select pg_get_indexdef(i.indexrelid, k, true) ",
-    "from generate_series(i.indnkeyatts::int + 1, i.indnatts::int) k order by k) as include_columns, ",
-    "pg_get_expr(i.indpred, i.indrelid, true) as predicate, ",
-    description!("i.indexrelid", "pg_class", "0"),
-    " as comment ",
-    "from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid ",
-    "join pg_namespace n on n.oid = c.relnamespace join pg_am am on am.oid = ic.relam ",
-    "where c.relkind in ('r', 'p', 'm') and ",
-    user_namespace!(),
-    " and ",
-    not_extension_member!("pg_class", "c.oid"),
-    " and not exists (select from pg_constraint k where k.conindid = i.indexrelid ",
-    "and k.conrelid = i.indrelid and k.contype in ('p', 'u', 'x'))"
-);
+macro_rules! indexes_sql {
+    () => {
+        concat!(
+            "select i.indrelid::int8 as rel, ic.relname::text as name, ",
+            "pg_get_indexdef(i.indexrelid, 0, true) as definition, ",
+            "i.indisunique as is_unique, i.indisvalid as valid, am.amname::text as method, ",
+            "quote_ident(ic.relname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
+            "quote_ident(n.nspname) as quoted_schema, ",
+            "array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts::int) k order by k) as key_columns, ",
+            "array(select pg_get_indexdef(i.indexrelid, k, true) ",
+            "from generate_series(i.indnkeyatts::int + 1, i.indnatts::int) k order by k) as include_columns, ",
+            "pg_get_expr(i.indpred, i.indrelid, true) as predicate, ",
+            description!("i.indexrelid", "pg_class", "0"),
+            " as comment ",
+            "from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid ",
+            "join pg_namespace n on n.oid = c.relnamespace join pg_am am on am.oid = ic.relam ",
+            "where c.relkind in ('r', 'p', 'm') and ",
+            user_namespace!(),
+            " and ",
+            not_extension_member!("pg_class", "c.oid"),
+            " and not exists (select from pg_constraint k where k.conindid = i.indexrelid ",
+            "and k.conrelid = i.indrelid and k.contype in ('p', 'u', 'x'))"
+        )
+    };
+}
+const INDEXES: &str = indexes_sql!();
+/// [`INDEXES`] of the relations whose OIDs are `$1`.
+const INDEXES_OF: &str = concat!(indexes_sql!(), " and c.oid = any($1)");
 
 /// Internal triggers implement foreign keys and deferred uniqueness, and
 /// clones (`tgparentid`) are a partitioned table's trigger, shown there.
-const TRIGGERS: &str = concat!(
-    "select t.tgrelid::int8 as rel, t.tgname::text as name, pg_get_triggerdef(t.oid, true) as definition, ",
-    "t.tgenabled::text as enabled, t.tgtype::int4 as tgtype, t.tgconstraint <> 0 as is_constraint, ",
-    "fn.nspname::text as function_schema, f.proname::text as function_name, ",
-    column_names!("t.tgattr::int2[]", "t.tgrelid"),
-    " as columns, ",
-    "quote_ident(t.tgname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
-    "quote_ident(n.nspname) as quoted_schema, ",
-    description!("t.oid", "pg_trigger", "0"),
-    " as comment ",
-    "from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace ",
-    "join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace ",
-    "where not t.tgisinternal and t.tgparentid = 0 and c.relkind in ('r', 'p', 'v', 'm') and ",
-    user_namespace!(),
-    " and ",
-    not_extension_member!("pg_class", "c.oid")
-);
+macro_rules! triggers_sql {
+    () => {
+        concat!(
+            "select t.tgrelid::int8 as rel, t.tgname::text as name, pg_get_triggerdef(t.oid, true) as definition, ",
+            "t.tgenabled::text as enabled, t.tgtype::int4 as tgtype, t.tgconstraint <> 0 as is_constraint, ",
+            "fn.nspname::text as function_schema, f.proname::text as function_name, ",
+            column_names!("t.tgattr::int2[]", "t.tgrelid"),
+            " as columns, ",
+            "quote_ident(t.tgname) as quoted_name, quote_ident(c.relname) as quoted_table, ",
+            "quote_ident(n.nspname) as quoted_schema, ",
+            description!("t.oid", "pg_trigger", "0"),
+            " as comment ",
+            "from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace ",
+            "join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace ",
+            "where not t.tgisinternal and t.tgparentid = 0 and c.relkind in ('r', 'p', 'v', 'm') and ",
+            user_namespace!(),
+            " and ",
+            not_extension_member!("pg_class", "c.oid")
+        )
+    };
+}
+const TRIGGERS: &str = triggers_sql!();
+/// [`TRIGGERS`] of the relations whose OIDs are `$1`.
+const TRIGGERS_OF: &str = concat!(triggers_sql!(), " and c.oid = any($1)");
 
-const POLICIES: &str = concat!(
-    "select p.polrelid::int8 as rel, p.polname::text as name, p.polcmd::text as command, ",
-    "p.polpermissive as permissive, ",
-    "(select json_agg(json_build_object('public', r.role_oid = 0, 'owner', r.role_oid = c.relowner, ",
-    "'role', ro.rolname)) from unnest(p.polroles) r(role_oid) left join pg_roles ro on ro.oid = r.role_oid) as roles, ",
-    "pg_get_expr(p.polqual, p.polrelid, true) as using_expr, ",
-    "pg_get_expr(p.polwithcheck, p.polrelid, true) as check_expr, ",
-    description!("p.oid", "pg_policy", "0"),
-    " as comment ",
-    "from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace ",
-    "where ",
-    user_namespace!(),
-    " and ",
-    not_extension_member!("pg_class", "c.oid")
-);
+macro_rules! policies_sql {
+    () => {
+        concat!(
+            "select p.polrelid::int8 as rel, p.polname::text as name, p.polcmd::text as command, ",
+            "p.polpermissive as permissive, ",
+            "(select json_agg(json_build_object('public', r.role_oid = 0, 'owner', r.role_oid = c.relowner, ",
+            "'role', ro.rolname)) from unnest(p.polroles) r(role_oid) left join pg_roles ro on ro.oid = r.role_oid) as roles, ",
+            "pg_get_expr(p.polqual, p.polrelid, true) as using_expr, ",
+            "pg_get_expr(p.polwithcheck, p.polrelid, true) as check_expr, ",
+            description!("p.oid", "pg_policy", "0"),
+            " as comment ",
+            "from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace ",
+            "where ",
+            user_namespace!(),
+            " and ",
+            not_extension_member!("pg_class", "c.oid")
+        )
+    };
+}
+const POLICIES: &str = policies_sql!();
+/// [`POLICIES`] of the relations whose OIDs are `$1`.
+const POLICIES_OF: &str = concat!(policies_sql!(), " and c.oid = any($1)");
 
 /// SQL-standard bodies (`BEGIN ATOMIC`, PostgreSQL 14+) have no `prosrc`;
 /// the server deparses them from `prosqlbody`. Functions that are an
@@ -663,16 +722,19 @@ struct RoutineRow {
     privileges: Json<Vec<AclRow>>,
 }
 
+/// A boxed catalog read: `Send` for every lifetime (see [`fetch`]).
+pub(super) type Reading<'c, T> = Pin<Box<dyn Future<Output = Result<T, SchemaError>> + Send + 'c>>;
+
 /// Runs one catalog query, naming it in the error.
 ///
 /// Boxed so the future is `Send` for every lifetime: left to inference,
 /// the generic `query_as` future trips rustc's "`Executor` is not general
 /// enough" when `capture` runs on a spawned task.
-fn fetch<'c, T>(
+pub(super) fn fetch<'c, T>(
     conn: &'c mut PgConnection,
     what: &'static str,
     sql: &'static str,
-) -> Pin<Box<dyn Future<Output = Result<Vec<T>, SchemaError>> + Send + 'c>>
+) -> Reading<'c, Vec<T>>
 where
     T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
 {
@@ -684,6 +746,65 @@ where
     })
 }
 
+/// [`fetch`] of the relations whose OIDs are `oids` (`$1`).
+fn fetch_of<'c, T>(
+    conn: &'c mut PgConnection,
+    what: &'static str,
+    sql: &'static str,
+    oids: Vec<Oid>,
+) -> Reading<'c, Vec<T>>
+where
+    T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
+{
+    Box::pin(async move {
+        sqlx::query_as::<_, T>(sql)
+            .bind(oids)
+            .fetch_all(conn)
+            .await
+            .map_err(|source| SchemaError::Query { what, source })
+    })
+}
+
+/// [`fetch`] with one `int8` argument (`$1`).
+pub(super) fn fetch_since<'c, T>(
+    conn: &'c mut PgConnection,
+    what: &'static str,
+    sql: &'static str,
+    since: i64,
+) -> Reading<'c, Vec<T>>
+where
+    T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
+{
+    Box::pin(async move {
+        sqlx::query_as::<_, T>(sql)
+            .bind(since)
+            .fetch_all(conn)
+            .await
+            .map_err(|source| SchemaError::Query { what, source })
+    })
+}
+
+/// The relations `sql` finds for the objects given as catalog and OID
+/// arrays (`$1`, `$2`; boxed: see [`fetch`]).
+pub(super) fn fetch_dependents<'c>(
+    conn: &'c mut PgConnection,
+    sql: &'static str,
+    catalogs: Vec<Oid>,
+    oids: Vec<Oid>,
+) -> Reading<'c, Vec<(i64,)>> {
+    Box::pin(async move {
+        sqlx::query_as::<_, (i64,)>(sql)
+            .bind(catalogs)
+            .bind(oids)
+            .fetch_all(conn)
+            .await
+            .map_err(|source| SchemaError::Query {
+                what: "tables and views depending on changed objects (pg_depend)",
+                source,
+            })
+    })
+}
+
 /// The future of [`capture`]: boxed (see [`fetch`]) so that it is `Send`
 /// for every lifetime and `capture` can run on a spawned task.
 pub(super) type CaptureFuture<'c> =
@@ -692,8 +813,19 @@ pub(super) type CaptureFuture<'c> =
 /// Reads the schema of the database `conn` is connected to.
 pub(super) fn capture(conn: &mut PgConnection) -> CaptureFuture<'_> {
     Box::pin(async move {
-        // Inside the caller's transaction this is a savepoint: the isolation
-        // level is theirs, and rolling back to it restores the settings.
+        let mut tx = read_only(conn).await?;
+        let result = read_whole(&mut tx).await;
+        end_read_only(tx).await?;
+        Ok(result?.0)
+    })
+}
+
+/// Opens the read-only transaction a capture reads in, with the session
+/// settings pinned. Inside the caller's transaction this is a savepoint:
+/// the isolation level is theirs, and rolling back to it restores the
+/// settings.
+pub(super) fn read_only(conn: &mut PgConnection) -> Reading<'_, Transaction<'_, Postgres>> {
+    Box::pin(async move {
         let mut tx = if conn.is_in_transaction() {
             conn.begin().await
         } else {
@@ -704,24 +836,23 @@ pub(super) fn capture(conn: &mut PgConnection) -> CaptureFuture<'_> {
             what: "begin a read-only transaction",
             source,
         })?;
-        let result = match settle(&mut tx).await {
-            Ok(()) => read(&mut tx).await,
-            Err(error) => Err(error),
-        };
-        let rollback = tx.rollback().await.map_err(|source| SchemaError::Query {
+        settle(&mut tx).await?;
+        Ok(tx)
+    })
+}
+
+/// Rolls back what [`read_only`] opened (boxed: see [`fetch`]).
+pub(super) fn end_read_only(tx: Transaction<'_, Postgres>) -> Reading<'_, ()> {
+    Box::pin(async move {
+        tx.rollback().await.map_err(|source| SchemaError::Query {
             what: "end the read-only transaction",
             source,
-        });
-        let snapshot = result?;
-        rollback?;
-        Ok(snapshot)
+        })
     })
 }
 
 /// Pins the session settings (boxed: see [`fetch`]).
-fn settle(
-    conn: &mut PgConnection,
-) -> Pin<Box<dyn Future<Output = Result<(), SchemaError>> + Send + '_>> {
+fn settle(conn: &mut PgConnection) -> Reading<'_, ()> {
     Box::pin(async move {
         // A query without arguments goes over the simple protocol, which
         // takes several statements at once.
@@ -735,7 +866,23 @@ fn settle(
     })
 }
 
-async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
+/// The name of each table and view read, by OID, and whether it is a view.
+pub(super) type RelationNames = HashMap<u32, (QualifiedName, bool)>;
+
+/// Every object of the schema, and the names of its tables and views.
+pub(super) async fn read_whole(
+    conn: &mut PgConnection,
+) -> Result<(SchemaSnapshot, RelationNames), SchemaError> {
+    let mut snapshot = read_schema_wide(conn).await?;
+    let names = read_relations(conn, &mut snapshot, None).await?;
+    Ok((snapshot, names))
+}
+
+/// Everything but the tables and views: schemas, extensions, types,
+/// sequences and routines.
+pub(super) async fn read_schema_wide(
+    conn: &mut PgConnection,
+) -> Result<SchemaSnapshot, SchemaError> {
     let schemas: Vec<SchemaRow> = fetch(conn, "schemas (pg_namespace)", SCHEMAS).await?;
     let extensions: Vec<ExtensionRow> =
         fetch(conn, "extensions (pg_extension)", EXTENSIONS).await?;
@@ -753,13 +900,6 @@ async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
     )
     .await?;
     let sequences: Vec<SequenceRow> = fetch(conn, "sequences (pg_sequence)", SEQUENCES).await?;
-    let relations: Vec<RelationRow> = fetch(conn, "tables and views (pg_class)", RELATIONS).await?;
-    let columns: Vec<ColumnRow> = fetch(conn, "columns (pg_attribute)", COLUMNS).await?;
-    let constraints: Vec<ConstraintRow> =
-        fetch(conn, "constraints (pg_constraint)", CONSTRAINTS).await?;
-    let indexes: Vec<IndexRow> = fetch(conn, "indexes (pg_index)", INDEXES).await?;
-    let triggers: Vec<TriggerRow> = fetch(conn, "triggers (pg_trigger)", TRIGGERS).await?;
-    let policies: Vec<PolicyRow> = fetch(conn, "policies (pg_policy)", POLICIES).await?;
     let routines: Vec<RoutineRow> =
         fetch(conn, "functions and procedures (pg_proc)", ROUTINES).await?;
 
@@ -813,17 +953,6 @@ async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
             },
         );
     }
-    assemble_relations(
-        &mut snapshot,
-        relations,
-        RelationParts {
-            columns,
-            constraints,
-            indexes,
-            triggers,
-            policies,
-        },
-    )?;
     for row in routines {
         let key = RoutineKey {
             name: QualifiedName::new(row.schema.clone(), row.name.clone()),
@@ -833,6 +962,69 @@ async fn read(conn: &mut PgConnection) -> Result<SchemaSnapshot, SchemaError> {
         snapshot.routines.insert(key, routine);
     }
     Ok(snapshot)
+}
+
+/// Reads the tables and views (those whose OIDs `only` lists, or all) into
+/// `snapshot`; returns their names.
+pub(super) async fn read_relations(
+    conn: &mut PgConnection,
+    snapshot: &mut SchemaSnapshot,
+    only: Option<Vec<Oid>>,
+) -> Result<RelationNames, SchemaError> {
+    let (relations, parts) = match only {
+        None => (
+            fetch(conn, "tables and views (pg_class)", RELATIONS).await?,
+            RelationParts {
+                columns: fetch(conn, "columns (pg_attribute)", COLUMNS).await?,
+                constraints: fetch(conn, "constraints (pg_constraint)", CONSTRAINTS).await?,
+                indexes: fetch(conn, "indexes (pg_index)", INDEXES).await?,
+                triggers: fetch(conn, "triggers (pg_trigger)", TRIGGERS).await?,
+                policies: fetch(conn, "policies (pg_policy)", POLICIES).await?,
+            },
+        ),
+        Some(oids) if oids.is_empty() => return Ok(HashMap::new()),
+        Some(oids) => {
+            let relations: Vec<RelationRow> = fetch_of(
+                conn,
+                "tables and views (pg_class)",
+                RELATIONS_OF,
+                oids.clone(),
+            )
+            .await?;
+            (
+                relations,
+                RelationParts {
+                    columns: fetch_of(conn, "columns (pg_attribute)", COLUMNS_OF, oids.clone())
+                        .await?,
+                    constraints: fetch_of(
+                        conn,
+                        "constraints (pg_constraint)",
+                        CONSTRAINTS_OF,
+                        oids.clone(),
+                    )
+                    .await?,
+                    indexes: fetch_of(conn, "indexes (pg_index)", INDEXES_OF, oids.clone()).await?,
+                    triggers: fetch_of(conn, "triggers (pg_trigger)", TRIGGERS_OF, oids.clone())
+                        .await?,
+                    policies: fetch_of(conn, "policies (pg_policy)", POLICIES_OF, oids).await?,
+                },
+            )
+        }
+    };
+    let names = relations
+        .iter()
+        .map(|r| {
+            (
+                r.oid as u32,
+                (
+                    QualifiedName::new(r.schema.clone(), r.name.clone()),
+                    matches!(r.relkind.as_str(), "v" | "m"),
+                ),
+            )
+        })
+        .collect();
+    assemble_relations(snapshot, relations, parts)?;
+    Ok(names)
 }
 
 fn assemble_types(

@@ -23,11 +23,13 @@
 //! rendering ([`changed_objects`], [`unified_diff`]), so what counts as a
 //! difference is decided in one place.
 
+#[macro_use]
 mod capture;
 mod diff;
 mod model;
 mod render;
 mod sql_text;
+mod tracker;
 
 use std::collections::BTreeMap;
 
@@ -36,6 +38,7 @@ pub use model::*;
 pub use render::{ColumnOrder, ObjectKey, ObjectKind, RenderOptions};
 /// SQL string literals, the one way (also used by the generator).
 pub(crate) use sql_text::literal as sql_literal;
+pub use tracker::{CaptureRead, SchemaTracker};
 
 /// Reading a snapshot failed.
 #[derive(Debug, thiserror::Error)]
