@@ -15,7 +15,7 @@ use crate::server::global::GlobalState;
 use crate::apply::{apply_script, apply_script_watched, ApplyError, Watchdog};
 use crate::chain::{Chain, Migration};
 use crate::config::Config;
-use crate::schema::SchemaSnapshot;
+use crate::schema::{SchemaSnapshot, SchemaTracker};
 use crate::server::{BackendKind, Database, Server, ServerError};
 use crate::Error;
 use futures_util::future::FutureExt;
@@ -262,6 +262,26 @@ impl Harness {
         }
         let snapshot = cell
             .get_or_try_init(|| async { SchemaSnapshot::capture(conn).await.map(Arc::new) })
+            .await?;
+        Ok(snapshot.clone())
+    }
+
+    /// [`Harness::level_schema`], read (when it is read) by `tracker`, the
+    /// tracker of the database `conn` is connected to.
+    pub async fn level_schema_tracked(
+        &self,
+        level: usize,
+        conn: &mut PgConnection,
+        tracker: &mut SchemaTracker,
+    ) -> Result<Arc<SchemaSnapshot>, Error> {
+        let Some(cell) = self.schemas.get(level) else {
+            return Err(Error::UnknownVersion(level.to_string()));
+        };
+        if !self.chain.callbacks.after_migrate.is_empty() {
+            return Ok(tracker.capture(conn).await?);
+        }
+        let snapshot = cell
+            .get_or_try_init(|| async { tracker.capture(conn).await })
             .await?;
         Ok(snapshot.clone())
     }

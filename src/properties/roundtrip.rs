@@ -98,13 +98,13 @@ async fn check_migration(
         }
         return Ok(vec![PropertyResult::skip(PROPERTY, &id, "no down script")]);
     };
-    let conn = walk.at(harness, index).await?;
+    let (conn, tracker) = walk.at_tracked(harness, index).await?;
     let result: Result<Vec<PropertyResult>, Error> = async {
-        let before = harness.level_schema(index, conn).await?;
+        let before = harness.level_schema_tracked(index, conn, tracker).await?;
         if let Err(e) = harness.apply_up(conn, index).await {
             return Ok(vec![apply_failure(PROPERTY, &id, Step::Up, e)?]);
         }
-        let after_up = harness.level_schema(index + 1, conn).await?;
+        let after_up = harness.level_schema_tracked(index + 1, conn, tracker).await?;
         if statement::is_blank(&down.sql) && before.render() != after_up.render() {
             let mut r = PropertyResult::fail_with_diff(PROPERTY,
                 &id,
@@ -118,7 +118,7 @@ async fn check_migration(
         if let Err(e) = harness.apply_down(conn, index).await {
             return Ok(vec![apply_failure(PROPERTY, &id, Step::Down, e)?]);
         }
-        let after_down = capture(conn).await?;
+        let after_down = tracker.capture(conn).await?;
         let mut note = None;
         let mut findings = Vec::new();
         if let Some(diff) = compare(harness, &before, &after_down, ("before up", "after up, down"), &mut note) {
@@ -133,7 +133,7 @@ async fn check_migration(
             findings.push(apply_failure(PROPERTY, &id, Step::UpAgain, e)?);
             return Ok(findings);
         }
-        let after_redo = capture(conn).await?;
+        let after_redo = tracker.capture(conn).await?;
         if let Some(diff) = compare(harness, &after_up, &after_redo, ("after up", "after up, down, up"), &mut note) {
             let mut r = PropertyResult::fail_with_diff(PROPERTY,
                 &id,
