@@ -313,7 +313,7 @@ fn growth_row(sizes: &[Size], index: usize) -> Row {
         })
         .collect();
     row.note(format!(
-        "one SchemaSnapshot::capture of the head schema (roundtrip takes 4 per migration, each of the whole schema at that level, so O(n²) overall): {}",
+        "one whole SchemaSnapshot::capture of the head schema (what each of roundtrip's 3 captures per migration cost before a walk's captures read only what the migration touched): {}",
         captures.join(", ")
     ));
     if !marginal.is_empty() {

@@ -26,8 +26,8 @@
 //!
 //! The rest of the snapshot (schemas, extensions, types, sequences,
 //! routines) is read whole each time: it is small next to the relations.
-//! A capture inside an open transaction (whose changes may yet roll back)
-//! is read whole and not remembered.
+//! A capture inside an open transaction (one begun through sqlx: its
+//! changes may yet roll back) is read whole and not remembered.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -75,7 +75,7 @@ struct Known {
     members: HashMap<u32, i64>,
 }
 
-/// The start of the capture's snapshot, and the roles.
+/// Where the next capture's reading of written rows starts, and the roles.
 #[derive(FromRow)]
 struct Start {
     since: i64,
