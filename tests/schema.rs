@@ -3,6 +3,8 @@
 //! the diff; the same schema built in different orders renders the same;
 //! an empty database renders a fixed minimal text.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -11,27 +13,14 @@ use pgharness::schema::{
 };
 use sqlx::{Connection, PgConnection};
 
+use common::{fresh_database, run_sql as run};
+
 /// Roles the fixtures grant to. Roles are cluster-wide and tests run in
 /// parallel on one server: create them tolerating a concurrent creator.
 const ROLES: &str = "
 do $$ begin create role schema_reader nologin; exception when duplicate_object or unique_violation then null; end $$;
 do $$ begin create role schema_writer nologin; exception when duplicate_object or unique_violation then null; end $$;
 ";
-
-/// A fresh empty database on the shared test server, connected.
-async fn fresh_database() -> PgConnection {
-    let server = pgharness::testing::shared_server()
-        .await
-        .expect("start the shared test server");
-    let db = server.create_database().await.expect("create a database");
-    db.connect().await.expect("connect to the new database")
-}
-
-async fn run(conn: &mut PgConnection, sql: &str) {
-    if let Err(e) = sqlx::raw_sql(sql).execute(&mut *conn).await {
-        panic!("SQL failed: {e}\n{sql}");
-    }
-}
 
 async fn capture(conn: &mut PgConnection) -> SchemaSnapshot {
     SchemaSnapshot::capture(conn)

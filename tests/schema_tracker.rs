@@ -3,25 +3,14 @@
 //! have touched) renders exactly what a whole capture renders, and a
 //! change to one table of many reads that table, not all of them.
 
+mod common;
+
 use std::path::Path;
 
 use pgharness::schema::{unified_diff, CaptureRead, SchemaSnapshot, SchemaTracker};
 use sqlx::PgConnection;
 
-/// A fresh empty database on the shared test server, connected.
-async fn fresh_database() -> PgConnection {
-    let server = pgharness::testing::shared_server()
-        .await
-        .expect("start the shared test server");
-    let db = server.create_database().await.expect("create a database");
-    db.connect().await.expect("connect to the new database")
-}
-
-async fn run(conn: &mut PgConnection, sql: &str) {
-    if let Err(e) = sqlx::raw_sql(sql).execute(&mut *conn).await {
-        panic!("SQL failed: {e}\n{sql}");
-    }
-}
+use common::{fresh_database, run_sql as run};
 
 /// Runs `sql`, then captures with `tracker` and whole: the two must render
 /// the same. Returns what the tracker read.

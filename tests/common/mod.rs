@@ -102,3 +102,19 @@ pub fn json_run(config: &Path, args: &[&str], code: i32) -> serde_json::Value {
         )
     })
 }
+
+/// A fresh empty database on the shared test server, connected.
+pub async fn fresh_database() -> sqlx::PgConnection {
+    let server = pgharness::testing::shared_server()
+        .await
+        .expect("start the shared test server");
+    let db = server.create_database().await.expect("create a database");
+    db.connect().await.expect("connect to the new database")
+}
+
+/// Runs `sql` (any number of statements), panicking with it on failure.
+pub async fn run_sql(conn: &mut sqlx::PgConnection, sql: &str) {
+    if let Err(e) = sqlx::raw_sql(sql).execute(&mut *conn).await {
+        panic!("SQL failed: {e}\n{sql}");
+    }
+}
