@@ -254,16 +254,10 @@ impl Harness {
         level: usize,
         conn: &mut PgConnection,
     ) -> Result<Arc<SchemaSnapshot>, Error> {
-        let Some(cell) = self.schemas.get(level) else {
-            return Err(Error::UnknownVersion(level.to_string()));
-        };
-        if !self.chain.callbacks.after_migrate.is_empty() {
-            return Ok(Arc::new(SchemaSnapshot::capture(conn).await?));
-        }
-        let snapshot = cell
-            .get_or_try_init(|| async { SchemaSnapshot::capture(conn).await.map(Arc::new) })
-            .await?;
-        Ok(snapshot.clone())
+        self.level_schema_from(level, async {
+            SchemaSnapshot::capture(conn).await.map(Arc::new)
+        })
+        .await
     }
 
     /// [`Harness::level_schema`], read (when it is read) by `tracker`, the
@@ -274,16 +268,23 @@ impl Harness {
         conn: &mut PgConnection,
         tracker: &mut SchemaTracker,
     ) -> Result<Arc<SchemaSnapshot>, Error> {
+        self.level_schema_from(level, tracker.capture(conn)).await
+    }
+
+    /// The schema at `level`: remembered, or `read` (awaited only when it
+    /// is needed).
+    async fn level_schema_from(
+        &self,
+        level: usize,
+        read: impl std::future::Future<Output = Result<Arc<SchemaSnapshot>, crate::schema::SchemaError>>,
+    ) -> Result<Arc<SchemaSnapshot>, Error> {
         let Some(cell) = self.schemas.get(level) else {
             return Err(Error::UnknownVersion(level.to_string()));
         };
         if !self.chain.callbacks.after_migrate.is_empty() {
-            return Ok(tracker.capture(conn).await?);
+            return Ok(read.await?);
         }
-        let snapshot = cell
-            .get_or_try_init(|| async { tracker.capture(conn).await })
-            .await?;
-        Ok(snapshot.clone())
+        Ok(cell.get_or_try_init(|| read).await?.clone())
     }
 
     /// A fresh database holding only the bootstrap SQL: what the chain

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use pgharness::schema::{
@@ -13,7 +12,7 @@ use pgharness::schema::{
 };
 use sqlx::{Connection, PgConnection};
 
-use common::{fresh_database, run_sql as run};
+use common::{fresh_database, run_sql as run, schema_fixture_files};
 
 /// Roles the fixtures grant to. Roles are cluster-wide and tests run in
 /// parallel on one server: create them tolerating a concurrent creator.
@@ -36,24 +35,8 @@ async fn snapshot_of(sql: &str) -> SchemaSnapshot {
     capture(&mut conn).await
 }
 
-fn fixture_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("read tests/fixtures/schema")
-        .map(|entry| entry.expect("list tests/fixtures/schema").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 2,
-        "fixture chain missing in {}",
-        dir.display()
-    );
-    files
-}
-
 async fn apply_fixture_chain(conn: &mut PgConnection) {
-    for file in fixture_files() {
+    for file in schema_fixture_files() {
         let sql = std::fs::read_to_string(&file).expect("read fixture");
         if let Err(e) = sqlx::raw_sql(&sql).execute(&mut *conn).await {
             panic!("{} failed: {e}", file.display());

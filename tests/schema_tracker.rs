@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::path::Path;
-
 use pgharness::schema::{unified_diff, CaptureRead, SchemaSnapshot, SchemaTracker};
 use sqlx::PgConnection;
 
-use common::{fresh_database, run_sql as run};
+use common::{fresh_database, run_sql as run, schema_fixture_files};
 
 /// Runs `sql`, then captures with `tracker` and whole: the two must render
 /// the same. Returns what the tracker read.
@@ -158,13 +156,7 @@ async fn a_tracked_capture_equals_a_whole_capture_after_every_change() {
 /// then undone object by object.
 #[tokio::test]
 async fn the_fixture_chain_tracked_file_by_file_equals_whole_captures() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("read tests/fixtures/schema")
-        .map(|e| e.expect("list the fixtures").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
+    let files = schema_fixture_files();
     let mut conn = fresh_database().await;
     run(
         &mut conn,

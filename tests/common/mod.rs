@@ -118,3 +118,20 @@ pub async fn run_sql(conn: &mut sqlx::PgConnection, sql: &str) {
         panic!("SQL failed: {e}\n{sql}");
     }
 }
+
+/// The schema fixture chain (`tests/fixtures/schema/*.sql`), in order.
+pub fn schema_fixture_files() -> Vec<PathBuf> {
+    let dir = root().join("tests/fixtures/schema");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read tests/fixtures/schema")
+        .map(|entry| entry.expect("list tests/fixtures/schema").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 2,
+        "fixture chain missing in {}",
+        dir.display()
+    );
+    files
+}
