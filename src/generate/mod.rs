@@ -130,6 +130,7 @@ pub use fallback::with_values_for_unknown_types;
 pub use oracle::Rejected;
 pub use profile::{
     ColumnProfile, ColumnRule, Distribution, OnLimit, PerParent, Profile, Scalar, TableProfile,
+    Unlisted,
 };
 pub use script::schema_script;
 pub use strategy::{dataset_strategy, dataset_strategy_with, StrategyOptions};

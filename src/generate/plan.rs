@@ -430,6 +430,10 @@ fn plan_tables(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, Gener
             });
         }
     }
+    let filled = match profile.unlisted {
+        super::profile::Unlisted::Filled => None,
+        super::profile::Unlisted::Referenced => Some(referenced_by_listed(schema, &by_table)),
+    };
     let targets = trigger_targets(schema);
     // FK references to a table's columns, to know which identity columns
     // can be left to their sequence.
@@ -451,12 +455,17 @@ fn plan_tables(schema: &SchemaSnapshot, profile: &Profile) -> Result<Plan, Gener
         }
         let tp = by_table.get(name).copied();
         let trigger_target = targets.contains_key(name);
+        let unlisted_rows = match &filled {
+            Some(filled) if !filled.contains(name) => 0,
+            _ => profile.default_rows,
+        };
         tables.push(table_plan(
             schema,
             profile,
             name,
             table,
             tp,
+            unlisted_rows,
             trigger_target,
             &referenced,
         )?);
@@ -546,6 +555,38 @@ pub(crate) fn serial_sequence(column: &Column) -> Option<QualifiedName> {
     parse_qualified(&name)
 }
 
+/// The tables a profile gives rows (a count other than 0, or children per
+/// parent), and every table those reference through a foreign key,
+/// directly or through another.
+fn referenced_by_listed(
+    schema: &SchemaSnapshot,
+    by_table: &BTreeMap<QualifiedName, &TableProfile>,
+) -> BTreeSet<QualifiedName> {
+    let mut pending: Vec<&QualifiedName> = by_table
+        .iter()
+        .filter(|(_, tp)| tp.rows != Some(0) || !tp.per_parent.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(table) = schema.tables.get(name) else {
+            continue;
+        };
+        pending.extend(
+            table
+                .constraints
+                .iter()
+                .filter_map(|c| c.references.as_ref().map(|r| &r.table)),
+        );
+    }
+    seen
+}
+
+/// One table's plan; `unlisted_rows` is its row count when the profile
+/// does not list it.
 #[allow(clippy::too_many_arguments)]
 fn table_plan(
     schema: &SchemaSnapshot,
@@ -553,6 +594,7 @@ fn table_plan(
     name: &QualifiedName,
     table: &Table,
     tp: Option<&TableProfile>,
+    unlisted_rows: usize,
     trigger_target: bool,
     referenced: &BTreeSet<(QualifiedName, String)>,
 ) -> Result<TablePlan, GenerateError> {
@@ -1031,7 +1073,7 @@ fn table_plan(
     let rows = match (tp, per_parent) {
         (_, Some(_)) => None,
         (Some(tp), None) => Some(tp.rows.unwrap_or(profile.default_rows)),
-        (None, None) => Some(profile.default_rows),
+        (None, None) => Some(unlisted_rows),
     };
     // Columns that follow others.
     let find = |s: Semantic| {

@@ -62,8 +62,10 @@ pub struct Profile {
     /// "Now" for generated timestamps; default 2025-01-01T00:00:00Z, fixed
     /// so that the output depends only on the seed.
     pub now: Option<DateTime<Utc>>,
-    /// Rows for tables the profile does not list.
+    /// Rows for tables the profile does not list (those `unlisted` fills).
     pub default_rows: usize,
+    /// Which tables the profile does not list get rows.
+    pub unlisted: Unlisted,
     /// Share of NULLs in nullable columns without a rule of their own.
     pub null_ratio: f64,
     /// What a request beyond a combinatorial limit does.
@@ -73,6 +75,17 @@ pub struct Profile {
     /// Where they are written, for hints: `tables` (a seed profile's
     /// `[tables.<name>]`) or `data.tables` (a property file's).
     pub section: super::error::RulesSection,
+}
+
+/// Which tables a profile does not list get `default_rows` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlisted {
+    /// Every one (a seed profile: a whole development database).
+    Filled,
+    /// Only those the listed tables reference, directly or through others;
+    /// the rest get none (a property file that names its tables: a case
+    /// loads what its rule reads, and the parents those rows need).
+    Referenced,
 }
 
 /// What a request for more rows than the constraints allow does.
@@ -209,6 +222,7 @@ impl Default for Profile {
             seed: None,
             now: None,
             default_rows: 10,
+            unlisted: Unlisted::Filled,
             null_ratio: 0.1,
             on_limit: OnLimit::Error,
             tables: Vec::new(),
