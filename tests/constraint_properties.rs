@@ -263,6 +263,46 @@ async fn a_check_that_is_never_exercised_fails_as_vacuous() {
     assert!(r.message.contains("in all 16 cases"), "{}", r.message);
 }
 
+#[tokio::test]
+async fn a_file_that_lists_its_tables_gets_those_and_the_tables_they_reference() {
+    // Goals need cycles, cycles need users; tasks, weekly plans, visions and
+    // chats are nobody's parents here and stay empty.
+    let unrelated = "(select count(*) from task) + (select count(*) from weekly_plan) + (select count(*) from vision) + (select count(*) from chat_session)";
+    let project = project_with_property(&format!(
+        "name = \"goals and what they need\"\n\n[data]\nrows = {{ goal = 4 }}\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select g.id from goal g join cycle c on c.id = g.cycle_id join app_users u on u.id = c.owner_id\"\nsql = \"select {unrelated} = 0\"\n"
+    ));
+    let r = &only(project.path(), 32, 3, Status::Pass).await;
+    assert!(
+        !r.message.contains("exercised in check 1: 0"),
+        "{}",
+        r.message
+    );
+
+    // A check that reads a table the file neither lists nor needs proved
+    // nothing, and says which way out there is.
+    let project = project_with_property(
+        "name = \"tasks\"\n\n[data]\nrows = { goal = 4 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select id from task\"\nsql = \"select true\"\n",
+    );
+    let r = &only(project.path(), 16, 3, Status::Fail).await;
+    assert!(
+        r.message.contains("check 1 (hold) was never exercised")
+            && r.message.contains("give [data] rows the tables it reads"),
+        "{}",
+        r.message
+    );
+
+    // `default_rows` fills every other table too.
+    let project = project_with_property(
+        "name = \"tasks\"\n\n[data]\nrows = { goal = 4 }\ndefault_rows = 3\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select id from task\"\nsql = \"select true\"\n",
+    );
+    let r = &only(project.path(), 16, 3, Status::Pass).await;
+    assert!(
+        !r.message.contains("exercised in check 1: 0"),
+        "{}",
+        r.message
+    );
+}
+
 /// A chain of one table whose CHECKs use a regular expression (generated
 /// from its pattern), a function (decided by the server) and a user
 /// function no generated value passes, and a property file.

@@ -394,6 +394,38 @@ fn all_real_chains_match_psql() {
 /// alters): the failing migration at file:line:col, the rest not reached,
 /// and every other property still run on the prefix that applied.
 #[test]
+fn a_property_on_a_real_chain_gets_its_tables_and_their_parents_only() {
+    // docs.rs: builds belong to releases, releases to crates (and maybe a
+    // repository); owners and keywords are nobody's parents here.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("pgharness.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[migrations]\ndir = \"{}\"\nlayout = \"sqlx\"\n\n[properties]\ndir = \"{}\"\n",
+            realworld().join("docsrs/migrations").display(),
+            tmp.path().join("properties").display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(tmp.path().join("properties")).unwrap();
+    std::fs::write(
+        tmp.path().join("properties/builds.toml"),
+        "name = \"a build's release and crate come with it, nothing else\"\n\n[data]\nrows = { builds = 4 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select b.id from builds b join releases r on r.id = b.rid join crates c on c.id = r.crate_id\"\nsql = \"select (select count(*) from owners) + (select count(*) from keywords) + (select count(*) from owner_rels) = 0\"\n",
+    )
+    .unwrap();
+    let report = common::json_run(
+        &config,
+        &["check", "--only", "property:builds", "--cases", "16"],
+        0,
+    );
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "pass", "{result}");
+    let message = result["message"].as_str().unwrap();
+    assert!(!message.contains("exercised in check 1: 0"), "{message}");
+}
+
+#[test]
 fn a_real_chain_that_fails_midway_gets_a_full_report() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("pgharness.toml");

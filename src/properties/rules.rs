@@ -152,6 +152,9 @@ struct RawData {
     rows: BTreeMap<String, toml::Spanned<usize>>,
     /// A seed profile to start from, relative to the property file.
     profile: Option<toml::Spanned<String>>,
+    /// Rows for every table the file does not list (by default only the
+    /// tables the listed ones reference get rows).
+    default_rows: Option<toml::Spanned<usize>>,
     /// Per-table rules in the seed profiles' format.
     #[serde(default)]
     tables: BTreeMap<toml::Spanned<String>, crate::generate::profile::RawTable>,
@@ -239,6 +242,7 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
     let data = raw.data.unwrap_or(RawData {
         rows: BTreeMap::new(),
         profile: None,
+        default_rows: None,
         tables: BTreeMap::new(),
     });
     let mut rows = BTreeMap::new();
@@ -256,7 +260,8 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         }
         rows.insert(table, n.into_inner());
     }
-    let profile = data_profile(
+    let from_seed_profile = data.profile.is_some();
+    let mut profile = data_profile(
         data.profile,
         data.tables,
         &rows,
@@ -265,6 +270,26 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         path,
         &invalid,
     )?;
+    match data.default_rows {
+        Some(n) => {
+            let line = at_line(n.span().start);
+            let n = n.into_inner();
+            if n > MAX_ROWS_PER_TABLE {
+                return Err(invalid(
+                    line,
+                    format!("[data] default_rows = {n}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case"),
+                ));
+            }
+            profile.default_rows = n;
+            profile.unlisted = crate::generate::Unlisted::Filled;
+        }
+        // A file that names its tables gets those, and the parents their
+        // rows need: a case loads what its rule reads.
+        None if !from_seed_profile && !profile.tables.is_empty() => {
+            profile.unlisted = crate::generate::Unlisted::Referenced;
+        }
+        None => {}
+    }
     let mut checks = Vec::new();
     for (i, spanned) in raw.check.into_iter().enumerate() {
         let line = at_line(spanned.span().start);
