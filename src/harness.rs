@@ -271,13 +271,32 @@ impl Harness {
         self.level_schema_from(level, tracker.capture(conn)).await
     }
 
-    /// The schema at `level`: remembered, or `read` (awaited only when it
-    /// is needed).
-    async fn level_schema_from(
+    /// [`Harness::level_schema`], read (when it is read) over a connection
+    /// of its own to `db`, a database at `level`.
+    pub async fn level_schema_on(
         &self,
         level: usize,
-        read: impl std::future::Future<Output = Result<Arc<SchemaSnapshot>, crate::schema::SchemaError>>,
+        db: &Database,
     ) -> Result<Arc<SchemaSnapshot>, Error> {
+        self.level_schema_from(level, async {
+            let mut conn = self.connect(db).await?;
+            let schema = SchemaSnapshot::capture(&mut conn).await;
+            let _ = conn.close().await;
+            Ok::<_, Error>(Arc::new(schema?))
+        })
+        .await
+    }
+
+    /// The schema at `level`: remembered, or `read` (awaited only when it
+    /// is needed).
+    async fn level_schema_from<E>(
+        &self,
+        level: usize,
+        read: impl std::future::Future<Output = Result<Arc<SchemaSnapshot>, E>>,
+    ) -> Result<Arc<SchemaSnapshot>, Error>
+    where
+        Error: From<E>,
+    {
         let Some(cell) = self.schemas.get(level) else {
             return Err(Error::UnknownVersion(level.to_string()));
         };
@@ -966,6 +985,13 @@ impl Harness {
     /// Drops a database made by this harness (e.g. a test's scratch one).
     pub async fn drop_database(&self, db: &Database) -> Result<(), Error> {
         Ok(self.server.drop_database(db.name()).await?)
+    }
+
+    /// Drops a database the harness created in the background (see
+    /// [`Server::drop_database_later`]): for one nobody is connected to
+    /// and nothing waits for.
+    pub fn drop_database_later(&self, db: &Database) -> Result<(), Error> {
+        Ok(self.server.drop_database_later(db.name())?)
     }
 }
 

@@ -375,8 +375,15 @@ async fn run_cases(
     };
     let setup = async {
         let mut conn = harness.connect(db).await?;
-        validate(file, &mut conn).await?;
-        let schema = super::capture(&mut conn).await?;
+        // The schema at this level, unless another check read it already,
+        // over a second connection while this one checks the file's SQL.
+        let (valid, schema) = futures_util::future::join(
+            validate(file, &mut conn),
+            harness.level_schema_on(level, db),
+        )
+        .await;
+        valid?;
+        let schema = schema?;
         let existing = Existing::read(&mut conn, &schema)
             .await
             .map_err(|e| Error::Generate(Box::new(e)))?;
@@ -530,13 +537,15 @@ async fn extra_workers(harness: &Harness, level: usize, n: usize) -> Vec<(Databa
     made.into_iter().flatten().collect()
 }
 
-/// Closes the extra workers' connections and drops their databases.
+/// Closes the extra workers' connections and drops their databases in the
+/// background.
 async fn drop_workers(harness: &Harness, conns: Vec<PgConnection>, dbs: &[Database]) {
-    for conn in conns {
+    futures_util::future::join_all(conns.into_iter().map(|conn| async {
         let _ = conn.close().await;
-    }
+    }))
+    .await;
     for db in dbs {
-        let _ = harness.drop_database(db).await;
+        let _ = harness.drop_database_later(db);
     }
 }
 
@@ -635,7 +644,7 @@ async fn run_property(
     let db = harness.database_at_level(level).await?;
     let started = std::time::Instant::now();
     let outcome = run_cases(harness, file, level, &db, cases, seed, files_at_once).await;
-    let _ = harness.drop_database(&db).await;
+    let _ = harness.drop_database_later(&db);
     let (result, exercised, cases_run, raced, rejected) = outcome?;
     let elapsed = started.elapsed();
     // A race file's cases are counted as its schedules.

@@ -109,6 +109,9 @@ pub struct Server {
     undo: Mutex<Vec<String>>,
     /// Shared server: clones made ahead (see [`clones`]).
     clones: Option<std::sync::Arc<clones::Clones>>,
+    /// Drops under way in the background ([`Server::drop_database_later`]),
+    /// awaited by [`Server::shutdown`].
+    dropping: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     backing: Backing,
 }
 
@@ -527,6 +530,7 @@ impl Server {
                 ))),
                 _ => None,
             },
+            dropping: Mutex::new(Vec::new()),
             backing,
         })
     }
@@ -693,18 +697,44 @@ impl Server {
         }
     }
 
+    /// Drops a database the harness created in the background, on the
+    /// current runtime: nothing waits for it but [`Server::shutdown`] (a
+    /// drop the runtime never finishes is left to the run's cleanup, as
+    /// any database it created). Refuses any other name.
+    pub fn drop_database_later(self: &std::sync::Arc<Self>, name: &str) -> Result<(), ServerError> {
+        if !name.starts_with(DATABASE_PREFIX) {
+            return Err(ServerError::NotOurs(name.to_string()));
+        }
+        let (server, name) = (self.clone(), name.to_string());
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.drop_database(&name).await {
+                tracing::debug!("dropping {name} in the background: {e}");
+            }
+        });
+        let mut dropping = self.dropping.lock().unwrap_or_else(|e| e.into_inner());
+        dropping.retain(|t| !t.is_finished());
+        dropping.push(task);
+        Ok(())
+    }
+
+    /// Waits for the drops [`Server::drop_database_later`] started.
+    async fn finish_drops(&self) {
+        let tasks = std::mem::take(&mut *self.dropping.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
     /// Drops a database the harness created (refuses any other name).
     pub async fn drop_database(&self, name: &str) -> Result<(), ServerError> {
         if !name.starts_with(DATABASE_PREFIX) {
             return Err(ServerError::NotOurs(name.to_string()));
         }
         let mut conn = self.admin_connection().await?;
-        let result = sqlx::raw_sql(&format!(
-            "drop database if exists {} with (force)",
-            quote_ident(name)
-        ))
-        .execute(&mut conn)
-        .await;
+        let sql = format!("drop database if exists {} with (force)", quote_ident(name));
+        // (Not `raw_sql(..).execute(..)`: its future cannot be shown to be
+        // `Send`, which `drop_database_later` needs.)
+        let result = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
         let _ = conn.close().await;
         result.map_err(|source| ServerError::Sql {
             what: format!("dropping database {name}"),
@@ -725,6 +755,16 @@ impl Server {
     /// this process created. Bounded by the cleanup timeout. Idempotent;
     /// on drop, the same work is handed to [`cleanup`].
     pub async fn shutdown(&self) {
+        // A cluster or container going away takes its databases with it.
+        if matches!(self.backing, Backing::Shared(_) | Backing::Url { .. }) {
+            let drops = self.finish_drops();
+            if tokio::time::timeout(cleanup::CLEANUP_TIMEOUT, drops)
+                .await
+                .is_err()
+            {
+                tracing::warn!("dropping the run's databases timed out");
+            }
+        }
         match &self.backing {
             Backing::Local(local) => local.stop_async().await,
             Backing::Docker(container) => container.stop().await,
