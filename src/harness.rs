@@ -2,7 +2,7 @@
 //! version it was asked for, so that a fresh database at version V is one
 //! `CREATE DATABASE ... TEMPLATE` away.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +41,10 @@ pub struct Harness {
     /// `schemas[k]`: the schema snapshot at level `k`, captured once by the
     /// first check that holds a database in that state.
     schemas: Vec<OnceCell<Arc<SchemaSnapshot>>>,
+    /// `read_when_built[k]`: the schema at level `k` is read on the
+    /// connection that builds its template, whose caches are warm (see
+    /// [`Harness::read_schema_when_built`]).
+    read_when_built: Vec<AtomicBool>,
     /// The first level whose template failed to build (`usize::MAX` while
     /// none has): later levels are not tried again.
     stops_at: AtomicUsize,
@@ -93,6 +97,9 @@ impl Harness {
         let schemas = (0..=chain.migrations.len())
             .map(|_| OnceCell::new())
             .collect();
+        let read_when_built = (0..=chain.migrations.len())
+            .map(|_| AtomicBool::new(false))
+            .collect();
         let applied_in = chain
             .migrations
             .iter()
@@ -104,6 +111,7 @@ impl Harness {
             server,
             templates,
             schemas,
+            read_when_built,
             stops_at: AtomicUsize::new(usize::MAX),
             server_wide,
             applied_in,
@@ -285,6 +293,41 @@ impl Harness {
             Ok::<_, Error>(Arc::new(schema?))
         })
         .await
+    }
+
+    /// Asks for the schema at `level` to be read when its template is
+    /// built, on the connection that applied its migrations: a new
+    /// connection's first read of the catalogs costs several times a warm
+    /// one's (36 against 10 ms on the sample's head), and the checks that
+    /// want it (fidelity, property files) each start on a new connection.
+    /// Nothing is read when the template exists already or the chain has
+    /// after-migrate callbacks; an error there leaves the read to whoever
+    /// asks next.
+    pub fn read_schema_when_built(&self, level: usize) {
+        if let Some(flag) = self.read_when_built.get(level) {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// What [`Harness::read_schema_when_built`] asked for, on `conn`, the
+    /// connection that brought a template to `level`.
+    async fn read_schema_if_wanted(&self, level: usize, conn: &mut PgConnection) {
+        let wanted = self
+            .read_when_built
+            .get(level)
+            .is_some_and(|f| f.load(Ordering::Relaxed));
+        if !wanted || !self.chain.callbacks.after_migrate.is_empty() {
+            return;
+        }
+        // As a new session would see it (a migration's `SET search_path`
+        // or temporary table must not show).
+        if sqlx::raw_sql("reset all; discard temp")
+            .execute(&mut *conn)
+            .await
+            .is_ok()
+        {
+            let _ = self.level_schema(level, conn).await;
+        }
     }
 
     /// The schema at `level`: remembered, or `read` (awaited only when it
@@ -565,7 +608,8 @@ impl Harness {
             self.apply_ups_noting_roles(conn, &db, from, level).await
         };
         let result = match result {
-            Ok(conn) => {
+            Ok(mut conn) => {
+                self.read_schema_if_wanted(level, &mut conn).await;
                 let _ = conn.close().await;
                 Ok(())
             }

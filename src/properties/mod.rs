@@ -416,6 +416,11 @@ pub async fn check(harness: &Harness, options: &CheckOptions) -> Result<CheckOut
     // whoever asks first); a failing migration is then one finding, and
     // every other property has run on the prefix that applied.
     let wants = |kind: PropertyKind| options.properties.contains(&kind);
+    // Fidelity and the property files at head read the head's schema:
+    // read warm, as its template is built.
+    if wants(PropertyKind::Fidelity) || (wants(PropertyKind::Properties) && !no_files) {
+        harness.read_schema_when_built(harness.chain().migrations.len());
+    }
     let (reach, idempotency_found, roundtrip_found) = tokio::join!(
         harness.reach(),
         async {
