@@ -145,7 +145,7 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
         "a file's cases run on one database per core, half as many again for a file alone (at most 4, each with 16 cases or more), the hand loop on one connection".to_string(),
     );
     like.note(format!(
-        "baseline per case ({cases} cases per run): BEGIN, 1 user, 4 cycles, 8 goals (2 kinds each), `for_each` + a duplicate insert in a savepoint per goal (must fail 23505), the lateral `for_each` + an insert of a missing kind per cycle (must succeed), ROLLBACK"
+        "baseline per case ({cases} cases per run): BEGIN, 1 user, 4 cycles, 8 goals (2 kinds each), `for_each` + a duplicate insert in a savepoint per goal (must fail 23505), the lateral `for_each` + an insert of a missing kind per cycle (must succeed), ROLLBACK; pgharness per case: the file's tables and their parents (up to 10 users, 4 cycles, 8 goals, counts drawn per case), the same checks on every row"
     ));
     Ok(())
 }
