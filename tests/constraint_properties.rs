@@ -421,16 +421,12 @@ async fn a_property_file_can_start_from_a_seed_profile() {
 
     // A profile sized for development is refused at the line naming it,
     // unless this file gives the big table fewer rows.
-    let big = |rows: &str| {
+    let big = |profile: &str, rows: &str| {
         let project = project_with_property(&format!(
             "name = \"x\"\n\n[data]\nprofile = \"../seeds/big.toml\"\n{rows}\n[[check]]\nexpect = \"accept\"\nsql = \"select 1\"\n"
         ));
         std::fs::create_dir_all(project.path().join("seeds")).unwrap();
-        std::fs::write(
-            project.path().join("seeds/big.toml"),
-            "default_rows = 0\n\n[tables.cycle]\nrows = 20000\n",
-        )
-        .unwrap();
+        std::fs::write(project.path().join("seeds/big.toml"), profile).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_pgharness"))
             .args(["check", "--only", "properties"])
             .current_dir(project.path())
@@ -441,7 +437,8 @@ async fn a_property_file_can_start_from_a_seed_profile() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (code, stderr) = big("");
+    let cycles = "default_rows = 0\n\n[tables.cycle]\nrows = 20000\n";
+    let (code, stderr) = big(cycles, "");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("properties/rule.toml:4: [data] profile: ")
@@ -449,7 +446,20 @@ async fn a_property_file_can_start_from_a_seed_profile() {
                 .contains("big.toml: table `cycle`: rows = 20000: at most 10000 rows per table"),
         "{stderr}"
     );
-    let (code, stderr) = big("rows = { cycle = 2 }");
+    let (code, stderr) = big(cycles, "rows = { cycle = 2 }");
+    assert_eq!(code, Some(0), "{stderr}");
+    // So is one whose default_rows is too big, unless the file gives its own.
+    let (code, stderr) = big("default_rows = 20000\n", "");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("properties/rule.toml:4: [data] profile: ")
+            && stderr.contains("big.toml: default_rows = 20000: at most 10000 rows per table"),
+        "{stderr}"
+    );
+    let (code, stderr) = big(
+        "default_rows = 20000\n",
+        "rows = { cycle = 2 }\ndefault_rows = 1",
+    );
     assert_eq!(code, Some(0), "{stderr}");
 }
 

@@ -260,7 +260,7 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         }
         rows.insert(table, n.into_inner());
     }
-    let from_seed_profile = data.profile.is_some();
+    let seed_profile_line = data.profile.as_ref().map(|p| at_line(p.span().start));
     let mut profile = data_profile(
         data.profile,
         data.tables,
@@ -283,9 +283,23 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
             profile.default_rows = n;
             profile.unlisted = crate::generate::Unlisted::Filled;
         }
+        // A seed profile sized for a development database is too big for
+        // a property case (unless the file says otherwise, above).
+        None if seed_profile_line.is_some() => {
+            if profile.default_rows > MAX_ROWS_PER_TABLE {
+                return Err(invalid(
+                    seed_profile_line.unwrap_or(1),
+                    format!(
+                        "[data] profile: {}: default_rows = {}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case",
+                        profile.path.display(),
+                        profile.default_rows
+                    ),
+                ));
+            }
+        }
         // A file that names its tables gets those, and the parents their
         // rows need: a case loads what its rule reads.
-        None if !from_seed_profile && !profile.tables.is_empty() => {
+        None if !profile.tables.is_empty() => {
             profile.unlisted = crate::generate::Unlisted::Referenced;
         }
         None => {}
@@ -482,16 +496,6 @@ fn data_profile(
                 format!("[data] table `{}`: rows = {n}: {limit}", t.name),
             ),
         });
-    }
-    if let (Some(name), true) = (&base, too_big(profile.default_rows)) {
-        return Err(invalid(
-            at_line(name.span().start),
-            format!(
-                "[data] profile: {}: default_rows = {}: {limit}",
-                profile.path.display(),
-                profile.default_rows
-            ),
-        ));
     }
     Ok(profile)
 }
