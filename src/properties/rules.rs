@@ -285,21 +285,19 @@ pub fn parse(text: &str, path: &Path) -> Result<PropertyFile, Error> {
         }
         // A seed profile sized for a development database is too big for
         // a property case (unless the file says otherwise, above).
-        None if seed_profile_line.is_some() => {
-            if profile.default_rows > MAX_ROWS_PER_TABLE {
-                return Err(invalid(
-                    seed_profile_line.unwrap_or(1),
-                    format!(
-                        "[data] profile: {}: default_rows = {}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case",
-                        profile.path.display(),
-                        profile.default_rows
-                    ),
-                ));
-            }
+        None if seed_profile_line.is_some() && profile.default_rows > MAX_ROWS_PER_TABLE => {
+            return Err(invalid(
+                seed_profile_line.unwrap_or(1),
+                format!(
+                    "[data] profile: {}: default_rows = {}: at most {MAX_ROWS_PER_TABLE} rows per table in a property case",
+                    profile.path.display(),
+                    profile.default_rows
+                ),
+            ));
         }
         // A file that names its tables gets those, and the parents their
         // rows need: a case loads what its rule reads.
-        None if !profile.tables.is_empty() => {
+        None if seed_profile_line.is_none() && !profile.tables.is_empty() => {
             profile.unlisted = crate::generate::Unlisted::Referenced;
         }
         None => {}
