@@ -321,7 +321,7 @@ impl Harness {
         }
         // As a new session would see it (a migration's `SET search_path`
         // or temporary table must not show).
-        if sqlx::raw_sql("reset all; discard temp")
+        if sqlx::raw_sql(NEW_SESSION_STATE)
             .execute(&mut *conn)
             .await
             .is_ok()
@@ -819,7 +819,7 @@ impl Harness {
     /// trip.
     async fn fresh_session(conn: &mut PgConnection, migration: &Migration) -> Result<i32, Error> {
         use sqlx::Row;
-        let rows = sqlx::raw_sql("reset all; discard temp; select pg_backend_pid()")
+        let rows = sqlx::raw_sql(&format!("{NEW_SESSION_STATE}; select pg_backend_pid()"))
             .fetch_all(&mut *conn)
             .await
             .map_err(|source| {
@@ -1038,6 +1038,10 @@ impl Harness {
         Ok(self.server.drop_database_later(db.name())?)
     }
 }
+
+/// What gives a connection the session state of a new one: settings
+/// reset (to the connection's own defaults), temporary tables dropped.
+const NEW_SESSION_STATE: &str = "reset all; discard temp";
 
 /// Templates are kept every this many levels: a template costs a `CREATE
 /// DATABASE` (about 35 ms for a 270-migration schema on tmpfs, several

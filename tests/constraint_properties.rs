@@ -32,6 +32,16 @@ async fn only(
     r
 }
 
+/// [`only`]: a pass whose first check had rows to check in some case.
+async fn exercised_pass(project: &std::path::Path, cases: u32, seed: u64) {
+    let r = only(project, cases, seed, Status::Pass).await;
+    assert!(
+        !r.message.contains("exercised in check 1: 0"),
+        "{}",
+        r.message
+    );
+}
+
 #[tokio::test]
 async fn the_sample_properties_hold() {
     let results = run_properties(&root(), 24, 11).await;
@@ -271,12 +281,7 @@ async fn a_file_that_lists_its_tables_gets_those_and_the_tables_they_reference()
     let project = project_with_property(&format!(
         "name = \"goals and what they need\"\n\n[data]\nrows = {{ goal = 4 }}\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select g.id from goal g join cycle c on c.id = g.cycle_id join app_users u on u.id = c.owner_id\"\nsql = \"select {unrelated} = 0\"\n"
     ));
-    let r = &only(project.path(), 32, 3, Status::Pass).await;
-    assert!(
-        !r.message.contains("exercised in check 1: 0"),
-        "{}",
-        r.message
-    );
+    exercised_pass(project.path(), 32, 3).await;
 
     // A check that reads a table the file neither lists nor needs proved
     // nothing, and says which way out there is.
@@ -295,12 +300,7 @@ async fn a_file_that_lists_its_tables_gets_those_and_the_tables_they_reference()
     let project = project_with_property(
         "name = \"tasks\"\n\n[data]\nrows = { goal = 4 }\ndefault_rows = 3\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select id from task\"\nsql = \"select true\"\n",
     );
-    let r = &only(project.path(), 16, 3, Status::Pass).await;
-    assert!(
-        !r.message.contains("exercised in check 1: 0"),
-        "{}",
-        r.message
-    );
+    exercised_pass(project.path(), 16, 3).await;
 }
 
 /// A chain of one table whose CHECKs use a regular expression (generated
@@ -397,12 +397,7 @@ async fn a_property_file_can_start_from_a_seed_profile() {
         "name = \"cycle titles come from the dev profile\"\n\n[data]\nprofile = \"../seeds/dev.toml\"\nrows = { cycle = 3 }\n\n[[check]]\nexpect = \"hold\"\nfor_each = \"select title from cycle\"\nsql = \"select $1 in ('Q1 focus', 'Q2 focus', 'Q3 focus', 'Q4 focus', 'Spring sprint', 'Summer sprint', 'Autumn sprint', 'Winter sprint', 'Fresh start', 'Deep work', '')\"\n",
     );
     copy_dir(&root().join("seeds"), &project.path().join("seeds"));
-    let r = &only(project.path(), 32, 4, Status::Pass).await;
-    assert!(
-        !r.message.contains("exercised in check 1: 0"),
-        "{}",
-        r.message
-    );
+    exercised_pass(project.path(), 32, 4).await;
 
     let missing = project_with_property(
         "name = \"x\"\n\n[data]\nprofile = \"../seeds/none.toml\"\n\n[[check]]\nexpect = \"accept\"\nsql = \"select 1\"\n",
