@@ -306,11 +306,27 @@ struct PropertyCases<'a> {
     existing: &'a Existing,
     /// Generated rows the server rejected, over all cases.
     rejected: Rejected,
+    /// The last case's transaction is still open: its `ROLLBACK` goes
+    /// ahead of the next case's data set, in the same round trip, or
+    /// alone before anything else uses the connection ([`Self::settle`]).
+    rollback_owed: bool,
+}
+
+impl PropertyCases<'_> {
+    /// Ends the last case's transaction now, if it is still open.
+    async fn settle(&mut self) {
+        if std::mem::take(&mut self.rollback_owed) {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await;
+        }
+    }
 }
 
 impl Case<Dataset> for PropertyCases<'_> {
     async fn run(&mut self, data: Dataset) -> Result<(), TestCaseError> {
         self.cases += 1;
+        if data.needs_the_server(self.schema, self.existing) {
+            self.settle().await;
+        }
         let data = accepted(
             &mut self.conn,
             self.schema,
@@ -459,6 +475,7 @@ async fn run_cases(
         schema: &schema,
         existing: &existing,
         rejected: Rejected::default(),
+        rollback_owed: false,
     };
     let mut workers = vec![first];
     for conn in extra_conns {
@@ -469,6 +486,7 @@ async fn run_cases(
             races: RaceCount::default(),
             rejected: Rejected::default(),
             failing_schedule: None,
+            rollback_owed: false,
             ..workers[0]
         });
     }
@@ -481,6 +499,7 @@ async fn run_cases(
     .await;
     let mut rest = workers.split_off(1);
     let mut state = workers.pop().expect("the first worker");
+    state.settle().await;
     if let Verdict::Fail(reason, minimal) = verdict {
         // What the case loaded.
         let mut ignored = Rejected::default();
@@ -799,6 +818,7 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
         level,
         conn,
         exercised,
+        rollback_owed,
         ..
     } = state;
     let (harness, file, level) = (*harness, *file, *level);
@@ -809,11 +829,17 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
     let preserve_here = !preserve.is_empty() && harness.ups_fit_in_a_transaction(level);
     if !plain.is_empty() || preserve_here {
         let outcome = async {
-            // BEGIN and the data set as the INSERTs a failure would show,
-            // sent with the first check's first round trip; then deferred
-            // constraints fire inside the case.
+            // The last case's ROLLBACK, BEGIN and the data set as the
+            // INSERTs a failure would show, sent with the first check's
+            // first round trip; then deferred constraints fire inside the
+            // case.
+            let rollback = if std::mem::take(rollback_owed) {
+                "ROLLBACK;\n"
+            } else {
+                ""
+            };
             let mut owed = Owed::load(format!(
-                "BEGIN;\n{}\nSET CONSTRAINTS ALL IMMEDIATE;",
+                "{rollback}BEGIN;\n{}\nSET CONSTRAINTS ALL IMMEDIATE;",
                 data.to_inserts()
             ));
             for check in &plain {
@@ -826,8 +852,15 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
             Ok::<(), TestCaseError>(())
         }
         .await;
-        // Whatever happened (an aborted transaction included).
-        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+        // Whatever happened (an aborted transaction included), the case's
+        // transaction is rolled back: with the next case's first round
+        // trip when this one passed, now when it failed (shrinking and the
+        // report use the connection next).
+        if outcome.is_ok() {
+            *rollback_owed = true;
+        } else {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+        }
         outcome?;
     }
     if !preserve.is_empty() && !preserve_here {
