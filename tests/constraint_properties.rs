@@ -571,6 +571,35 @@ async fn an_accept_checks_rows_run_at_once_and_the_first_failing_row_is_named() 
 }
 
 #[tokio::test]
+async fn a_check_the_server_will_not_prepare_runs_as_text_with_the_verdict_of_its_text() {
+    // Checks run prepared (PREPARE once per connection, EXECUTE per row)
+    // where the server takes them. It refuses these: `$1` unused (no type
+    // to infer for it) and a DO block (a utility statement). They run as
+    // text with the row's values as literals.
+    let holds = project_with_property(
+        "name = \"x\"\n\n[data]\nrows = { cycle = 4, goal = 8 }\n\n[[check]]\nexpect = \"reject\"\nfor_each = \"select cycle_id, kind from goal\"\nsql = \"insert into goal (cycle_id, kind, title) select cycle_id, kind, 'again' from goal where kind = $2 limit 1\"\nsqlstate = \"23505\"\n\n[[check]]\nexpect = \"accept\"\nfor_each = \"select id from cycle\"\nsql = \"do $$ begin perform 1; end $$\"\n",
+    );
+    let r = only(holds.path(), 32, 7, Status::Pass).await;
+    assert!(
+        !r.message.contains(": 0"),
+        "both checks exercised: {}",
+        r.message
+    );
+    // A rule that does not hold, in a statement that runs as text: caught,
+    // with the row's value in the statement's place.
+    let broken = project_with_property(
+        "name = \"x\"\n\n[data]\nrows = { cycle = 4, goal = 8 }\n\n[[check]]\nexpect = \"reject\"\nfor_each = \"select cycle_id, kind from goal\"\nsql = \"select $2::text\"\n",
+    );
+    let r = only(broken.path(), 32, 7, Status::Fail).await;
+    let text = evidence(&r);
+    assert!(
+        text.contains("`select $2::text` with $1 = ")
+            && text.contains("succeeded, but the rule says it must fail"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_data_set_that_does_not_load_is_named_as_such_not_as_the_check_it_went_with() {
     // The data set goes with the first check's first round trip: a nick
     // trusted past its CHECK fails the load, and the failure says so.

@@ -9,6 +9,7 @@ use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRng};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Row, ValueRef};
 
+use super::prepared::Prepared;
 use super::race::{self, RaceContext, RaceCount};
 use super::rules::{bind_literals, load_dir, Check, Expect, PropertyFile};
 use super::runner::{self, Case, Settings, Verdict};
@@ -306,6 +307,8 @@ struct PropertyCases<'a> {
     existing: &'a Existing,
     /// Generated rows the server rejected, over all cases.
     rejected: Rejected,
+    /// What this connection has prepared of the file's checks.
+    prepared: Prepared,
     /// The last case's transaction is still open: its `ROLLBACK` goes
     /// ahead of the next case's data set, in the same round trip, or
     /// alone before anything else uses the connection ([`Self::settle`]).
@@ -407,12 +410,14 @@ async fn run_cases(
             crate::generate::with_values_for_unknown_types(&mut conn, &schema, &file.profile)
                 .await
                 .map_err(|e| Error::Generate(Box::new(e)))?;
-        Ok::<_, Error>((conn, schema, existing, profile))
+        let prepared = Prepared::on(&mut conn, file).await;
+        Ok::<_, Error>((conn, schema, existing, profile, prepared))
     };
-    let (setup, extra) =
-        futures_util::future::join(setup, extra_workers(harness, level, wanted - 1)).await;
-    let (extra_dbs, extra_conns): (Vec<Database>, Vec<PgConnection>) = extra.into_iter().unzip();
-    let (conn, schema, existing, profile) = match setup {
+    let extra = extra_workers(harness, file, level, wanted - 1);
+    let (setup, extra) = futures_util::future::join(setup, extra).await;
+    let (extra_dbs, extra_conns): (Vec<Database>, Vec<(PgConnection, Prepared)>) =
+        extra.into_iter().unzip();
+    let (conn, schema, existing, profile, prepared) = match setup {
         Ok(setup) => setup,
         Err(e) => {
             drop_workers(harness, extra_conns, &extra_dbs).await;
@@ -475,12 +480,14 @@ async fn run_cases(
         schema: &schema,
         existing: &existing,
         rejected: Rejected::default(),
+        prepared,
         rollback_owed: false,
     };
     let mut workers = vec![first];
-    for conn in extra_conns {
+    for (conn, prepared) in extra_conns {
         workers.push(PropertyCases {
             conn,
+            prepared,
             exercised: vec![0; file.checks.len() + file.races.len()],
             cases: 0,
             races: RaceCount::default(),
@@ -526,7 +533,7 @@ async fn run_cases(
         }
         state.cases += worker.cases;
         state.rejected.add(worker.rejected);
-        rest_conns.push(worker.conn);
+        rest_conns.push((worker.conn, worker.prepared));
     }
     drop_workers(harness, rest_conns, &extra_dbs).await;
     Ok((
@@ -541,11 +548,19 @@ async fn run_cases(
 /// `n` more databases at `level`, each with a connection, cloned at once;
 /// fewer when the server refuses one (a server's connection limit only
 /// means fewer workers).
-async fn extra_workers(harness: &Harness, level: usize, n: usize) -> Vec<(Database, PgConnection)> {
+async fn extra_workers(
+    harness: &Harness,
+    file: &PropertyFile,
+    level: usize,
+    n: usize,
+) -> Vec<(Database, (PgConnection, Prepared))> {
     let made = futures_util::future::join_all((0..n).map(|_| async {
         let db = harness.database_at_level(level).await.ok()?;
         match harness.connect(&db).await {
-            Ok(conn) => Some((db, conn)),
+            Ok(mut conn) => {
+                let prepared = Prepared::on(&mut conn, file).await;
+                Some((db, (conn, prepared)))
+            }
             Err(_) => {
                 let _ = harness.drop_database(&db).await;
                 None
@@ -558,8 +573,8 @@ async fn extra_workers(harness: &Harness, level: usize, n: usize) -> Vec<(Databa
 
 /// Closes the extra workers' connections and drops their databases in the
 /// background.
-async fn drop_workers(harness: &Harness, conns: Vec<PgConnection>, dbs: &[Database]) {
-    futures_util::future::join_all(conns.into_iter().map(|conn| async {
+async fn drop_workers(harness: &Harness, conns: Vec<(PgConnection, Prepared)>, dbs: &[Database]) {
+    futures_util::future::join_all(conns.into_iter().map(|(conn, _)| async {
         let _ = conn.close().await;
     }))
     .await;
@@ -819,6 +834,7 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
         conn,
         exercised,
         rollback_owed,
+        prepared,
         ..
     } = state;
     let (harness, file, level) = (*harness, *file, *level);
@@ -843,7 +859,8 @@ async fn run_case(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), T
                 data.to_inserts()
             ));
             for check in &plain {
-                run_check(conn, check, &mut exercised[check.number - 1], &mut owed).await?;
+                let exercised = &mut exercised[check.number - 1];
+                run_check(conn, prepared, check, exercised, &mut owed).await?;
             }
             if preserve_here {
                 owed.flush(conn).await?;
@@ -961,6 +978,7 @@ async fn run_races(state: &mut PropertyCases<'_>, data: &Dataset) -> Result<(), 
 
 async fn run_check(
     conn: &mut PgConnection,
+    prepared: &Prepared,
     check: &Check,
     exercised: &mut u64,
     owed: &mut Owed,
@@ -969,7 +987,7 @@ async fn run_check(
         TestCaseError::fail(format!("{}: {what} failed: {e}", check.label()))
     };
     let rows = match &check.for_each {
-        Some(q) => for_each_rows(conn, q, owed)
+        Some(q) => for_each_rows(conn, prepared.for_each(check, q), owed)
             .await?
             .map_err(|e| setup_err("for_each", e))?,
         None => vec![Vec::new()],
@@ -982,22 +1000,27 @@ async fn run_check(
         && rows.len() > 1
         && crate::statement::split(&check.sql).len() == 1
     {
-        return match run_accepted(conn, check, rows, owed).await? {
+        return match run_accepted(conn, prepared, check, rows, owed).await? {
             Some((failed, e)) => judge(check, &rows[failed], Err(e)),
             None => Ok(()),
         };
     }
     for row in rows {
-        let sql = bound(check, row)?;
+        let sql = bound(prepared, check, row)?;
         let result = run_in_savepoint(conn, check, row, &sql, owed).await?;
         judge(check, row, result)?;
     }
     Ok(())
 }
 
-/// A check's statement with one `for_each` row's values as literals.
-fn bound(check: &Check, row: &[Option<String>]) -> Result<String, TestCaseError> {
-    bind_literals(&check.sql, row)
+/// What runs a check's statement with one `for_each` row's values.
+fn bound(
+    prepared: &Prepared,
+    check: &Check,
+    row: &[Option<String>],
+) -> Result<String, TestCaseError> {
+    prepared
+        .statement(check, row)
         .map_err(|m| TestCaseError::fail(format!("{}: {m}", check.label())))
 }
 
@@ -1328,6 +1351,7 @@ impl RowBatch {
 /// savepoint, the role, a setting or a row's literals failed.
 async fn run_accepted(
     conn: &mut PgConnection,
+    prepared: &Prepared,
     check: &Check,
     rows: &[Vec<Option<String>>],
     owed: &mut Owed,
@@ -1337,7 +1361,7 @@ async fn run_accepted(
     // before it have run, as it would one row at a time.
     let mut unbound = None;
     for (i, row) in rows.iter().enumerate() {
-        match bound(check, row) {
+        match bound(prepared, check, row) {
             Ok(sql) => batch.push_row(check, i, row, &sql),
             Err(failure) => {
                 unbound = Some(failure);

@@ -9,6 +9,7 @@ mod cases;
 pub mod fidelity;
 pub(crate) mod idempotency;
 pub mod partition;
+mod prepared;
 pub mod race;
 mod roundtrip;
 pub mod rules;

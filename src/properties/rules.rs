@@ -498,6 +498,15 @@ fn data_profile(
     Ok(profile)
 }
 
+/// A `for_each` value as the literal that stands for it: quoted text
+/// (its type is the one its place asks for), or `NULL`.
+pub fn value_literal(value: Option<&str>) -> String {
+    match value {
+        None => "NULL".to_string(),
+        Some(v) => format!("'{}'", v.replace('\'', "''")),
+    }
+}
+
 /// Replaces `$1..$n` outside quotes and comments with the row's values as
 /// SQL literals (`'text'` or `NULL`), so that Postgres infers their types
 /// from the context, as with psql variables.
@@ -512,14 +521,7 @@ pub fn bind_literals(sql: &str, row: &[Option<String>]) -> Result<String, String
             .get(n.wrapping_sub(1))
             .ok_or_else(|| format!("${n} used, but `for_each` gives {} column(s)", row.len()))?;
         out.push_str(&sql[last..start]);
-        match value {
-            None => out.push_str("NULL"),
-            Some(v) => {
-                out.push('\'');
-                out.push_str(&v.replace('\'', "''"));
-                out.push('\'');
-            }
-        }
+        out.push_str(&value_literal(value.as_deref()));
         last = end;
     }
     out.push_str(&sql[last..]);
