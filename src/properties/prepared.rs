@@ -64,7 +64,7 @@ impl Prepared {
             }
             let done = run_counting(conn, &batch).await;
             let refused = done.unwrap_or(wanted.len());
-            for (i, for_each, name, text) in wanted.drain(..refused.min(wanted.len())) {
+            for (i, for_each, name, text) in wanted.drain(..refused) {
                 let check = &mut prepared.checks[i];
                 if for_each {
                     check.for_each = Some(format!("EXECUTE {name}"));
