@@ -168,6 +168,9 @@ impl Bench {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(process::SPAWN) {
+        return process::spawner(&args[1..]);
+    }
     let options = match Options::parse(&args) {
         Ok(o) => o,
         Err(e) => {

@@ -1,6 +1,16 @@
 //! Running the programs a user would otherwise run (`psql`, `pgbench`,
 //! `initdb`, `pg_ctl`) and the release `pgharness` binary, timed, with the
 //! child's peak memory from `wait4`.
+//!
+//! A child's `ru_maxrss` counts the address space it was forked from: Linux
+//! keeps the high-water mark of the memory a process replaces at `exec`, so
+//! every program this bench started directly reported at least the bench's
+//! own RSS (a psql of a few MiB showed 12 MiB, and 63 MiB after the seeding
+//! rows had grown the bench). Each program is therefore started by this
+//! binary run afresh as a spawner ([`SPAWN`]), small and without a runtime,
+//! which times the program from its spawn to its exit and reports that and
+//! its peak RSS. Its own size is the floor of what it reports: `/bin/true`
+//! through it shows 4.6 MiB (1 MiB under `/usr/bin/time`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -39,14 +49,100 @@ pub async fn run(cmd: Command) -> Result<Finished> {
         .context("the process runner task failed")?
 }
 
-fn run_blocking(mut cmd: Command) -> Result<Finished> {
+/// The first argument that makes this binary a spawner: `SPAWN <report
+/// file> <program> <args>...`.
+pub const SPAWN: &str = "--spawn-measured";
+
+/// The spawner: runs the program with this process's standard streams and
+/// environment, waits for it with `wait4`, writes "<wall ns> <max RSS KiB>"
+/// to the report file, and exits with its status.
+pub fn spawner(args: &[String]) -> std::process::ExitCode {
+    let [report, program, rest @ ..] = args else {
+        eprintln!("bench: {SPAWN} <report file> <program> <args>...");
+        return std::process::ExitCode::from(2);
+    };
+    let started = Instant::now();
+    let child = match Command::new(program).args(rest).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("bench: starting {program}: {e}");
+            return std::process::ExitCode::from(127);
+        }
+    };
+    let (code, usage) = match wait_measured(child) {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("bench: waiting for {program}: {e}");
+            return std::process::ExitCode::from(127);
+        }
+    };
+    let wall = started.elapsed().as_nanos();
+    let line = format!("{wall} {}", usage.ru_maxrss);
+    if let Err(e) = std::fs::write(report, line) {
+        eprintln!("bench: writing {report}: {e}");
+        return std::process::ExitCode::from(127);
+    }
+    std::process::ExitCode::from(u8::try_from(code).unwrap_or(255))
+}
+
+/// Waits for `child` with `wait4`: its exit status (128 + signal when
+/// killed) and its resource usage. The child is reaped here.
+fn wait_measured(child: std::process::Child) -> std::io::Result<(i32, libc::rusage)> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 on our own child with valid out-pointers. The
+        // child is reaped here, so `child` must not be waited on again.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    std::mem::forget(child);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    Ok((code, usage))
+}
+
+/// `cmd` as run by the spawner: the same program, arguments, environment
+/// changes and directory, the report written to `report`.
+fn through_spawner(cmd: &Command, report: &Path) -> Result<Command> {
+    let exe = std::env::current_exe().context("finding the bench binary")?;
+    let mut spawner = Command::new(exe);
+    spawner
+        .arg(SPAWN)
+        .arg(report)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => spawner.env(key, value),
+            None => spawner.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        spawner.current_dir(dir);
+    }
+    Ok(spawner)
+}
+
+fn run_blocking(cmd: Command) -> Result<Finished> {
     let program = format!("{:?}", cmd.get_program());
+    let report = tempfile::NamedTempFile::new().context("a spawner report file")?;
+    let mut cmd = through_spawner(&cmd, report.path())?;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let started = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {program}"))?;
-    let pid = child.id() as libc::pid_t;
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut text = Vec::new();
@@ -68,32 +164,19 @@ fn run_blocking(mut cmd: Command) -> Result<Finished> {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value to be overwritten.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: wait4 on our own child with valid out-pointers. The
-        // child is reaped here, so `child` must not be waited on again.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e).with_context(|| format!("waiting for {program}"));
-        }
-    }
-    let wall = started.elapsed();
-    std::mem::forget(child);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
+    let (code, _) = wait_measured(child).with_context(|| format!("waiting for {program}"))?;
+    let measured = std::fs::read_to_string(report.path()).unwrap_or_default();
+    let mut numbers = measured.split(' ').map(|n| n.trim().parse::<u64>());
+    let (Some(Ok(wall_ns)), Some(Ok(max_rss_kib))) = (numbers.next(), numbers.next()) else {
+        bail!(
+            "{program} did not run (exit {code}):\n    {}",
+            err.join().unwrap_or_default()
+        );
     };
     Ok(Finished {
-        wall,
+        wall: Duration::from_nanos(wall_ns),
         code,
-        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        max_rss_kib,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     })
