@@ -92,6 +92,7 @@ async fn measure_into(bench: &Bench, wall_row: &mut Row, memory_row: &mut Row) -
     }
     wall_row.figures(Figure::of_durations(&wall), Figure::of_durations(&psql));
     let check_figure = Figure::of(Unit::Seconds, check);
+    wall_row.note("peak RSS: row 7b");
     wall_row.note(format!(
         "summary: {}; the check alone (summary.seconds) {}; the rest is process + server start",
         summary,

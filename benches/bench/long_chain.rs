@@ -272,6 +272,9 @@ fn growth_row(sizes: &[Size], index: usize) -> Row {
     let growth = median(&ours[ours.len() - 1]) / median(&ours[0]);
     let base_growth = median(&base[base.len() - 1]) / median(&base[0]);
     row.figures(ours[ours.len() - 1].clone(), base[base.len() - 1].clone());
+    row.note(
+        "peak RSS: that of the chains' rows above (this row's figure is theirs per migration)",
+    );
     if sizes.len() < 2 {
         row.verdict = Verdict::Info;
     } else {

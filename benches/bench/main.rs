@@ -229,6 +229,33 @@ async fn terminated() {
     }
 }
 
+/// Measures a group of rows (`$rows.extend($measure)`) and notes this
+/// process's peak RSS over them on each row that reports no RSS of the
+/// programs it runs: such a row's library work runs in this process.
+macro_rules! measured {
+    ($rows:expr, $measure:expr) => {{
+        process::reset_own_peak_rss();
+        let mark = $rows.len();
+        $rows.extend($measure);
+        note_own_rss(&mut $rows[mark..]);
+    }};
+}
+
+/// See [`measured`].
+fn note_own_rss(group: &mut [Row]) {
+    let Some(mib) = process::own_peak_rss_mib() else {
+        return;
+    };
+    for row in group {
+        if row.notes.iter().any(|n| n.contains("RSS")) {
+            continue;
+        }
+        row.note(format!(
+            "peak RSS {mib:.1} MiB: the bench process's while measuring this row, whose library calls run in it (the bench's own memory included; the programs it starts and the servers are not counted)"
+        ));
+    }
+}
+
 async fn run(options: Options) -> Result<()> {
     let started = Instant::now();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -246,7 +273,7 @@ async fn run(options: Options) -> Result<()> {
     // Server start first, while nothing else runs on the machine's behalf.
     if options.wants(2) {
         progress("2: server ready (warm, cold, docker) vs initdb + pg_ctl start");
-        rows.extend(ready::measure(&options, &bins).await);
+        measured!(rows, ready::measure(&options, &bins).await);
     }
 
     let server = Arc::new(
@@ -280,49 +307,49 @@ async fn run(options: Options) -> Result<()> {
 
     if options.wants(1) {
         progress("1: fresh database at head vs create + replay");
-        rows.push(fresh::measure(&bench).await);
+        measured!(rows, [fresh::measure(&bench).await]);
         progress("1p: fresh database at head from clones made ahead (shared server) vs on demand");
-        rows.push(fresh_shared::measure(&bench).await);
+        measured!(rows, [fresh_shared::measure(&bench).await]);
     }
     if options.wants(3) {
         progress("3: applying the sample chain vs psql -f");
-        rows.push(apply::measure(&bench).await);
+        measured!(rows, [apply::measure(&bench).await]);
     }
     if options.wants(5) {
         progress("5: constraint property cases/s vs a loop over one connection");
-        rows.extend(properties::measure(&bench).await);
+        measured!(rows, properties::measure(&bench).await);
         progress("5c: race schedules/s vs isolationtester");
-        rows.push(races::measure(&bench).await);
+        measured!(rows, [races::measure(&bench).await]);
     }
     if options.wants(6) {
         progress("6: seed loading rows/s vs pgbench -i");
-        rows.extend(seeds::measure(&bench).await);
+        measured!(rows, seeds::measure(&bench).await);
         progress("6c: generation for server-decided checks vs a hand-written INSERT ... SELECT");
-        rows.push(shapes::measure(&bench).await);
+        measured!(rows, [shapes::measure(&bench).await]);
         progress("6d: a large seed (~10M rows) vs psql -f of the same data");
-        rows.push(seeds_large::measure(&bench).await);
+        measured!(rows, [seeds_large::measure(&bench).await]);
     }
     if options.wants(7) {
         progress("7: full check on the sample project vs psql ups/downs/ups");
-        rows.extend(check::measure(&bench).await);
+        measured!(rows, check::measure(&bench).await);
     }
     if options.wants(4) {
         progress("4: long synthetic chains vs psql ups/downs/ups");
-        rows.extend(long_chain::measure(&bench).await);
+        measured!(rows, long_chain::measure(&bench).await);
         progress("4s: 4 shards of a long synthetic chain vs the unsharded check");
-        rows.push(shards::measure(&bench).await);
+        measured!(rows, [shards::measure(&bench).await]);
     }
     if options.wants(8) {
         progress("8: cargo nextest run, #[pgharness::test] vs #[sqlx::test]");
-        rows.push(testmacro::measure(&bench).await);
+        measured!(rows, [testmacro::measure(&bench).await]);
     }
     if options.wants(9) {
         progress("9: check on PostgreSQL 15, 17 and 18 at once vs one after another");
-        rows.push(matrix::measure(&bench).await);
+        measured!(rows, [matrix::measure(&bench).await]);
     }
     if options.wants(10) {
         progress("10: impact at production scale vs the same work with psql");
-        rows.extend(impact::measure(&bench).await);
+        measured!(rows, impact::measure(&bench).await);
     }
     bench.server.shutdown().await;
 

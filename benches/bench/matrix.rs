@@ -29,7 +29,8 @@ pub async fn measure(bench: &Bench) -> Row {
     row
 }
 
-async fn one_check(bench: &Bench, majors: &str) -> Result<Duration> {
+/// The wall time of `--pg <majors> check` and its peak RSS in MiB.
+async fn one_check(bench: &Bench, majors: &str) -> Result<(Duration, f64)> {
     let mut cmd = bench.pgharness(&bench.root, &["--pg", majors, "--format", "json", "check"]);
     cmd.env("PGHARNESS_IMAGE", IMAGE);
     let (done, report) = run_check(cmd).await?;
@@ -52,7 +53,7 @@ async fn one_check(bench: &Bench, majors: &str) -> Result<Duration> {
             failing.join(", ")
         );
     }
-    Ok(done.wall)
+    Ok((done.wall, done.max_rss_kib as f64 / 1024.0))
 }
 
 async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
@@ -69,14 +70,18 @@ async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
     let runs = bench.options.pick(2, 4);
     let mut matrix = Vec::new();
     let mut sequential = Vec::new();
+    let mut rss = Vec::new();
     for _ in 0..runs {
-        matrix.push(one_check(bench, "15,17,18").await?);
+        let (wall, peak) = one_check(bench, "15,17,18").await?;
+        matrix.push(wall);
+        rss.push(peak);
         let mut total = Duration::ZERO;
         for major in ["15", "17", "18"] {
-            total += one_check(bench, major).await?;
+            total += one_check(bench, major).await?.0;
         }
         sequential.push(total);
     }
+    row.note(crate::properties::peak_rss(rss));
     row.figures(
         Figure::of_durations(&matrix),
         Figure::of_durations(&sequential),

@@ -49,6 +49,20 @@ pub async fn run(cmd: Command) -> Result<Finished> {
         .context("the process runner task failed")?
 }
 
+/// Starts a new peak of this process's RSS: Linux sets its high-water mark
+/// to the current RSS when `5` is written to `/proc/self/clear_refs`.
+pub fn reset_own_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak RSS since [`reset_own_peak_rss`], MiB (`VmHWM`).
+pub fn own_peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 /// The first argument that makes this binary a spawner: `SPAWN <report
 /// file> <program> <args>...`.
 pub const SPAWN: &str = "--spawn-measured";

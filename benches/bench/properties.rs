@@ -51,6 +51,8 @@ enum Outcome {
         cases: Option<u64>,
         /// `(property, cases/s)` from each result's message.
         each: Vec<(String, f64)>,
+        /// The process's peak RSS, MiB.
+        rss: f64,
     },
     NotAvailable(String),
 }
@@ -67,6 +69,7 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
         .unwrap_or(0);
     let mut overall = Vec::new();
     let mut goal_unique = Vec::new();
+    let (mut rss_all, mut rss_alone) = (Vec::new(), Vec::new());
     let mut each_last = Vec::new();
     let mut base = Vec::new();
     let mut pending = None;
@@ -80,14 +83,17 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
                     overall: rate,
                     cases,
                     each,
+                    rss,
                 } => {
                     overall.push(rate);
+                    rss_all.push(rss);
                     // Alone, as the hand loop runs, as many cases.
                     let only = ["--only", "property:goal_unique", "--cases", &cases_text];
-                    if let Outcome::Rates { overall, .. } =
+                    if let Outcome::Rates { overall, rss, .. } =
                         pgharness_run(bench, project.path(), seed, &only).await?
                     {
                         goal_unique.push(overall);
+                        rss_alone.push(rss);
                     }
                     if let Some(c) = cases {
                         all.details = serde_json::json!({ "cases_per_run": c });
@@ -115,6 +121,8 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
         .iter()
         .map(|(p, r)| format!("{} {r:.0}", p.trim_start_matches("property:")))
         .collect();
+    all.note(peak_rss(rss_all));
+    like.note(peak_rss(rss_alone));
     all.note(format!(
         "{files} property files, {} cases each; per property (cases/s, last run): {}",
         bench.config.properties.cases,
@@ -204,6 +212,7 @@ async fn pgharness_run(
         overall,
         cases: report["summary"]["cases"].as_u64(),
         each,
+        rss: done.max_rss_kib as f64 / 1024.0,
     })
 }
 
@@ -348,4 +357,13 @@ async fn insert_in_savepoint(
         .execute(&mut *conn)
         .await?;
     Ok(outcome)
+}
+
+/// The runs' peak RSS, for a row's notes.
+pub fn peak_rss(mib: Vec<f64>) -> String {
+    let figure = Figure::of(Unit::MiB, mib);
+    format!(
+        "peak RSS of the pgharness process: {}",
+        figure.as_ref().map_or("—".into(), Figure::display)
+    )
 }

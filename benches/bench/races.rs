@@ -46,9 +46,12 @@ async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     let mut last = serde_json::Value::Null;
+    let mut rss = Vec::new();
     for run_no in 0..runs {
-        let (rate, summary) = pgharness_rate(bench, project.path(), run_no as u64 + 1).await?;
+        let (rate, summary, peak) =
+            pgharness_rate(bench, project.path(), run_no as u64 + 1).await?;
         ours.push(rate);
+        rss.push(peak);
         last = summary;
         if let Some(tester) = &tester {
             theirs.push(baseline_rate(bench, tester).await?);
@@ -59,6 +62,7 @@ async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
         Figure::of(Unit::SchedulesPerSec, theirs),
     );
     row.details = serde_json::json!({ "summary": last });
+    row.note(crate::properties::peak_rss(rss));
     row.note(format!(
         "pgharness: {} schedules per run ({} cases per race file, every interleaving; each schedule clones the case's database, opens a connection per session, drives the steps, checks `hold`, drops the clone); baseline: {} permutations per run, no clone: the spec's teardown resets the rows",
         last["schedules"].as_u64().unwrap_or(0),
@@ -120,7 +124,7 @@ async fn pgharness_rate(
     bench: &Bench,
     project: &Path,
     seed: u64,
-) -> Result<(f64, serde_json::Value)> {
+) -> Result<(f64, serde_json::Value, f64)> {
     let done = run(crate::properties::check_properties(
         bench,
         project,
@@ -140,7 +144,7 @@ async fn pgharness_rate(
     let Some(rate) = summary["schedules_per_second"].as_f64() else {
         bail!("the JSON summary has no schedules_per_second: {summary}");
     };
-    Ok((rate, summary))
+    Ok((rate, summary, done.max_rss_kib as f64 / 1024.0))
 }
 
 fn isolationtester(bin_dir: &Path) -> Option<PathBuf> {

@@ -57,6 +57,7 @@ async fn measure_into(
     };
     let mut ours = Vec::new();
     let mut whole = Vec::new();
+    let mut command_rss = Vec::new();
     let mut load_only = Vec::new();
     let mut rows_loaded = 0;
     let mut base = Vec::new();
@@ -84,8 +85,9 @@ async fn measure_into(
             .context("writing the COPY script")?;
             psql_copy_bare
                 .push(seeded.rows as f64 / psql_copy_once(bench, &bare).await?.as_secs_f64());
-            let (rate, loader) = command_once(bench, &path).await?;
+            let (rate, loader, peak) = command_once(bench, &path).await?;
             whole.push(rate);
+            command_rss.push(peak);
             load_only.extend(loader);
         }
         base.push(pgbench_once(bench, scale).await?);
@@ -134,6 +136,7 @@ async fn measure_into(
     library.note(pgbench_note);
     command.figures(Figure::of(Unit::RowsPerSec, whole), baseline);
     command.verdict = Verdict::Info;
+    command.note(crate::properties::peak_rss(command_rss));
     let load_only = Figure::of(Unit::RowsPerSec, load_only);
     command.note(format!(
         "rows / wall time of `pgharness seed --backend local --profile seeds/dev.toml --database-url <empty db>`: process start, a throwaway server for the chain, the chain applied to the target, introspection, generation, COPY; the load alone (as the command reports it) {}",
@@ -220,8 +223,8 @@ async fn psql_copy_once(bench: &Bench, script: &std::path::Path) -> Result<Durat
 }
 
 /// Runs the `seed` command into an empty database; returns (rows/s of the
-/// whole command, the load rate it reported).
-async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, Option<f64>)> {
+/// whole command, the load rate it reported, its peak RSS in MiB).
+async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, Option<f64>, f64)> {
     let (done, rows) = seed_into_empty(bench, &[], &profile.display().to_string()).await?;
     // "pgharness: seeded … with N rows (seed S, R rows/s)"
     let reported = done
@@ -231,7 +234,11 @@ async fn command_once(bench: &Bench, profile: &std::path::Path) -> Result<(f64, 
         .and_then(|l| l.rsplit_once(", "))
         .and_then(|(_, r)| r.split_whitespace().next())
         .and_then(|r| r.parse::<f64>().ok());
-    Ok((rows as f64 / done.wall.as_secs_f64(), reported))
+    Ok((
+        rows as f64 / done.wall.as_secs_f64(),
+        reported,
+        done.max_rss_kib as f64 / 1024.0,
+    ))
 }
 
 /// `pgharness <global> seed --backend local --profile <profile>

@@ -57,6 +57,7 @@ async fn measure_into(bench: &Bench, n: usize, row: &mut Row) -> Result<()> {
     };
     let runs = bench.options.pick(1, 2);
     let (mut together, mut whole, mut alone) = (Vec::new(), Vec::new(), Vec::<Duration>::new());
+    let mut shard_rss = Vec::new();
     for _ in 0..runs {
         let done = run(check(None)).await?;
         if done.code != 0 {
@@ -76,6 +77,7 @@ async fn measure_into(bench: &Bench, n: usize, row: &mut Row) -> Result<()> {
             if done.code != 0 {
                 bail!("a shard exited {}: {}", done.code, done.stderr_tail());
             }
+            shard_rss.push(done.max_rss_kib as f64 / 1024.0);
         }
     }
     for k in 1..=SHARDS {
@@ -86,6 +88,10 @@ async fn measure_into(bench: &Bench, n: usize, row: &mut Row) -> Result<()> {
         Figure::of_durations(&whole),
     );
     let slowest = alone.iter().max().copied().unwrap_or_default();
+    row.note(format!(
+        "{} (each of the shards run at once)",
+        crate::properties::peak_rss(shard_rss)
+    ));
     row.note(format!(
         "{SHARDS} shards at once on this machine's cores; each shard alone: {} (the slowest, {:.2} s, is a CI matrix's wall time with a machine per shard); every shard builds the chain's templates",
         alone

@@ -289,6 +289,7 @@ async fn measure_fixture(
     let mut ours_inner = Vec::new();
     let mut theirs_inner = Vec::new();
     let mut restarted = 0;
+    let mut rss = Vec::new();
     for i in 0..n {
         crate::progress(&format!("8: warm runs {}/{n}", i + 1));
         let order = if i % 2 == 0 {
@@ -308,6 +309,9 @@ async fn measure_fixture(
                 Suite::Sqlx => (&mut theirs, &mut theirs_inner),
             };
             walls.push(done.wall);
+            if suite == Suite::Pgharness {
+                rss.push(done.max_rss_kib as f64 / 1024.0);
+            }
             if let Some(s) = nextest_seconds(&done) {
                 inner.push(s);
             }
@@ -338,6 +342,11 @@ async fn measure_fixture(
         restarted += 1;
     }
 
+    let rss = Figure::of(crate::report::Unit::MiB, rss);
+    row.note(format!(
+        "peak RSS of the warm #[pgharness::test] runs' largest process (cargo, nextest or a test binary: wait4 counts the descendants it reaped): {}",
+        rss.as_ref().map_or("—".into(), Figure::display)
+    ));
     let ours_figure = Figure::of_durations(&ours);
     let theirs_figure = Figure::of_durations(&theirs);
     let ratio = match (&ours_figure, &theirs_figure) {
