@@ -130,7 +130,7 @@ impl PlainCluster {
         let mut cmd = Command::new(program);
         cmd.current_dir(&self.dir);
         if let Some(o) = self.owner {
-            cmd.uid(o.uid).gid(o.gid);
+            crate::process::run_as(&mut cmd, o.uid, o.gid);
         }
         cmd
     }

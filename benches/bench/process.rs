@@ -63,6 +63,16 @@ pub fn own_peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Where the spawner finds the user a program must run as: `uid:gid`
+/// (`CommandExt::uid` cannot be read back from a `Command`).
+const RUN_AS: &str = "PGHARNESS_BENCH_RUN_AS";
+
+/// Runs `cmd` as `uid`:`gid`, directly or through the spawner.
+pub fn run_as(cmd: &mut Command, uid: u32, gid: u32) {
+    use std::os::unix::process::CommandExt as _;
+    cmd.uid(uid).gid(gid).env(RUN_AS, format!("{uid}:{gid}"));
+}
+
 /// The first argument that makes this binary a spawner: `SPAWN <report
 /// file> <program> <args>...`.
 pub const SPAWN: &str = "--spawn-measured";
@@ -75,8 +85,19 @@ pub fn spawner(args: &[String]) -> std::process::ExitCode {
         eprintln!("bench: {SPAWN} <report file> <program> <args>...");
         return std::process::ExitCode::from(2);
     };
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    if let Some((uid, gid)) = std::env::var(RUN_AS).ok().and_then(|v| {
+        Some((
+            v.split_once(':')?.0.parse().ok()?,
+            v.split_once(':')?.1.parse().ok()?,
+        ))
+    }) {
+        use std::os::unix::process::CommandExt as _;
+        cmd.uid(uid).gid(gid).env_remove(RUN_AS);
+    }
     let started = Instant::now();
-    let child = match Command::new(program).args(rest).spawn() {
+    let child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
             eprintln!("bench: starting {program}: {e}");
