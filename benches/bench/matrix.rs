@@ -81,7 +81,7 @@ async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
         }
         sequential.push(total);
     }
-    row.note(crate::properties::peak_rss(rss));
+    row.note(crate::report::peak_rss(crate::report::PGHARNESS, rss));
     row.figures(
         Figure::of_durations(&matrix),
         Figure::of_durations(&sequential),

@@ -87,12 +87,9 @@ pub fn spawner(args: &[String]) -> std::process::ExitCode {
     };
     let mut cmd = Command::new(program);
     cmd.args(rest);
-    if let Some((uid, gid)) = std::env::var(RUN_AS).ok().and_then(|v| {
-        Some((
-            v.split_once(':')?.0.parse().ok()?,
-            v.split_once(':')?.1.parse().ok()?,
-        ))
-    }) {
+    let run_as = std::env::var(RUN_AS).ok();
+    let ids = run_as.as_deref().and_then(|v| v.split_once(':'));
+    if let Some((Ok(uid), Ok(gid))) = ids.map(|(u, g)| (u.parse(), g.parse())) {
         use std::os::unix::process::CommandExt as _;
         cmd.uid(uid).gid(gid).env_remove(RUN_AS);
     }

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use sqlx::{Connection, Row as _};
 
 use crate::process::run;
-use crate::report::{Figure, Row, Unit, Verdict};
+use crate::report::{peak_rss, Figure, Row, Unit, Verdict, PGHARNESS};
 use crate::Bench;
 
 pub async fn measure(bench: &Bench) -> Vec<Row> {
@@ -121,8 +121,8 @@ async fn measure_into(bench: &Bench, all: &mut Row, like: &mut Row) -> Result<()
         .iter()
         .map(|(p, r)| format!("{} {r:.0}", p.trim_start_matches("property:")))
         .collect();
-    all.note(peak_rss(rss_all));
-    like.note(peak_rss(rss_alone));
+    all.note(peak_rss(PGHARNESS, rss_all));
+    like.note(peak_rss(PGHARNESS, rss_alone));
     all.note(format!(
         "{files} property files, {} cases each; per property (cases/s, last run): {}",
         bench.config.properties.cases,
@@ -357,13 +357,4 @@ async fn insert_in_savepoint(
         .execute(&mut *conn)
         .await?;
     Ok(outcome)
-}
-
-/// The runs' peak RSS, for a row's notes.
-pub fn peak_rss(mib: Vec<f64>) -> String {
-    let figure = Figure::of(Unit::MiB, mib);
-    format!(
-        "peak RSS of the pgharness process: {}",
-        figure.as_ref().map_or("—".into(), Figure::display)
-    )
 }

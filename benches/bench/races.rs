@@ -62,7 +62,7 @@ async fn measure_into(bench: &Bench, row: &mut Row) -> Result<()> {
         Figure::of(Unit::SchedulesPerSec, theirs),
     );
     row.details = serde_json::json!({ "summary": last });
-    row.note(crate::properties::peak_rss(rss));
+    row.note(crate::report::peak_rss(crate::report::PGHARNESS, rss));
     row.note(format!(
         "pgharness: {} schedules per run ({} cases per race file, every interleaving; each schedule clones the case's database, opens a connection per session, drives the steps, checks `hold`, drops the clone); baseline: {} permutations per run, no clone: the spec's teardown resets the rows",
         last["schedules"].as_u64().unwrap_or(0),

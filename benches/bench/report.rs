@@ -65,6 +65,18 @@ pub struct Figure {
     pub samples: Vec<f64>,
 }
 
+/// Whose peak RSS most rows report: the program they run.
+pub const PGHARNESS: &str = "the pgharness process";
+
+/// The runs' peak RSS (MiB) of `of`, for a row's notes.
+pub fn peak_rss(of: &str, mib: Vec<f64>) -> String {
+    let figure = Figure::of(Unit::MiB, mib);
+    format!(
+        "peak RSS of {of}: {}",
+        figure.as_ref().map_or("—".into(), Figure::display)
+    )
+}
+
 impl Figure {
     /// The figure of `samples` (at least one).
     pub fn of(unit: Unit, samples: Vec<f64>) -> Option<Figure> {

@@ -136,7 +136,10 @@ async fn measure_into(
     library.note(pgbench_note);
     command.figures(Figure::of(Unit::RowsPerSec, whole), baseline);
     command.verdict = Verdict::Info;
-    command.note(crate::properties::peak_rss(command_rss));
+    command.note(crate::report::peak_rss(
+        crate::report::PGHARNESS,
+        command_rss,
+    ));
     let load_only = Figure::of(Unit::RowsPerSec, load_only);
     command.note(format!(
         "rows / wall time of `pgharness seed --backend local --profile seeds/dev.toml --database-url <empty db>`: process start, a throwaway server for the chain, the chain applied to the target, introspection, generation, COPY; the load alone (as the command reports it) {}",

@@ -90,7 +90,7 @@ async fn measure_into(bench: &Bench, n: usize, row: &mut Row) -> Result<()> {
     let slowest = alone.iter().max().copied().unwrap_or_default();
     row.note(format!(
         "{} (each of the shards run at once)",
-        crate::properties::peak_rss(shard_rss)
+        crate::report::peak_rss(crate::report::PGHARNESS, shard_rss)
     ));
     row.note(format!(
         "{SHARDS} shards at once on this machine's cores; each shard alone: {} (the slowest, {:.2} s, is a CI matrix's wall time with a machine per shard); every shard builds the chain's templates",

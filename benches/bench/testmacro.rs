@@ -342,10 +342,9 @@ async fn measure_fixture(
         restarted += 1;
     }
 
-    let rss = Figure::of(crate::report::Unit::MiB, rss);
-    row.note(format!(
-        "peak RSS of the warm #[pgharness::test] runs' largest process (cargo, nextest or a test binary: wait4 counts the descendants it reaped): {}",
-        rss.as_ref().map_or("—".into(), Figure::display)
+    row.note(crate::report::peak_rss(
+        "the warm #[pgharness::test] runs' largest process (cargo, nextest or a test binary: wait4 counts the descendants it reaped)",
+        rss,
     ));
     let ours_figure = Figure::of_durations(&ours);
     let theirs_figure = Figure::of_durations(&theirs);
