@@ -1185,7 +1185,7 @@ impl Debt {
 /// A batch of statements as one simple query: how many completed (a
 /// command tag each), the text rows of those from the `from`-th on, and
 /// the error that stopped the batch, if any.
-async fn run_batch(
+pub(super) async fn run_batch(
     conn: &mut PgConnection,
     batch: &str,
     from: usize,

@@ -62,8 +62,8 @@ impl Prepared {
                 // On a line of its own: a comment ending the text ends there.
                 batch.push_str(&format!("PREPARE {name} AS {}\n;\n", text.trim()));
             }
-            let done = run_counting(conn, &batch).await;
-            let refused = done.unwrap_or(wanted.len());
+            let (done, _, outcome) = super::cases::run_batch(conn, &batch, usize::MAX).await;
+            let refused = if outcome.is_ok() { wanted.len() } else { done };
             for (i, for_each, name, text) in wanted.drain(..refused) {
                 let check = &mut prepared.checks[i];
                 if for_each {
@@ -111,22 +111,6 @@ impl Prepared {
             .map(|v| value_literal(v.as_deref()))
             .collect();
         Ok(format!("EXECUTE {name}({})", values.join(", ")))
-    }
-}
-
-/// Runs `batch` as one simple query: `None` when all of it ran, else how
-/// many of its statements completed before one failed.
-async fn run_counting(conn: &mut PgConnection, batch: &str) -> Option<usize> {
-    use futures_util::TryStreamExt as _;
-    let mut done = 0;
-    let mut stream = sqlx::raw_sql(batch).fetch_many(&mut *conn);
-    loop {
-        match stream.try_next().await {
-            Ok(None) => return None,
-            Ok(Some(sqlx::Either::Left(_))) => done += 1,
-            Ok(Some(sqlx::Either::Right(_))) => {}
-            Err(_) => return Some(done),
-        }
     }
 }
 
